@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ErrnoName, errnoNumber } from '../../src/core/errno.ts';
+import { SyscountResult } from '../../src/core/tool-results.ts';
+import type { CaptureTool, KernelScope } from '../tool.ts';
+import { parseSyscount } from './parser.ts';
+
+export const SyscountParams = z
+  .object({
+    /** Only count failures with this errno; all failures when absent. */
+    errno: ErrnoName.optional(),
+  })
+  .strict();
+export type SyscountParams = z.output<typeof SyscountParams>;
+
+/** Positional parameters are spliced into the program as numbers: refuse anything that is not a plain integer. */
+function kernelId(what: string, n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}`);
+  return String(n);
+}
+
+export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
+  name: 'syscount',
+  description: 'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0).',
+  params: SyscountParams,
+  requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
+  limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024 },
+  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
+  args(params: SyscountParams, scope: KernelScope): string[] {
+    const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);
+    if (errno === undefined) throw new Error(`unknown errno ${params.errno}`);
+    return [String(errno), kernelId('cgroup id', scope.cgroupId), kernelId('pid', scope.pid)];
+  },
+  parse(stdout, _params, ctx) {
+    return { result: parseSyscount(stdout, ctx), extraArtifacts: [] };
+  },
+  result: SyscountResult,
+};

@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+
+/** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
+export type Requirement =
+  | { kind: 'bpftrace' }
+  | { kind: 'btf' }
+  | { kind: 'tracepoint'; name: string } // "raw_syscalls/sys_exit", as under tracefs events/
+  | { kind: 'perf-events' }
+  | { kind: 'tracer'; name: string }; // tracefs tracer, e.g. "function_graph"
+
+/** The target after resolution on the node, in kernel terms. 0 means "no filter". */
+export interface KernelScope {
+  cgroupId: number;
+  pid: number;
+}
+
+/** Facts the parser may need that are only known on the node. */
+export interface ParseContext {
+  /** Syscall numbering differs per architecture (process.arch). */
+  arch: string;
+  /** Maps a cgroup id (inode of the cgroup v2 directory) back to its path below the root, or null. */
+  cgroupPathOf(id: number): string | null;
+}
+
+/** A file a tool produces beside raw.json and result.json (e.g. stacks.folded). */
+export interface ExtraArtifact {
+  file: string;
+  contentType: string;
+  body: string;
+}
+
+export interface Parsed<R> {
+  result: R;
+  extraArtifacts: ExtraArtifact[];
+}
+
+/**
+ * One capture tool: a bpftrace program plus everything needed to run it safely and read what it prints.
+ * User input reaches the program only as validated positional parameters ($1, $2, ...), never as source text.
+ */
+export interface CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> {
+  name: string;
+  description: string;
+  /** Tool parameters (the duration is separate and common to all tools). */
+  params: P;
+  requires: Requirement[];
+  limits: { minDurationMs: number; maxDurationMs: number; defaultDurationMs: number; maxOutputBytes: number };
+  /** Absolute path of the bpftrace program file. */
+  programFile: string;
+  /** Positional arguments for the program, from validated params and the resolved scope. */
+  args(params: z.output<P>, scope: KernelScope): string[];
+  /** Parses bpftrace's `-f json` stdout (one JSON document per line) into the tool's result. */
+  parse(stdout: string, params: z.output<P>, ctx: ParseContext): Parsed<R>;
+  result: z.ZodType<R>;
+}

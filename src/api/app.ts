@@ -1,0 +1,26 @@
+import { Hono } from 'hono';
+import { TracehoundError } from '../core/errors.ts';
+import { BUILTIN_PLAYBOOKS } from '../core/playbooks/builtin.ts';
+import type { ApiDeps } from './deps.ts';
+import { problem, problemFromError } from './problem.ts';
+import { healthRoutes } from './routes/health.ts';
+import { investigationRoutes } from './routes/investigations.ts';
+import { playbookRoutes } from './routes/playbooks.ts';
+
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.route('/', healthRoutes(deps));
+  app.route('/v1/investigations', investigationRoutes(deps));
+  app.route('/v1/playbooks', playbookRoutes(BUILTIN_PLAYBOOKS));
+  app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));
+
+  app.notFound((c) =>
+    problem(c, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${c.req.method} ${c.req.path}`, instance: c.req.path }),
+  );
+  app.onError((err, c) => {
+    if (err instanceof TracehoundError) return problemFromError(c, err);
+    deps.log.error({ err, path: c.req.path }, 'unhandled API error');
+    return problem(c, { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'unexpected error; see the server log', instance: c.req.path });
+  });
+  return app;
+}

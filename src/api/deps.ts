@@ -1,0 +1,15 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { NodeRegistry } from '../inventory/node-registry.ts';
+import type { InvestigationRecords } from '../queue/investigation-records.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+
+/** Everything the API needs from the outside world, injected so tests run it against real Redis and S3. */
+export interface ApiDeps {
+  records: InvestigationRecords;
+  investigations: Queue;
+  registry: NodeRegistry;
+  store: ArtifactStore;
+  pingRedis(): Promise<void>;
+  log: Logger;
+}

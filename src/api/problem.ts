@@ -1,0 +1,40 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import { TracehoundError, ValidationError, type FieldError } from '../core/errors.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+/** RFC 9457 problem+json. */
+export function problem(c: Context, p: Problem): Response {
+  return c.body(JSON.stringify(p), p.status as ContentfulStatusCode, { 'content-type': 'application/problem+json' });
+}
+
+export function problemFromError(c: Context, err: TracehoundError): Response {
+  return problem(c, {
+    type: err.type,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    instance: c.req.path,
+    ...(err instanceof ValidationError ? { errors: err.errors } : {}),
+  });
+}
+
+export function fieldErrors(error: z.ZodError, root: string[] = []): FieldError[] {
+  return error.issues.map((i) => ({ path: [...root, ...i.path.map(String)].join('.') || '(body)', message: i.message }));
+}
+
+/** Parses with a zod schema or throws a ValidationError naming every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string, root: string[] = []): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(`invalid ${what}`, fieldErrors(r.error, root));
+  return r.data;
+}

@@ -1,0 +1,69 @@
+import { ConfigError, describeConfig, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { startAgentPart, startApi, startOrchestratorPart, startServices, type Stoppable } from './runtime.ts';
+
+const USAGE = `usage: tracehound [start|api|orchestrator|agent]
+  start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
+  api            the HTTP API only
+  orchestrator   the playbook runner only
+  agent          the node agent for this host only (needs root for BPF)
+Configuration comes from the environment; see README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'start';
+  if (command === '-h' || command === '--help' || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (!['start', 'api', 'orchestrator', 'agent'].includes(command)) {
+    console.error(`unknown command "${command}"\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const parts: Stoppable[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const p of parts.reverse()) {
+      await p.stop().catch((err: unknown) => log.error({ err, part: p.name }, 'stop failed'));
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const services = await startServices(config, log);
+    parts.push(...services.owned);
+    if (command === 'start' || command === 'agent') parts.push(await startAgentPart(config, services, log));
+    if (command === 'start' || command === 'orchestrator') parts.push(await startOrchestratorPart(config, services, log));
+    if (command === 'start' || command === 'api') {
+      const api = await startApi(config, services, log);
+      parts.push(api);
+      log.info({ url: api.url }, 'API listening');
+      console.log(`tracehound ${command} ready: ${api.url}  (${describeConfig(config)}; Ctrl-C stops everything)`);
+    } else {
+      console.log(`tracehound ${command} running (${describeConfig(config)}; Ctrl-C stops it)`);
+    }
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    console.error(`start-up failed: ${(err as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { formatDurationMs, parseDurationMs } from './core/duration.ts';
+import { NodeName } from './core/target.ts';
+
+/** Env values are strings; an empty string means "unset" so `FOO= npm start` behaves like no FOO at all. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+const durationEnv = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDurationMs(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as "${def}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+function defaultCgroupRoot(): string {
+  // Hybrid hosts (like the development VMs) mount cgroup v2 at .../unified; pure v2 hosts at /sys/fs/cgroup.
+  return existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+}
+
+export const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Folder for the embedded Redis snapshot and the embedded S3 server's objects. */
+  DATA_DIR: z.string().min(1).default('.tracehound'),
+
+  REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://…' })),
+  /** BullMQ key prefix; use a hash tag such as "{tracehound}" on Redis Cluster. */
+  QUEUE_PREFIX: z.string().min(1).max(64).default('tracehound'),
+
+  S3_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' })),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .default('tracehound'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optional(z.string().min(1)),
+  S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+
+  /** Name this host's agent registers and consumes capture jobs under. */
+  NODE_NAME: NodeName.default(hostname().toLowerCase()),
+  CGROUP_ROOT: z.string().startsWith('/').default(defaultCgroupRoot()),
+  TRACEFS: z.string().startsWith('/').default('/sys/kernel/tracing'),
+  BPFTRACE: z.string().min(1).default('bpftrace'),
+  AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** After the time box, bpftrace gets SIGINT to print its maps; it is killed if still running this long after. */
+  CAPTURE_KILL_GRACE: durationEnv('2s'),
+  CAPTURE_MAX_DURATION: durationEnv('120s'),
+  NODE_HEARTBEAT: durationEnv('5s'),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; every problem names its variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function describeConfig(c: Config): string {
+  return `node=${c.NODE_NAME} cgroupRoot=${c.CGROUP_ROOT} maxCapture=${formatDurationMs(c.CAPTURE_MAX_DURATION)}`;
+}

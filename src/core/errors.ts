@@ -1,0 +1,56 @@
+/**
+ * Typed domain errors. The API edge maps each to an RFC 9457 problem; workers record their message as a reason.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export abstract class TracehoundError extends Error {
+  abstract readonly status: number;
+  abstract readonly type: string;
+  abstract readonly title: string;
+}
+
+export class ValidationError extends TracehoundError {
+  readonly status = 400;
+  readonly type = 'https://tracehound.dev/problems/validation';
+  readonly title = 'Invalid request';
+  constructor(
+    message: string,
+    readonly errors: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends TracehoundError {
+  readonly status = 404;
+  readonly type = 'https://tracehound.dev/problems/not-found';
+  readonly title = 'Not found';
+}
+
+export class ConflictError extends TracehoundError {
+  readonly status = 409;
+  readonly type = 'https://tracehound.dev/problems/conflict';
+  readonly title = 'Conflict';
+}
+
+export class UnsupportedTargetError extends TracehoundError {
+  readonly status = 422;
+  readonly type = 'https://tracehound.dev/problems/unsupported-target';
+  readonly title = 'Target cannot be resolved';
+}
+
+/** A capture the node cannot run (missing tracer, no BTF, bpftrace absent...). */
+export class CapabilityError extends TracehoundError {
+  readonly status = 422;
+  readonly type = 'https://tracehound.dev/problems/capability';
+  readonly title = 'Node lacks a capability';
+}
+
+export class ServiceUnavailableError extends TracehoundError {
+  readonly status = 503;
+  readonly type = 'https://tracehound.dev/problems/unavailable';
+  readonly title = 'Service unavailable';
+}

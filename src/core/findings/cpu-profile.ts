@@ -1,0 +1,58 @@
+import { formatShare, plural } from '../format.ts';
+import type { Step, Summary } from '../investigation.ts';
+import { ProfileResult, type TopFunction } from '../tool-results.ts';
+import { stepProblemFindings, succeededSteps } from './step-problems.ts';
+
+export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Summary {
+  const topN = input.topN ?? 10;
+  const problems = stepProblemFindings(input.steps);
+  const ok = succeededSteps(input.steps, input.stepId);
+  if (ok.length === 0) {
+    const reasons = input.steps.map((s) => s.reason).filter(Boolean).join('; ');
+    return { headline: `No CPU profile completed${reasons ? `: ${reasons}` : ''}`, findings: problems };
+  }
+  const perNode = ok.map((s) => ({ node: s.node ?? '?', step: s, result: ProfileResult.parse(s.result) }));
+  const samples = perNode.reduce((n, p) => n + p.result.samples, 0);
+  if (samples === 0) {
+    return {
+      headline: `No on-CPU samples from the target in ${input.durationText}: it was idle or not running`,
+      findings: [
+        {
+          severity: 'info',
+          title: 'Target idle',
+          detail: 'The profiler sampled no stack of the target while it ran. Check the cgroup or pid, or profile while the problem happens.',
+          evidence: ok.map((s) => s.id),
+        },
+        ...problems,
+      ],
+    };
+  }
+  // Shares are per node; weigh them by each node's samples to merge.
+  const merged = new Map<string, TopFunction>();
+  for (const p of perNode) {
+    for (const f of p.result.topFunctions) {
+      const m = merged.get(f.name) ?? { name: f.name, self: 0, total: 0 };
+      m.self += (f.self * p.result.samples) / samples;
+      m.total += (f.total * p.result.samples) / samples;
+      merged.set(f.name, m);
+    }
+  }
+  const top = [...merged.values()].sort((a, b) => b.self - a.self || b.total - a.total || a.name.localeCompare(b.name)).slice(0, topN);
+  const nodes = perNode.map((p) => p.node).join(', ');
+  const hottest = top[0];
+  const headline = hottest
+    ? `Hottest function on ${nodes}: ${hottest.name} — ${formatShare(hottest.self)} of ${plural(samples, 'sample')} on CPU itself (${formatShare(hottest.total)} with callees)`
+    : `${plural(samples, 'sample')} on ${nodes}, no function stands out`;
+  return {
+    headline,
+    findings: [
+      {
+        severity: 'info',
+        title: `Top ${top.length} functions by on-CPU samples`,
+        detail: top.map((f, i) => `${i + 1}. ${f.name} — self ${formatShare(f.self)}, total ${formatShare(f.total)}`).join('\n'),
+        evidence: perNode.flatMap((p) => [`${input.stepId}/${p.node}/stacks.folded`]),
+      },
+      ...problems,
+    ],
+  };
+}

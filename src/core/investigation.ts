@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { Target } from './target.ts';
+
+export const InvestigationStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type InvestigationStatus = z.infer<typeof InvestigationStatus>;
+
+export const TERMINAL_STATUSES: readonly InvestigationStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const isTerminal = (s: InvestigationStatus) => TERMINAL_STATUSES.includes(s);
+
+export const PlaybookName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a playbook name such as "enospc"');
+
+export const InvestigationRequest = z
+  .object({
+    playbook: PlaybookName.optional(),
+    symptom: z.string().min(1).max(2000).optional(),
+    target: Target,
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict()
+  .refine((r) => r.playbook !== undefined || r.symptom !== undefined, {
+    message: 'give a playbook, or a symptom the service can pick one from',
+    path: ['playbook'],
+  });
+export type InvestigationRequest = z.infer<typeof InvestigationRequest>;
+
+export const StepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+export const ArtifactRef = z.object({
+  /** Path below investigations/<id>/, e.g. "errors/node-17/raw.json". */
+  name: z.string(),
+  key: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+export const Step = z.object({
+  id: z.string(),
+  tool: z.string(),
+  node: z.string().nullable(),
+  status: StepStatus,
+  reason: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  result: z.unknown().optional(),
+  artifacts: z.array(z.string()),
+});
+export type Step = z.infer<typeof Step>;
+
+export const Severity = z.enum(['critical', 'warning', 'info']);
+export type Severity = z.infer<typeof Severity>;
+
+export const Finding = z.object({
+  severity: Severity,
+  title: z.string(),
+  detail: z.string(),
+  evidence: z.array(z.string()),
+});
+export type Finding = z.infer<typeof Finding>;
+
+export const Summary = z.object({
+  headline: z.string(),
+  findings: z.array(Finding),
+});
+export type Summary = z.infer<typeof Summary>;
+
+export const Investigation = z.object({
+  id: z.string(),
+  status: InvestigationStatus,
+  playbook: z.string(),
+  symptom: z.string().optional(),
+  target: Target,
+  params: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  requestedBy: z.string(),
+  reason: z.string().optional(),
+  steps: z.array(Step),
+  summary: Summary.optional(),
+  artifacts: z.array(ArtifactRef.extend({ url: z.string() })),
+});
+export type Investigation = z.infer<typeof Investigation>;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Kubernetes-style node name; also what a plain host's agent calls itself. */
+export const NodeName = z.string().regex(NAME, 'expected a DNS-1123 name such as "node-17"');
+
+/** A cgroup path below the node's cgroup v2 root: "/kubepods/pod1234/ctr1". No "..", no empty segments. */
+export const CgroupPath = z
+  .string()
+  .max(4096)
+  .regex(/^(\/[A-Za-z0-9_.:@=+-]+)+$/, 'expected an absolute path below the cgroup v2 root such as "/kubepods/pod1/ctr1"')
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments');
+
+export const Target = z
+  .object({
+    node: NodeName.optional(),
+    pod: z
+      .string()
+      .regex(/^[a-z0-9-]{1,63}\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'expected "namespace/name"')
+      .optional(),
+    labelSelector: z.string().min(1).max(1024).optional(),
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
+    cgroup: CgroupPath.optional(),
+    pid: z.number().int().min(1).max(4_194_304).optional(),
+  })
+  .strict()
+  .refine((t) => Object.values(t).some((v) => v !== undefined), 'give at least one of node, pod, labelSelector, namespace, cgroup, pid')
+  .refine((t) => t.labelSelector === undefined || t.namespace !== undefined, {
+    message: 'labelSelector needs a namespace',
+    path: ['namespace'],
+  });
+export type Target = z.infer<typeof Target>;
+
+/** What a node agent scopes a capture to, in kernel terms, after target resolution. */
+export const CaptureScope = z
+  .object({
+    cgroup: CgroupPath.optional(),
+    pid: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type CaptureScope = z.infer<typeof CaptureScope>;

@@ -1,0 +1,67 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProfileResult } from '../../src/core/tool-results.ts';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const SOURCE = fileURLToPath(new URL('../fixtures/burner.c', import.meta.url));
+
+describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process burning CPU in a known function'), () => {
+  let sys: TestSystem;
+  let cg: TestCgroup;
+  let dir: string;
+  let burner: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    assertBpf();
+    dir = mkdtempSync(join(tmpdir(), 'th-burner-'));
+    // Frame pointers make the user stacks walkable by the kernel's stack unwinder.
+    execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-o', join(dir, 'th-burner'), SOURCE]);
+    sys = await startSystem();
+    cg = createTestCgroup('profile');
+  });
+
+  afterAll(async () => {
+    burner?.kill('SIGKILL');
+    cg?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await sys?.stop();
+  });
+
+  it('finds crunch_alpha at the top and stores the folded stacks', async () => {
+    burner = cg.spawn(join(dir, 'th-burner'), []);
+    const res = await sys.post('/v1/investigations', {
+      playbook: 'cpu-profile',
+      target: { cgroup: cg.path },
+      params: { duration: '3s', hz: 199 },
+    });
+    expect(res.status).toBe(202);
+    const inv = await sys.waitFor(res.json.id as string);
+    expect(inv.status).toBe('succeeded');
+    const result = inv.steps[0]!.result as ProfileResult;
+    expect(result.hz).toBe(199);
+    // One CPU-bound thread for ~3 s at 199 Hz: hundreds of samples (attach time eats into the window).
+    expect(result.samples).toBeGreaterThan(150);
+    const names = result.topFunctions.map((f) => f.name);
+    expect(names[0]).toBe('crunch_alpha');
+    expect(names).toContain('crunch_beta');
+    const alpha = result.topFunctions[0]!;
+    expect(alpha.self).toBeGreaterThan(0.5);
+    expect(inv.summary?.headline).toMatch(/^Hottest function on test-node: crunch_alpha — \d+% of \d+ samples/);
+
+    const folded = await sys.get(`/v1/investigations/${inv.id}/artifacts/cpu/test-node/stacks.folded`);
+    expect(folded.status).toBe(200);
+    expect(folded.contentType).toMatch(/^text\/plain/);
+    const lines = folded.text.trim().split('\n');
+    // Every sample came from the burner (filtered by cgroup in the kernel), and its stack runs main → crunch_*.
+    expect(lines.every((l) => l.startsWith('th-burner;'))).toBe(true);
+    expect(lines.some((l) => /;main;crunch_alpha( |;)/.test(l))).toBe(true);
+    const total = lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(total).toBe(result.samples);
+  });
+});

@@ -1,0 +1,58 @@
+import { type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { bpftracePids, createTestCgroup, processRunning, sleep, type TestCgroup } from '../helpers/kernel.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const ms = (a?: string, b?: string) => Date.parse(b!) - Date.parse(a!);
+
+describe.skipIf(skipBpf)(bpfSuiteName('captures are time-boxed and cancellable'), () => {
+  let sys: TestSystem;
+  let cg: TestCgroup;
+  let busy: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    assertBpf();
+    sys = await startSystem();
+    cg = createTestCgroup('timebox');
+    busy = cg.spawn('sh', ['-c', 'while :; do :; done']);
+  });
+
+  afterAll(async () => {
+    busy?.kill('SIGKILL');
+    cg?.remove();
+    await sys?.stop();
+  });
+
+  it('a 3 s capture ends within 3 s plus a small margin', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '3s' } });
+    const inv = await sys.waitFor(res.json.id as string);
+    expect(inv.status).toBe('succeeded');
+    const step = inv.steps[0]!;
+    const took = ms(step.startedAt, step.finishedAt);
+    expect(took).toBeGreaterThanOrEqual(2900);
+    expect(took).toBeLessThan(3000 + 750);
+    expect(bpftracePids()).toEqual([]);
+  });
+
+  it('cancel stops a 60 s capture within a second and leaves no bpftrace behind', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: cg.path }, params: { duration: '60s' } });
+    const id = res.json.id as string;
+    await sys.waitFor(id, (inv) => inv.steps[0]?.status === 'running');
+    for (let i = 0; i < 100 && !processRunning('bpf/syscount/program.bt'); i++) await sleep(50);
+    expect(processRunning('bpf/syscount/program.bt')).toBe(true);
+    await sleep(1000); // attached and counting
+
+    const cancelledAt = new Date().toISOString();
+    const cancel = await sys.post(`/v1/investigations/${id}/cancel`, {});
+    expect(cancel.status).toBe(202);
+    const inv = await sys.waitFor(id, undefined, 10_000);
+    expect(inv.status).toBe('cancelled');
+    expect(inv.steps[0]).toMatchObject({ status: 'cancelled', reason: expect.stringMatching(/cancel/) });
+    expect(ms(cancelledAt, inv.steps[0]!.finishedAt)).toBeLessThan(1000);
+    expect(bpftracePids()).toEqual([]);
+
+    const again = await sys.post(`/v1/investigations/${id}/cancel`, {});
+    expect(again.status).toBe(409);
+  });
+});

@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Whether real BPF captures can run here, and if not, why — printed in the skipped suite's name. */
+function check(): { ok: true } | { ok: false; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root (BPF and cgroup moves need root)' };
+  if (!existsSync('/sys/fs/cgroup/unified/cgroup.procs') && !existsSync('/sys/fs/cgroup/cgroup.procs')) {
+    return { ok: false, reason: 'no cgroup v2 hierarchy' };
+  }
+  try {
+    execFileSync('bpftrace', ['-e', 'BEGIN { exit(); }'], { stdio: 'pipe', timeout: 20_000 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    return { ok: false, reason: e.code === 'ENOENT' ? 'bpftrace not installed' : `bpftrace cannot load programs: ${e.stderr?.toString().trim() ?? e.message}` };
+  }
+  return { ok: true };
+}
+
+export const BPF = check();
+const REQUIRED = process.env.TRACEHOUND_REQUIRE_BPF === '1';
+
+/** Skip BPF suites where BPF cannot run, saying why — unless CI requires BPF, in which case they fail instead. */
+export const skipBpf = !BPF.ok && !REQUIRED;
+export const bpfSuiteName = (name: string) => (BPF.ok ? name : `${name} [BPF unavailable: ${BPF.reason}]`);
+
+export function assertBpf(): void {
+  if (!BPF.ok) throw new Error(`TRACEHOUND_REQUIRE_BPF=1 but BPF is unavailable: ${BPF.reason}`);
+}

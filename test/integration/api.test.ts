@@ -1,0 +1,135 @@
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/queue/connection.ts';
+import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
+import { testRedisUrl } from '../helpers/services.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+/** The HTTP contract of API.md against real Redis and S3, with no orchestrator running: requests stay queued. */
+describe('investigations API', () => {
+  let sys: TestSystem;
+  let queue: Queue;
+  const redis = createRedis(testRedisUrl());
+  const queued = async () => (await queue.getJobCounts('waiting')).waiting ?? 0;
+
+  beforeAll(async () => {
+    sys = await startSystem({ parts: ['api'] });
+    queue = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+  });
+  afterAll(async () => {
+    await queue?.close();
+    await redis.quit();
+    await sys?.stop();
+  });
+
+  it('accepts a valid request with 202, a link, and one queued job', async () => {
+    const before = await queued();
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'test-node' }, params: { duration: '5s' }, requestedBy: 'forged' });
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ status: 'queued', playbook: 'enospc', links: { self: `/v1/investigations/${res.json.id}` } });
+    expect(res.json.id).toMatch(/^inv_[0-9a-z]{26}$/);
+    expect(await queued()).toBe(before + 1);
+    const got = await sys.get(`/v1/investigations/${res.json.id}`);
+    expect(got.status).toBe(200);
+    expect(got.json).toMatchObject({ id: res.json.id, status: 'queued', target: { node: 'test-node' }, params: { duration: '5s' }, steps: [] });
+    expect(got.json.requestedBy).not.toBe('forged');
+  });
+
+  it.each([
+    ['no target', { playbook: 'enospc' }, ['target']],
+    ['empty target', { playbook: 'enospc', target: {} }, ['target']],
+    ['bad cgroup path', { playbook: 'enospc', target: { cgroup: '/a/../../etc' } }, ['target.cgroup']],
+    ['shell in cgroup', { playbook: 'enospc', target: { cgroup: '/a;rm -rf /' } }, ['target.cgroup']],
+    ['pid not a number', { playbook: 'enospc', target: { pid: '42' } }, ['target.pid']],
+    ['unknown target field', { playbook: 'enospc', target: { node: 'n1', host: 'x' } }, ['target']],
+    ['unknown playbook', { playbook: 'nope', target: { node: 'n1' } }, ['playbook']],
+    ['neither playbook nor symptom', { target: { node: 'n1' } }, ['playbook']],
+    ['symptom matching nothing', { symptom: 'the printer is on fire', target: { node: 'n1' } }, ['symptom']],
+    ['duration too long', { playbook: 'enospc', target: { node: 'n1' }, params: { duration: '10m' } }, ['params.duration']],
+    ['duration malformed', { playbook: 'cpu-profile', target: { node: 'n1' }, params: { duration: 'soon' } }, ['params.duration']],
+    ['hz out of range', { playbook: 'cpu-profile', target: { node: 'n1' }, params: { hz: 100000 } }, ['params.hz']],
+    ['unknown param', { playbook: 'cpu-profile', target: { node: 'n1' }, params: { program: 'BEGIN{}' } }, ['params']],
+    ['two bad fields at once', { playbook: 'cpu-profile', target: { pid: -1 }, params: { hz: 0 } }, ['target.pid']],
+  ])('rejects %s with 400 naming the field, and queues nothing', async (_name, body, paths) => {
+    const before = await queued();
+    const res = await sys.post('/v1/investigations', body);
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ type: expect.any(String), title: 'Invalid request', status: 400 });
+    const errorPaths = (res.json.errors as { path: string }[]).map((e) => e.path);
+    for (const p of paths) expect(errorPaths).toContain(p);
+    expect(await queued()).toBe(before);
+  });
+
+  it('rejects malformed JSON with a problem document', async () => {
+    const res = await fetch(`${sys.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"playbook":' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('answers pod targets with 422 while no Kubernetes inventory is configured', async () => {
+    const before = await queued();
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { pod: 'shop/cart-7d9f' } });
+    expect(res.status).toBe(422);
+    expect(res.json.detail).toMatch(/Kubernetes inventory/);
+    expect(await queued()).toBe(before);
+  });
+
+  it('404s unknown and malformed ids, artifacts of unknown investigations, and unknown routes', async () => {
+    for (const path of ['/v1/investigations/inv_00000000000000000000000000', '/v1/investigations/nope', '/v1/investigations/nope/artifacts/x.json', '/v2/nothing']) {
+      const res = await sys.get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.contentType).toBe('application/problem+json');
+    }
+  });
+
+  it('refuses artifact paths that climb out of the investigation', async () => {
+    const { json } = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'test-node' } });
+    const res = await sys.get(`/v1/investigations/${json.id}/artifacts/..%2F..%2Fsecret`);
+    expect(res.status).toBe(400);
+    const missing = await sys.get(`/v1/investigations/${json.id}/artifacts/summary.json`);
+    expect(missing.status).toBe(404);
+  });
+
+  it('lists newest first, filters, and pages with a cursor', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { json } = await sys.post('/v1/investigations', { playbook: i % 2 ? 'cpu-profile' : 'enospc', target: { node: 'test-node' } });
+      ids.push(json.id as string);
+    }
+    const page1 = await sys.get('/v1/investigations?limit=2');
+    const items1 = page1.json.items as { id: string }[];
+    expect(items1.map((i) => i.id)).toEqual([ids[4], ids[3]]);
+    const page2 = await sys.get(`/v1/investigations?limit=2&cursor=${page1.json.nextCursor}`);
+    expect((page2.json.items as { id: string }[]).map((i) => i.id)).toEqual([ids[2], ids[1]]);
+    const profiles = await sys.get('/v1/investigations?playbook=cpu-profile&limit=50');
+    const profileIds = (profiles.json.items as { id: string; playbook: string }[]).map((i) => i.id);
+    expect(profileIds.slice(0, 2)).toEqual([ids[3], ids[1]]);
+    expect((profiles.json.items as { playbook: string }[]).every((i) => i.playbook === 'cpu-profile')).toBe(true);
+    const bad = await sys.get('/v1/investigations?status=done&limit=0');
+    expect(bad.status).toBe(400);
+    expect((bad.json.errors as { path: string }[]).map((e) => e.path).sort()).toEqual(['query.limit', 'query.status']);
+  });
+
+  it('cancels a queued investigation at once and takes its job off the queue', async () => {
+    const { json } = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'test-node' } });
+    const before = await queued();
+    const res = await sys.post(`/v1/investigations/${json.id}/cancel`, {});
+    expect(res.status).toBe(202);
+    expect(res.json.status).toBe('cancelled');
+    expect(await queued()).toBe(before - 1);
+    const again = await sys.post(`/v1/investigations/${json.id}/cancel`, {});
+    expect(again.status).toBe(409);
+  });
+
+  it('reports health and readiness against real Redis and S3', async () => {
+    expect((await sys.get('/healthz')).json).toEqual({ status: 'ok' });
+    expect((await sys.get('/readyz')).json).toMatchObject({ status: 'ready', redis: 'ok', storage: 'ok' });
+  });
+
+  it('describes playbooks with their parameters as JSON Schema', async () => {
+    const res = await sys.get('/v1/playbooks/cpu-profile');
+    expect(res.json).toMatchObject({ name: 'cpu-profile', steps: [{ id: 'cpu', tool: 'profile' }] });
+    const props = (res.json.parameters as { properties: Record<string, { type?: string; maximum?: number }> }).properties;
+    expect(props.hz).toMatchObject({ type: 'integer', maximum: 999 });
+  });
+});

@@ -1,0 +1,108 @@
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../../src/config.ts';
+import { NodeRegistry } from '../../src/inventory/node-registry.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+import { CaptureJob, captureQueueName, type CaptureOutcome } from '../../src/queue/jobs.ts';
+import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { AGENT_VERSION } from '../../src/version.ts';
+import { detectCapabilities, type Capabilities } from './capabilities.ts';
+import { executeCapture } from './capture.ts';
+
+export interface NodeAgent {
+  name: string;
+  capabilities: Capabilities;
+  close(): Promise<void>;
+}
+
+type AgentConfig = Pick<
+  Config,
+  'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'NODE_HEARTBEAT'
+>;
+
+/** One per node: consumes capture-<node>, runs captures time-boxed, stops them at once when their investigation is cancelled. */
+export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: string; store: ArtifactStore; log: Logger }): Promise<NodeAgent> {
+  const { config, store } = opts;
+  const log = opts.log.child({ part: 'agent', node: config.NODE_NAME });
+  const capabilities = await detectCapabilities({ tracefs: config.TRACEFS, bpftrace: config.BPFTRACE, cgroupRoot: config.CGROUP_ROOT });
+  log.info({ capabilities }, 'node capabilities');
+  if (!capabilities.bpftrace.available) log.warn({ reason: capabilities.bpftrace.reason }, 'bpftrace unavailable: captures will fail with this reason');
+
+  const redis = createRedis(opts.redisUrl);
+  const subscriber = createRedis(opts.redisUrl);
+  const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
+  const registry = new NodeRegistry(redis, config.QUEUE_PREFIX);
+
+  const running = new Map<string, Set<AbortController>>();
+  await subscriber.subscribe(records.cancelChannel);
+  subscriber.on('message', (_channel: string, id: string) => {
+    for (const ac of running.get(id) ?? []) ac.abort();
+  });
+
+  const beat = () =>
+    registry
+      .heartbeat(
+        { name: config.NODE_NAME, labels: {}, kernel: capabilities.kernel, agentVersion: AGENT_VERSION, capabilities },
+        config.NODE_HEARTBEAT * 3,
+      )
+      .catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+  await beat();
+  const heartbeat = setInterval(beat, config.NODE_HEARTBEAT);
+
+  const workerConnection = createRedis(opts.redisUrl);
+  const worker = new Worker<unknown, CaptureOutcome>(
+    captureQueueName(config.NODE_NAME),
+    async (job) => {
+      const data = CaptureJob.parse(job.data);
+      const ac = new AbortController();
+      const set = running.get(data.investigationId) ?? new Set();
+      running.set(data.investigationId, set.add(ac));
+      try {
+        // A cancel published before this job became active was missed by the subscriber: check the flag too.
+        if (await records.isCancelRequested(data.investigationId)) ac.abort();
+        log.info({ investigation: data.investigationId, step: data.stepId, tool: data.tool, durationMs: data.durationMs }, 'capture start');
+        const outcome = await executeCapture(
+          data,
+          {
+            store,
+            capabilities,
+            cgroupRoot: config.CGROUP_ROOT,
+            bpftrace: config.BPFTRACE,
+            killGraceMs: config.CAPTURE_KILL_GRACE,
+            maxDurationMs: config.CAPTURE_MAX_DURATION,
+            log,
+          },
+          ac.signal,
+        );
+        log.info({ investigation: data.investigationId, step: data.stepId, status: outcome.status, reason: outcome.reason }, 'capture end');
+        return outcome;
+      } finally {
+        set.delete(ac);
+        if (set.size === 0) running.delete(data.investigationId);
+      }
+    },
+    {
+      connection: workerConnection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.AGENT_CONCURRENCY,
+      // A capture is bounded by CAPTURE_MAX_DURATION plus the kill grace; the lock must outlive it comfortably.
+      lockDuration: 30_000,
+    },
+  );
+  worker.on('error', (err) => log.error({ err }, 'capture worker error'));
+
+  return {
+    name: config.NODE_NAME,
+    capabilities,
+    async close() {
+      clearInterval(heartbeat);
+      for (const set of running.values()) for (const ac of set) ac.abort();
+      await worker.close();
+      await registry.remove(config.NODE_NAME).catch(() => undefined);
+      await workerConnection.quit();
+      await subscriber.quit();
+      await redis.quit();
+    },
+  };
+}

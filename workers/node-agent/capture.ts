@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { getTool } from '../../bpf/index.ts';
+import type { KernelScope } from '../../bpf/tool.ts';
+import { formatDurationMs } from '../../src/core/duration.ts';
+import { TracehoundError } from '../../src/core/errors.ts';
+import type { ArtifactRef } from '../../src/core/investigation.ts';
+import type { CaptureJob, CaptureOutcome } from '../../src/queue/jobs.ts';
+import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
+import { unmetRequirement, type Capabilities } from './capabilities.ts';
+import { cgroupIdOf, cgroupPathIndex } from './cgroups.ts';
+import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
+
+export interface CaptureDeps {
+  store: ArtifactStore;
+  capabilities: Capabilities;
+  cgroupRoot: string;
+  bpftrace: string;
+  killGraceMs: number;
+  maxDurationMs: number;
+  log: Logger;
+}
+
+class CaptureRefused extends Error {}
+
+/** Runs one capture job on this node; every failure becomes an outcome with a reason, never a thrown error. */
+export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureOutcome> {
+  const startedAt = new Date().toISOString();
+  const base = { stepId: job.stepId, node: job.node, startedAt, artifacts: [] as ArtifactRef[] };
+  const end = (status: CaptureOutcome['status'], reason?: string): CaptureOutcome => ({
+    ...base,
+    status,
+    ...(reason ? { reason } : {}),
+    finishedAt: new Date().toISOString(),
+  });
+  try {
+    return await capture(job, deps, signal, base);
+  } catch (err) {
+    if (err instanceof CaptureRefused || err instanceof TracehoundError) return end('failed', err.message);
+    deps.log.error({ err, job: job.investigationId, step: job.stepId }, 'capture crashed');
+    return end('failed', `agent error: ${(err as Error).message}`);
+  }
+}
+
+async function capture(
+  job: CaptureJob,
+  deps: CaptureDeps,
+  signal: AbortSignal,
+  base: { stepId: string; node: string; startedAt: string; artifacts: ArtifactRef[] },
+): Promise<CaptureOutcome> {
+  const tool = getTool(job.tool);
+  if (!tool) throw new CaptureRefused(`unknown tool "${job.tool}"`);
+  const parsedParams = tool.params.safeParse(job.params);
+  if (!parsedParams.success) {
+    throw new CaptureRefused(`invalid ${tool.name} parameters: ${parsedParams.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const maxMs = Math.min(tool.limits.maxDurationMs, deps.maxDurationMs);
+  if (job.durationMs < tool.limits.minDurationMs || job.durationMs > maxMs) {
+    throw new CaptureRefused(
+      `duration ${formatDurationMs(job.durationMs)} outside ${formatDurationMs(tool.limits.minDurationMs)}..${formatDurationMs(maxMs)} for ${tool.name}`,
+    );
+  }
+  const unmet = tool.requires.map((r) => unmetRequirement(r, deps.capabilities)).filter((r) => r !== null);
+  if (unmet.length > 0) {
+    return { ...base, status: 'failed', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
+  }
+
+  const scope: KernelScope = { cgroupId: 0, pid: 0 };
+  if (job.scope.cgroup) scope.cgroupId = cgroupIdOf(deps.cgroupRoot, job.scope.cgroup);
+  if (job.scope.pid) {
+    if (!existsSync(`/proc/${job.scope.pid}`)) throw new CaptureRefused(`pid ${job.scope.pid} is not running on node ${job.node}`);
+    scope.pid = job.scope.pid;
+  }
+  if (signal.aborted) return { ...base, status: 'cancelled', reason: 'cancelled before the capture started', finishedAt: new Date().toISOString() };
+
+  const run = await runTimeBoxed({
+    command: deps.bpftrace,
+    args: ['-f', 'json', tool.programFile, ...tool.args(parsedParams.data, scope)],
+    durationMs: job.durationMs,
+    killGraceMs: deps.killGraceMs,
+    maxOutputBytes: tool.limits.maxOutputBytes,
+    signal,
+  });
+  const timing = { startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt.toISOString() };
+  const stderr = meaningfulStderr(run.stderr);
+  if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
+  if (run.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
+  if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
+    throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
+  }
+
+  const parsed = tool.parse(run.stdout, parsedParams.data, { arch: deps.capabilities.arch, cgroupPathOf: cgroupPathIndex(deps.cgroupRoot) });
+  const prefix = `${job.stepId}/${job.node}`;
+  const files = [
+    { file: 'raw.json', contentType: 'application/json', body: run.stdout },
+    { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
+    ...parsed.extraArtifacts,
+  ];
+  const artifacts: ArtifactRef[] = [];
+  for (const f of files) {
+    const name = `${prefix}/${f.file}`;
+    const key = artifactKey(job.investigationId, name);
+    const contentType = f.contentType || contentTypeFor(name);
+    const { size } = await deps.store.put(key, f.body, contentType);
+    artifacts.push({ name, key, contentType, size });
+  }
+  return {
+    ...base,
+    ...timing,
+    status: 'succeeded',
+    ...(run.killed ? { reason: `${tool.name} did not stop on SIGINT and was killed` } : {}),
+    result: parsed.result,
+    artifacts,
+  };
+}

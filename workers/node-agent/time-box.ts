@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+
+export interface TimeBoxedRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Ended because the caller aborted (investigation cancelled), not because the time box ran out. */
+  cancelled: boolean;
+  /** Had to be SIGKILLed: it did not stop on SIGINT within the grace period. */
+  killed: boolean;
+  outputTruncated: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface TimeBoxOptions {
+  command: string;
+  args: string[];
+  durationMs: number;
+  killGraceMs: number;
+  signal?: AbortSignal;
+  maxOutputBytes: number;
+  /** How long a cancelled run gets to print its partial maps before SIGKILL. */
+  cancelGraceMs?: number;
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+
+/**
+ * Runs a command for at most `durationMs`, then SIGINT (bpftrace prints its maps and exits), then SIGKILL after
+ * `killGraceMs`. The command runs under coreutils `timeout`, so the time box holds even if this process dies
+ * mid-capture; our own timers enforce it again in case `timeout` itself misbehaves. Never uses a shell.
+ */
+export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
+  const startedAt = new Date();
+  const child = spawn(
+    'timeout',
+    ['--signal=INT', `--kill-after=${secs(opts.killGraceMs)}s`, `${secs(opts.durationMs)}s`, opts.command, ...opts.args],
+    // Own process group, so a hard kill reaches `timeout` and the capture together.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  let outputTruncated = false;
+  let cancelled = false;
+  let killed = false;
+  let exited = false;
+
+  const killGroup = (sig: NodeJS.Signals) => {
+    if (exited || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const hardKill = () => {
+    if (exited) return;
+    killed = true;
+    killGroup('SIGKILL');
+  };
+
+  child.stdout.on('data', (b: Buffer) => {
+    outBytes += b.length;
+    if (outBytes > opts.maxOutputBytes) {
+      if (!outputTruncated) {
+        outputTruncated = true;
+        hardKill();
+      }
+      return;
+    }
+    out.push(b);
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    errBytes += b.length;
+    if (errBytes <= 64 * 1024) err.push(b);
+  });
+
+  const backstop = setTimeout(hardKill, opts.durationMs + opts.killGraceMs + 1000);
+  let cancelKill: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    cancelled = true;
+    // Only to `timeout`, which forwards it: a second SIGINT straight to bpftrace could cut its map printing short.
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+    cancelKill = setTimeout(hardKill, opts.cancelGraceMs ?? 500);
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => {
+      clearTimeout(backstop);
+      reject(e);
+    });
+    child.on('close', (exitCode, signal) => {
+      exited = true;
+      clearTimeout(backstop);
+      if (cancelKill) clearTimeout(cancelKill);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        exitCode,
+        signal,
+        cancelled,
+        // `timeout` exits 137 when its --kill-after had to SIGKILL the command.
+        killed: killed || exitCode === 137,
+        outputTruncated,
+        startedAt,
+        finishedAt: new Date(),
+      });
+    });
+  });
+}
+
+/** bpftrace's stderr minus noise that does not indicate a problem (memlock rlimit is moot with memcg accounting). */
+export function meaningfulStderr(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() && !l.includes('RLIMIT_MEMLOCK'))
+    .join('\n')
+    .trim();
+}

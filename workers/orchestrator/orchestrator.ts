@@ -1,0 +1,227 @@
+import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Investigation, Step } from '../../src/core/investigation.ts';
+import { findPlaybook, parsePlaybookParams } from '../../src/core/playbooks/builtin.ts';
+import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { renderReportMarkdown } from '../../src/core/report.ts';
+import { NodeRegistry } from '../../src/inventory/node-registry.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+import { CaptureOutcome, INVESTIGATIONS_QUEUE, InvestigateJob, captureQueueName, type CaptureJob } from '../../src/queue/jobs.ts';
+import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { artifactKey } from '../../src/storage/keys.ts';
+import { resolveNodes } from './resolve-nodes.ts';
+
+/** Progress kept in the BullMQ job itself, so a restarted orchestrator resumes where the last one parked. */
+interface Progress {
+  stepIndex: number;
+  /** Nodes the current step was dispatched to; set once its capture jobs exist. */
+  dispatched?: string[];
+}
+
+export interface Orchestrator {
+  close(): Promise<void>;
+}
+
+const now = () => new Date().toISOString();
+const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
+
+export async function startOrchestrator(opts: {
+  redisUrl: string;
+  prefix: string;
+  store: ArtifactStore;
+  log: Logger;
+  concurrency?: number;
+}): Promise<Orchestrator> {
+  const log = opts.log.child({ part: 'orchestrator' });
+  const redis = createRedis(opts.redisUrl);
+  const records = new InvestigationRecords(redis, opts.prefix);
+  const registry = new NodeRegistry(redis, opts.prefix);
+  const captureQueues = new Map<string, Queue>();
+  const captureQueue = (node: string) => {
+    let q = captureQueues.get(node);
+    if (!q) {
+      q = new Queue(captureQueueName(node), { connection: redis, prefix: opts.prefix });
+      captureQueues.set(node, q);
+    }
+    return q;
+  };
+
+  const ctx: RunContext = { records, registry, captureQueue, store: opts.store, log };
+  const workerConnection = createRedis(opts.redisUrl);
+  const worker = new Worker(INVESTIGATIONS_QUEUE, (job, token) => runInvestigation(job, token ?? '', ctx), {
+    connection: workerConnection,
+    prefix: opts.prefix,
+    // Parked investigations do not hold a slot, so this bounds only those busy dispatching or summarizing.
+    concurrency: opts.concurrency ?? 16,
+  });
+  worker.on('error', (err) => log.error({ err }, 'orchestrator worker error'));
+  worker.on('failed', (job, err) => log.error({ err, investigation: job?.data }, 'investigation job failed'));
+
+  return {
+    async close() {
+      await worker.close();
+      await Promise.all([...captureQueues.values()].map((q) => q.close()));
+      await workerConnection.quit();
+      await redis.quit();
+    },
+  };
+}
+
+interface RunContext {
+  records: InvestigationRecords;
+  registry: NodeRegistry;
+  captureQueue(node: string): Queue;
+  store: ArtifactStore;
+  log: Logger;
+}
+
+async function runInvestigation(job: Job, token: string, ctx: RunContext): Promise<void> {
+  const { id } = InvestigateJob.parse(job.data);
+  const progress: Progress = { stepIndex: 0, ...(job.data as { progress?: Progress }).progress };
+  let inv = await ctx.records.get(id);
+  if (inv.status === 'succeeded' || inv.status === 'failed' || inv.status === 'cancelled') return;
+
+  const playbook = findPlaybook(inv.playbook);
+  if (!playbook) return finish(ctx, { ...inv, status: 'failed', reason: `unknown playbook ${inv.playbook}` }, null);
+  const params = parsePlaybookParams(playbook, inv.params);
+
+  if (inv.status === 'queued') {
+    inv = { ...inv, status: 'running', startedAt: now() };
+    await ctx.records.put(inv);
+    ctx.log.info({ investigation: id, playbook: playbook.name }, 'investigation started');
+  }
+
+  for (;;) {
+    if (progress.dispatched) {
+      inv = await collectStep(job, inv, playbook, progress, ctx);
+      progress.stepIndex += 1;
+      delete progress.dispatched;
+      await job.updateData({ id, progress });
+    }
+    if (await ctx.records.isCancelRequested(id)) {
+      return finish(ctx, { ...inv, status: 'cancelled', reason: 'cancelled on request' }, { playbook, params });
+    }
+    const step = playbook.steps[progress.stepIndex];
+    if (!step) break;
+
+    const resolution = await resolveNodes(inv.target, ctx.registry);
+    if ('error' in resolution) {
+      inv = {
+        ...inv,
+        steps: [...inv.steps, { id: step.id, tool: step.tool, node: null, status: 'failed', reason: resolution.error, artifacts: [], finishedAt: now() }],
+      };
+      await ctx.records.put(inv);
+      progress.stepIndex += 1;
+      await job.updateData({ id, progress });
+      continue;
+    }
+
+    const startedAt = now();
+    for (const node of resolution.nodes) {
+      const data: CaptureJob = {
+        investigationId: id,
+        stepId: step.id,
+        node,
+        tool: step.tool,
+        params: step.toolParams(params),
+        durationMs: step.durationMs(params),
+        scope: { ...(inv.target.cgroup ? { cgroup: inv.target.cgroup } : {}), ...(inv.target.pid ? { pid: inv.target.pid } : {}) },
+      };
+      // A fixed job id makes re-dispatch after an orchestrator crash a no-op instead of a second capture.
+      await ctx.captureQueue(node).add(step.tool, data, {
+        jobId: captureJobId(id, step.id, node),
+        parent: { id: job.id!, queue: job.queueQualifiedName },
+        ignoreDependencyOnFailure: true,
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    }
+    inv = {
+      ...inv,
+      steps: [
+        ...inv.steps,
+        ...resolution.nodes.map((node): Step => ({ id: step.id, tool: step.tool, node, status: 'running', startedAt, artifacts: [] })),
+      ],
+    };
+    await ctx.records.put(inv);
+    progress.dispatched = resolution.nodes;
+    await job.updateData({ id, progress });
+    if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  }
+
+  const anySucceeded = inv.steps.some((s) => s.status === 'succeeded');
+  const reason = anySucceeded ? undefined : inv.steps.map((s) => s.reason).filter(Boolean).join('; ') || 'no step succeeded';
+  return finish(ctx, { ...inv, status: anySucceeded ? 'succeeded' : 'failed', ...(reason ? { reason } : {}) }, { playbook, params });
+}
+
+/** Reads the finished capture jobs of the parked step and records one step entry per node. */
+async function collectStep(job: Job, inv: Investigation, playbook: Playbook, progress: Progress, ctx: RunContext): Promise<Investigation> {
+  const step = playbook.steps[progress.stepIndex]!;
+  const values = await job.getChildrenValues();
+  const failures = await job.getIgnoredChildrenFailures();
+  const outcomes = new Map<string, CaptureOutcome>();
+  for (const v of Object.values(values)) {
+    const o = CaptureOutcome.safeParse(v);
+    if (o.success && o.data.stepId === step.id) outcomes.set(o.data.node, o.data);
+  }
+  const failureOf = (node: string) => {
+    const suffix = `:${captureJobId(inv.id, step.id, node)}`;
+    return Object.entries(failures).find(([k]) => k.endsWith(suffix))?.[1];
+  };
+  const steps = inv.steps.map((s): Step => {
+    if (s.id !== step.id || s.status !== 'running' || !s.node) return s;
+    const o = outcomes.get(s.node);
+    if (!o) return { ...s, status: 'failed', finishedAt: now(), reason: `capture job failed: ${failureOf(s.node) ?? 'no result returned'}` };
+    return {
+      ...s,
+      status: o.status,
+      startedAt: o.startedAt,
+      finishedAt: o.finishedAt,
+      ...(o.reason ? { reason: o.reason } : {}),
+      ...(o.result !== undefined ? { result: o.result } : {}),
+      artifacts: o.artifacts.map((a) => a.name),
+    };
+  });
+  const artifacts = [
+    ...inv.artifacts,
+    ...[...outcomes.values()].flatMap((o) => o.artifacts.map((a) => ({ ...a, url: artifactUrl(inv.id, a.name) }))),
+  ];
+  const next = { ...inv, steps, artifacts };
+  await ctx.records.put(next);
+  return next;
+}
+
+export const artifactUrl = (id: string, name: string) => `/v1/investigations/${id}/artifacts/${name}`;
+
+/** Summarizes, stores summary.json and report.md, and records the final state. */
+async function finish(
+  ctx: RunContext,
+  inv: Investigation,
+  run: { playbook: Playbook; params: Record<string, unknown> } | null,
+): Promise<void> {
+  const finishedAt = now();
+  let done: Investigation = {
+    ...inv,
+    finishedAt,
+    steps: inv.steps.map((s) => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt } : s)),
+  };
+  if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
+  if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };
+
+  const summaryDoc = { schemaVersion: 1, ...done };
+  const files = [
+    { name: 'summary.json', body: JSON.stringify(summaryDoc, null, 2), contentType: 'application/json' },
+    { name: 'report.md', body: renderReportMarkdown(done), contentType: 'text/markdown; charset=utf-8' },
+  ];
+  const stored = [];
+  for (const f of files) {
+    const key = artifactKey(done.id, f.name);
+    const { size } = await ctx.store.put(key, f.body, f.contentType);
+    stored.push({ name: f.name, key, contentType: f.contentType, size, url: artifactUrl(done.id, f.name) });
+  }
+  done = { ...done, artifacts: [...stored, ...done.artifacts.filter((a) => !files.some((f) => f.name === a.name))] };
+  await ctx.records.put(done);
+  ctx.log.info({ investigation: done.id, status: done.status, headline: done.summary?.headline }, 'investigation finished');
+}
+
