@@ -54,6 +54,8 @@ export const ConfigSchema = z.object({
   CGROUP_ROOT: z.string().startsWith('/').default(defaultCgroupRoot()),
   TRACEFS: z.string().startsWith('/').default('/sys/kernel/tracing'),
   BPFTRACE: z.string().min(1).default('bpftrace'),
+  /** bpftrace 0.17 silently drops map entries past this many keys (its default is 4096: too few on busy nodes). */
+  BPFTRACE_MAP_KEYS_MAX: z.coerce.number().int().min(1024).max(4_194_304).default(65_536),
   AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** After the time box, bpftrace gets SIGINT to print its maps; it is killed if still running this long after. */
   CAPTURE_KILL_GRACE: durationEnv('2s'),

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrnoName, errnoNumber } from '../../src/core/errno.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
+import { positionalInt } from '../bpftrace-output.ts';
 import type { CaptureTool, KernelScope } from '../tool.ts';
 import { parseSyscount } from './parser.ts';
 
@@ -13,12 +14,6 @@ export const SyscountParams = z
   .strict();
 export type SyscountParams = z.output<typeof SyscountParams>;
 
-/** Positional parameters are spliced into the program as numbers: refuse anything that is not a plain integer. */
-function kernelId(what: string, n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}`);
-  return String(n);
-}
-
 export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
   name: 'syscount',
   description: 'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0).',
@@ -29,7 +24,7 @@ export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
   args(params: SyscountParams, scope: KernelScope): string[] {
     const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);
     if (errno === undefined) throw new Error(`unknown errno ${params.errno}`);
-    return [String(errno), kernelId('cgroup id', scope.cgroupId), kernelId('pid', scope.pid)];
+    return [String(errno), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
   },
   parse(stdout, _params, ctx) {
     return { result: parseSyscount(stdout, ctx), extraArtifacts: [] };

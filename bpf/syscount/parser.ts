@@ -1,39 +1,11 @@
-import { z } from 'zod';
 import { errnoName } from '../../src/core/errno.ts';
 import type { SyscountResult, SyscountRow } from '../../src/core/tool-results.ts';
 import { syscallName } from '../syscalls.ts';
+import { readCountMap } from '../bpftrace-output.ts';
 import type { ParseContext } from '../tool.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@failures';
-
-const MapDoc = z.object({
-  type: z.literal('map'),
-  data: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())),
-});
-
-/**
- * The last printing of `mapName` in bpftrace's `-f json` stdout (one JSON document per line).
- * bpftrace prints nothing for an empty map, so absence means "no events", not an error.
- */
-function readMap(stdout: string, mapName: string): Record<string, number> {
-  let found: Record<string, number> = {};
-  stdout.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      throw new Error(`bpftrace output line ${i + 1} is not JSON (truncated output?): ${JSON.stringify(line.slice(0, 80))}`);
-    }
-    if (typeof doc !== 'object' || doc === null || (doc as { type?: unknown }).type !== 'map') return;
-    const parsed = MapDoc.safeParse(doc);
-    if (!parsed.success) throw new Error(`bpftrace output line ${i + 1}: unexpected map document: ${parsed.error.message}`);
-    const map = parsed.data.data[mapName];
-    if (map !== undefined) found = map;
-  });
-  return found;
-}
 
 /** Key parts in program order; comm is last and may itself contain commas, so it takes the rest of the key. */
 const KEY = /^(-?\d+),(\d+),(\d+),(\d+),([\s\S]*)$/;
@@ -74,7 +46,7 @@ export function parseSyscount(stdout: string, ctx: ParseContext): SyscountResult
     if (!cgroupPaths.has(id)) cgroupPaths.set(id, ctx.cgroupPathOf(id));
     return cgroupPaths.get(id) ?? null;
   };
-  const rows = Object.entries(readMap(stdout, MAP_NAME)).map(([key, count]): SyscountRow => {
+  const rows = Object.entries(readCountMap(stdout, MAP_NAME)).map(([key, count]): SyscountRow => {
     const k = parseFailureKey(key);
     return {
       syscall: syscallName(ctx.arch, k.syscallNr),

@@ -56,3 +56,28 @@ describe.skipIf(skipBpf)(bpfSuiteName('captures are time-boxed and cancellable')
     expect(again.status).toBe(409);
   });
 });
+
+describe.skipIf(skipBpf)(bpfSuiteName('an investigation survives an orchestrator restart'), () => {
+  let sys: TestSystem;
+
+  beforeAll(async () => {
+    assertBpf();
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('completes after the orchestrator that dispatched the capture is gone', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'test-node' }, params: { duration: '3s' } });
+    const id = res.json.id as string;
+    await sys.waitFor(id, (inv) => inv.steps[0]?.status === 'running');
+    // The capture runs on the agent while no orchestrator exists; the new one picks the parked job up.
+    await sys.restartOrchestrator(1000);
+    const inv = await sys.waitFor(id);
+    expect(inv.status).toBe('succeeded');
+    expect(inv.steps).toHaveLength(1);
+    expect(inv.steps[0]).toMatchObject({ status: 'succeeded', tool: 'syscount' });
+    expect(inv.summary?.headline).toBeTruthy();
+  });
+});

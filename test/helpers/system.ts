@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices, type Stoppable } from '../../src/runtime.ts';
+import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../../src/runtime.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { uniquePrefix } from './services.ts';
 
@@ -11,6 +11,8 @@ export interface TestSystem {
   stop(): Promise<void>;
   post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   get(path: string): Promise<{ status: number; json: Record<string, unknown>; text: string; contentType: string | null }>;
+  /** Stops the orchestrator and starts a fresh one, as a crash and reschedule would. */
+  restartOrchestrator(pauseMs?: number): Promise<void>;
   /** Polls until the investigation satisfies `until` (default: it ended). */
   waitFor(id: string, until?: (inv: Investigation) => boolean, timeoutMs?: number): Promise<Investigation>;
 }
@@ -36,12 +38,10 @@ export async function startSystem(opts: { parts?: ('api' | 'orchestrator' | 'age
   });
   const log = createLogger(config.LOG_LEVEL);
   const services = await startServices(config, log);
-  const parts: Stoppable[] = [];
   const want = opts.parts ?? ['api', 'orchestrator', 'agent'];
-  if (want.includes('agent')) parts.push(await startAgentPart(config, services, log));
-  if (want.includes('orchestrator')) parts.push(await startOrchestratorPart(config, services, log));
+  const agent = want.includes('agent') ? await startAgentPart(config, services, log) : null;
+  let orchestrator = want.includes('orchestrator') ? await startOrchestratorPart(config, services, log) : null;
   const api = await startApi(config, services, log);
-  parts.push(api);
 
   const get: TestSystem['get'] = async (path) => {
     const res = await fetch(`${api.url}${path}`);
@@ -76,8 +76,13 @@ export async function startSystem(opts: { parts?: ('api' | 'orchestrator' | 'age
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    async restartOrchestrator(pauseMs = 0) {
+      await orchestrator?.stop();
+      await new Promise((r) => setTimeout(r, pauseMs));
+      orchestrator = await startOrchestratorPart(config, services, log);
+    },
     async stop() {
-      for (const p of parts.reverse()) await p.stop();
+      for (const p of [api, orchestrator, agent]) await p?.stop();
       services.store.client.destroy();
     },
   };

@@ -18,7 +18,7 @@ export interface NodeAgent {
 
 type AgentConfig = Pick<
   Config,
-  'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'NODE_HEARTBEAT'
+  'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'BPFTRACE_MAP_KEYS_MAX' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'NODE_HEARTBEAT'
 >;
 
 /** One per node: consumes capture-<node>, runs captures time-boxed, stops them at once when their investigation is cancelled. */
@@ -69,6 +69,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
             capabilities,
             cgroupRoot: config.CGROUP_ROOT,
             bpftrace: config.BPFTRACE,
+            mapKeysMax: config.BPFTRACE_MAP_KEYS_MAX,
             killGraceMs: config.CAPTURE_KILL_GRACE,
             maxDurationMs: config.CAPTURE_MAX_DURATION,
             log,

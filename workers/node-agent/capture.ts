@@ -17,6 +17,7 @@ export interface CaptureDeps {
   capabilities: Capabilities;
   cgroupRoot: string;
   bpftrace: string;
+  mapKeysMax: number;
   killGraceMs: number;
   maxDurationMs: number;
   log: Logger;
@@ -80,6 +81,7 @@ async function capture(
     durationMs: job.durationMs,
     killGraceMs: deps.killGraceMs,
     maxOutputBytes: tool.limits.maxOutputBytes,
+    env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax) },
     signal,
   });
   const timing = { startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt.toISOString() };

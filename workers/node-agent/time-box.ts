@@ -21,6 +21,8 @@ export interface TimeBoxOptions {
   killGraceMs: number;
   signal?: AbortSignal;
   maxOutputBytes: number;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
   /** How long a cancelled run gets to print its partial maps before SIGKILL. */
   cancelGraceMs?: number;
 }
@@ -38,7 +40,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     'timeout',
     ['--signal=INT', `--kill-after=${secs(opts.killGraceMs)}s`, `${secs(opts.durationMs)}s`, opts.command, ...opts.args],
     // Own process group, so a hard kill reaches `timeout` and the capture together.
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...opts.env } },
   );
   const out: Buffer[] = [];
   const err: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Investigation, Step } from '../../src/core/investigation.ts';
+import { isTerminal, type Investigation, type Step } from '../../src/core/investigation.ts';
 import { findPlaybook, parsePlaybookParams } from '../../src/core/playbooks/builtin.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
@@ -49,7 +49,21 @@ export async function startOrchestrator(opts: {
 
   const ctx: RunContext = { records, registry, captureQueue, store: opts.store, log };
   const workerConnection = createRedis(opts.redisUrl);
-  const worker = new Worker(INVESTIGATIONS_QUEUE, (job, token) => runInvestigation(job, token ?? '', ctx), {
+  const processJob = async (job: Job, token?: string) => {
+    try {
+      await runInvestigation(job, token ?? '', ctx);
+    } catch (err) {
+      if (err instanceof WaitingChildrenError) throw err;
+      // Record the failure where users look (the investigation), not only in BullMQ's failed set.
+      const id = (job.data as { id?: string }).id;
+      const inv = id ? await ctx.records.find(id).catch(() => null) : null;
+      if (inv && !isTerminal(inv.status)) {
+        await ctx.records.put({ ...inv, status: 'failed', reason: `orchestrator error: ${(err as Error).message}`, finishedAt: now() });
+      }
+      throw err;
+    }
+  };
+  const worker = new Worker(INVESTIGATIONS_QUEUE, processJob, {
     connection: workerConnection,
     prefix: opts.prefix,
     // Parked investigations do not hold a slot, so this bounds only those busy dispatching or summarizing.
@@ -80,7 +94,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
   const { id } = InvestigateJob.parse(job.data);
   const progress: Progress = { stepIndex: 0, ...(job.data as { progress?: Progress }).progress };
   let inv = await ctx.records.get(id);
-  if (inv.status === 'succeeded' || inv.status === 'failed' || inv.status === 'cancelled') return;
+  if (isTerminal(inv.status)) return;
 
   const playbook = findPlaybook(inv.playbook);
   if (!playbook) return finish(ctx, { ...inv, status: 'failed', reason: `unknown playbook ${inv.playbook}` }, null);

@@ -5,7 +5,9 @@ import { summarizeCpuProfile } from '../findings/cpu-profile.ts';
 import { summarizeSyscallErrors } from '../findings/syscall-errors.ts';
 import { definePlaybook, type Playbook } from './playbook.ts';
 
-const Duration = durationMs({ min: 1000, max: 120_000 });
+// Bounds match the tools' own limits (bpf/<tool>/manifest.ts), so a valid request never meets a refusing agent.
+const SyscountDuration = durationMs({ min: 1000, max: 120_000 });
+const ProfileDuration = durationMs({ min: 1000, max: 60_000 });
 
 const enospc = definePlaybook({
   name: 'enospc',
@@ -13,7 +15,7 @@ const enospc = definePlaybook({
   description:
     'Counts syscalls failing with ENOSPC (No space left on device) by syscall, process and cgroup, filtered in the kernel to the target.',
   symptoms: [/\benospc\b/i, /no space left/i, /disk (is )?full/i, /mount-max/i],
-  params: z.object({ duration: Duration.default(10_000) }).strict(),
+  params: z.object({ duration: SyscountDuration.default(10_000) }).strict(),
   steps: [
     {
       id: 'errors',
@@ -34,7 +36,7 @@ const cpuProfile = definePlaybook({
   symptoms: [/\bprofile\b/i, /\bcpu\b/i, /\bhot\b/i, /flame ?graph/i, /\bslow\b/i],
   params: z
     .object({
-      duration: Duration.default(10_000),
+      duration: ProfileDuration.default(10_000),
       hz: z.number().int().min(1).max(999).default(99),
     })
     .strict(),

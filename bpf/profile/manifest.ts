@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ProfileResult } from '../../src/core/tool-results.ts';
+import { positionalInt } from '../bpftrace-output.ts';
+import type { CaptureTool, KernelScope } from '../tool.ts';
+import { parseProfile } from './parser.ts';
+
+export const ProfileParams = z
+  .object({
+    /** Samples per second per CPU. 99 rather than 100 avoids sampling in lockstep with timer-driven work. */
+    hz: z.number().int().min(1).max(999).default(99),
+  })
+  .strict();
+export type ProfileParams = z.output<typeof ProfileParams>;
+
+export const profile: CaptureTool<typeof ProfileParams, ProfileResult> = {
+  name: 'profile',
+  description: 'Samples on-CPU kernel and user stacks at a fixed rate; produces folded stacks for a flame graph.',
+  params: ProfileParams,
+  requires: [{ kind: 'bpftrace' }, { kind: 'perf-events' }],
+  // Stack keys are large (two stacks of up to 127 frames each), hence the larger output cap than syscount.
+  limits: { minDurationMs: 1_000, maxDurationMs: 60_000, defaultDurationMs: 10_000, maxOutputBytes: 32 * 1024 * 1024 },
+  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
+  args(params: ProfileParams, scope: KernelScope): string[] {
+    return [positionalInt('hz', params.hz), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+  },
+  parse(stdout, params) {
+    return parseProfile(stdout, params.hz);
+  },
+  result: ProfileResult,
+};
