@@ -44,7 +44,14 @@ export interface CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> {
   /** Tool parameters (the duration is separate and common to all tools). */
   params: P;
   requires: Requirement[];
-  limits: { minDurationMs: number; maxDurationMs: number; defaultDurationMs: number; maxOutputBytes: number };
+  limits: {
+    minDurationMs: number;
+    maxDurationMs: number;
+    defaultDurationMs: number;
+    maxOutputBytes: number;
+    /** How long the tool may take to print its maps after SIGINT before it is killed (at least CAPTURE_KILL_GRACE). */
+    stopGraceMs: number;
+  };
   /** Absolute path of the bpftrace program file. */
   programFile: string;
   /** Positional arguments for the program, from validated params and the resolved scope. */

@@ -19,7 +19,15 @@ export const profile: CaptureTool<typeof ProfileParams, ProfileResult> = {
   params: ProfileParams,
   requires: [{ kind: 'bpftrace' }, { kind: 'perf-events' }],
   // Stack keys are large (two stacks of up to 127 frames each), hence the larger output cap than syscount.
-  limits: { minDurationMs: 1_000, maxDurationMs: 60_000, defaultDurationMs: 10_000, maxOutputBytes: 32 * 1024 * 1024 },
+  // Printing resolves user symbols per sampled process; for big binaries (node: ~100 MB of ELF) that alone took
+  // 4.7 s here after a 4 s capture, so the stop grace is generous.
+  limits: {
+    minDurationMs: 1_000,
+    maxDurationMs: 60_000,
+    defaultDurationMs: 10_000,
+    maxOutputBytes: 32 * 1024 * 1024,
+    stopGraceMs: 15_000,
+  },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(params: ProfileParams, scope: KernelScope): string[] {
     return [positionalInt('hz', params.hz), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];

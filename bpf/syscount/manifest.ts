@@ -19,7 +19,7 @@ export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
   description: 'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0).',
   params: SyscountParams,
   requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
-  limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024 },
+  limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(params: SyscountParams, scope: KernelScope): string[] {
     const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);

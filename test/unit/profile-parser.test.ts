@@ -33,7 +33,7 @@ describe('profile parser on recorded output', () => {
     expect(result.topFunctions).toContainEqual(expect.objectContaining({ name: 'do_syscall_64_[k]', self: 9 / 288 }));
     expect(ProfileResult.parse(result)).toEqual(result);
 
-    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain', body: expect.any(String) }]);
+    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: expect.any(String) }]);
     const body = extraArtifacts[0]?.body ?? '';
     const lines = body.trimEnd().split('\n');
     expect(lines).toHaveLength(16);
@@ -92,7 +92,7 @@ describe('profile parser on recorded output', () => {
   it('reports no samples when bpftrace printed only the completion marker', () => {
     const { result, extraArtifacts } = parse(fixture('no-samples.json'), 49);
     expect(result).toEqual({ samples: 0, hz: 49, topFunctions: [], artifacts: ['stacks.folded'] });
-    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain', body: '' }]);
+    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' }]);
   });
 
   it('produces the same folded file every time', () => {

@@ -164,7 +164,7 @@ describe('syscount manifest', () => {
   it('points at its program and declares what it needs', () => {
     expect(readFileSync(syscount.programFile, 'utf8')).toContain('tracepoint:raw_syscalls:sys_exit');
     expect(syscount.requires).toContainEqual({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' });
-    expect(syscount.limits).toEqual({ minDurationMs: 1000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024 });
+    expect(syscount.limits).toEqual({ minDurationMs: 1000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 });
   });
 });
 

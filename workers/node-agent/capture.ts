@@ -75,11 +75,12 @@ async function capture(
   }
   if (signal.aborted) return { ...base, status: 'cancelled', reason: 'cancelled before the capture started', finishedAt: new Date().toISOString() };
 
+  const stopGraceMs = Math.max(deps.killGraceMs, tool.limits.stopGraceMs);
   const run = await runTimeBoxed({
     command: deps.bpftrace,
     args: ['-f', 'json', tool.programFile, ...tool.args(parsedParams.data, scope)],
     durationMs: job.durationMs,
-    killGraceMs: deps.killGraceMs,
+    killGraceMs: stopGraceMs,
     maxOutputBytes: tool.limits.maxOutputBytes,
     env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax) },
     signal,
@@ -88,6 +89,12 @@ async function capture(
   const stderr = meaningfulStderr(run.stderr);
   if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
   if (run.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
+  // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
+  if (run.killed) {
+    throw new CaptureRefused(
+      `${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed`,
+    );
+  }
   if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
     throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
   }
@@ -111,7 +118,6 @@ async function capture(
     ...base,
     ...timing,
     status: 'succeeded',
-    ...(run.killed ? { reason: `${tool.name} did not stop on SIGINT and was killed` } : {}),
     result: parsed.result,
     artifacts,
   };

@@ -108,8 +108,8 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
         exitCode,
         signal,
         cancelled,
-        // `timeout` exits 137 when its --kill-after had to SIGKILL the command.
-        killed: killed || exitCode === 137,
+        // When its --kill-after had to SIGKILL the command, `timeout` exits 137 or dies by SIGKILL itself.
+        killed: killed || exitCode === 137 || signal === 'SIGKILL',
         outputTruncated,
         startedAt,
         finishedAt: new Date(),
