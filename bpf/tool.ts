@@ -20,6 +20,8 @@ export interface ParseContext {
   arch: string;
   /** Maps a cgroup id (inode of the cgroup v2 directory) back to its path below the root, or null. */
   cgroupPathOf(id: number): string | null;
+  /** Names a user-space address in a live process (the agent's symbolizer); absent where no process is at hand. */
+  userSymbol?: (pid: number, address: bigint) => string | null;
 }
 
 /** A file a tool produces beside raw.json and result.json (e.g. stacks.folded). */
@@ -52,6 +54,8 @@ export interface CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> {
     /** How long the tool may take to print its maps after SIGINT before it is killed (at least CAPTURE_KILL_GRACE). */
     stopGraceMs: number;
   };
+  /** Environment for bpftrace (its BPFTRACE_* settings) beside the agent's own. */
+  env: Record<string, string>;
   /** Absolute path of the bpftrace program file. */
   programFile: string;
   /** Positional arguments for the program, from validated params and the resolved scope. */

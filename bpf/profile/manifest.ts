@@ -28,12 +28,15 @@ export const profile: CaptureTool<typeof ProfileParams, ProfileResult> = {
     maxOutputBytes: 32 * 1024 * 1024,
     stopGraceMs: 15_000,
   },
+  // bpftrace 0.17 rebuilds a symbol table per stack without its cache, and its cache is keyed by executable,
+  // which is wrong under ASLR: the agent symbolizes user addresses itself (ParseContext.userSymbol).
+  env: { BPFTRACE_NO_USER_SYMBOLS: '1' },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(params: ProfileParams, scope: KernelScope): string[] {
     return [positionalInt('hz', params.hz), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
   },
-  parse(stdout, params) {
-    return parseProfile(stdout, params.hz);
+  parse(stdout, params, ctx) {
+    return parseProfile(stdout, params.hz, ctx.userSymbol);
   },
   result: ProfileResult,
 };

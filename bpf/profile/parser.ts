@@ -22,13 +22,14 @@ export interface SampleKey {
  * Frames may contain commas (C++ templates), which is why the key cannot simply be split on them.
  */
 function readStack(key: string, pos: number, fail: (why: string) => Error): { frames: string[]; next: number } {
+  // Raw frames, trimmed: user frames may be bare addresses for the agent to symbolize once the pid is known.
   const frames: string[] = [];
   if (key[pos] !== '\n') return { frames, next: pos };
   let at = pos + 1;
   while (at < key.length && key[at] !== ',') {
     const eol = key.indexOf('\n', at);
     if (eol < 0) throw fail('stack frame line without a line break');
-    frames.push(cleanFrame(key.slice(at, eol)));
+    frames.push(key.slice(at, eol).trim());
     at = eol + 1;
   }
   return { frames, next: at };
@@ -41,8 +42,17 @@ export function cleanFrame(raw: string): string {
   return frame.replace(/\+(0x[0-9a-f]+|\d+)$/i, '');
 }
 
-/** Splits a "kstack,ustack,pid,comm" key; comm is last and takes the rest (it may contain commas). */
-export function parseSampleKey(key: string): SampleKey {
+/** Resolves a user-space address of a process to a function name; null when unknown. */
+export type UserSymbolResolver = (pid: number, address: bigint) => string | null;
+
+const ADDRESS = /^0x[0-9a-f]+$/i;
+
+/**
+ * Splits a "kstack,ustack,pid,comm" key; comm is last and takes the rest (it may contain commas).
+ * bpftrace runs with BPFTRACE_NO_USER_SYMBOLS (its own per-stack symbolization is slow, and its cache is wrong
+ * under ASLR), so user frames arrive as addresses and `resolveUser` names them; without it they stay "[unknown]".
+ */
+export function parseSampleKey(key: string, resolveUser?: UserSymbolResolver): SampleKey {
   const fail = (why: string): Error =>
     new Error(`unexpected ${MAP_NAME} key (${why}): ${JSON.stringify(key.slice(0, 200))}`);
   const kernel = readStack(key, 0, fail);
@@ -51,8 +61,10 @@ export function parseSampleKey(key: string): SampleKey {
   if (key[user.next] !== ',') throw fail('no separator after the user stack');
   const rest = /^(\d+),([\s\S]*)$/.exec(key.slice(user.next + 1));
   if (rest === null) throw fail('no pid after the stacks');
-  const [, pid = '', comm = ''] = rest;
-  return { kernel: kernel.frames, user: user.frames, pid: Number(pid), comm };
+  const [, pidText = '', comm = ''] = rest;
+  const pid = Number(pidText);
+  const userFrame = (f: string) => (resolveUser && ADDRESS.test(f) ? (resolveUser(pid, BigInt(f)) ?? '[unknown]') : cleanFrame(f));
+  return { kernel: kernel.frames.map(cleanFrame), user: user.frames.map(userFrame), pid, comm };
 }
 
 /** Folded-stack frames for one sample: comm, user frames root-first, then kernel frames root-first marked "_[k]". */
@@ -60,14 +72,14 @@ export function sampleFrames(k: SampleKey): string[] {
   return [k.comm, ...[...k.user].reverse(), ...[...k.kernel].reverse().map((f) => `${f}_[k]`)];
 }
 
-export function foldSamples(stdout: string): FoldedStack[] {
+export function foldSamples(stdout: string, resolveUser?: UserSymbolResolver): FoldedStack[] {
   return foldStacks(
-    Object.entries(readCountMap(stdout, MAP_NAME)).map(([key, count]) => ({ frames: sampleFrames(parseSampleKey(key)), count })),
+    Object.entries(readCountMap(stdout, MAP_NAME)).map(([key, count]) => ({ frames: sampleFrames(parseSampleKey(key, resolveUser)), count })),
   );
 }
 
-export function parseProfile(stdout: string, hz: number): Parsed<ProfileResult> {
-  const folded = foldSamples(stdout);
+export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbolResolver): Parsed<ProfileResult> {
+  const folded = foldSamples(stdout, resolveUser);
   return {
     result: {
       samples: totalSamples(folded),

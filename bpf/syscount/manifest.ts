@@ -20,6 +20,7 @@ export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
   params: SyscountParams,
   requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
+  env: {},
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(params: SyscountParams, scope: KernelScope): string[] {
     const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);

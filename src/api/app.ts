@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { TracehoundError } from '../core/errors.ts';
 import { BUILTIN_PLAYBOOKS } from '../core/playbooks/builtin.ts';
 import type { ApiDeps } from './deps.ts';
+import { openApiDocument } from './openapi.ts';
 import { problem, problemFromError } from './problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { investigationRoutes } from './routes/investigations.ts';
@@ -12,6 +13,8 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/v1/investigations', investigationRoutes(deps));
   app.route('/v1/playbooks', playbookRoutes(BUILTIN_PLAYBOOKS));
+  const openapi = openApiDocument();
+  app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));
 
   app.notFound((c) =>

@@ -126,6 +126,15 @@ describe('investigations API', () => {
     expect((await sys.get('/readyz')).json).toMatchObject({ status: 'ready', redis: 'ok', storage: 'ok' });
   });
 
+  it('serves an OpenAPI 3.1 document generated from the request schemas', async () => {
+    const res = await sys.get('/openapi.json');
+    expect(res.json.openapi).toBe('3.1.0');
+    const schemas = (res.json.components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> }).schemas;
+    expect(Object.keys(schemas.InvestigationRequest!.properties!)).toEqual(expect.arrayContaining(['playbook', 'symptom', 'target', 'params']));
+    expect(schemas.InvestigationRequest!.required).toContain('target');
+    expect(Object.keys(res.json.paths as object)).toContain('/v1/investigations/{id}/cancel');
+  });
+
   it('describes playbooks with their parameters as JSON Schema', async () => {
     const res = await sys.get('/v1/playbooks/cpu-profile');
     expect(res.json).toMatchObject({ name: 'cpu-profile', steps: [{ id: 'cpu', tool: 'profile' }] });

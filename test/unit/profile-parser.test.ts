@@ -139,6 +139,17 @@ describe('parseSampleKey', () => {
     expect(parseSampleKey(',,1,2,3\n    f+1\n')).toEqual({ kernel: [], user: [], pid: 1, comm: '2,3\n    f+1\n' });
   });
 
+  it('names user addresses through the resolver, with the pid of the sample', () => {
+    const key = '\n    vfs_fstat+51\n,\n    0x55a3b4908151\n    0x7fecc582724a\n,14037,th-burner';
+    const seen: [number, bigint][] = [];
+    const resolve = (pid: number, addr: bigint) => {
+      seen.push([pid, addr]);
+      return addr === 0x55a3b4908151n ? 'crunch_alpha' : null;
+    };
+    expect(parseSampleKey(key, resolve)).toEqual({ kernel: ['vfs_fstat'], user: ['crunch_alpha', '[unknown]'], pid: 14037, comm: 'th-burner' });
+    expect(seen).toEqual([[14037, 0x55a3b4908151n], [14037, 0x7fecc582724an]]);
+  });
+
   it('refuses keys that do not follow the program', () => {
     expect(() => parseSampleKey('')).toThrow(/no separator after the kernel stack/);
     expect(() => parseSampleKey('\n    f+1\n')).toThrow(/no separator after the kernel stack/);

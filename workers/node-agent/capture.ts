@@ -82,7 +82,7 @@ async function capture(
     durationMs: job.durationMs,
     killGraceMs: stopGraceMs,
     maxOutputBytes: tool.limits.maxOutputBytes,
-    env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax) },
+    env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax), ...tool.env },
     signal,
   });
   const timing = { startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt.toISOString() };
