@@ -63,7 +63,10 @@ export function parseSampleKey(key: string, resolveUser?: UserSymbolResolver): S
   if (rest === null) throw fail('no pid after the stacks');
   const [, pidText = '', comm = ''] = rest;
   const pid = Number(pidText);
-  const userFrame = (f: string) => (resolveUser && ADDRESS.test(f) ? (resolveUser(pid, BigInt(f)) ?? '[unknown]') : cleanFrame(f));
+  // Frames past the leaf are return addresses; one byte back is inside the call, so a call that ends a
+  // function is not named after the function that follows it.
+  const userFrame = (f: string, i: number) =>
+    resolveUser && ADDRESS.test(f) ? (resolveUser(pid, BigInt(f) - (i > 0 ? 1n : 0n)) ?? '[unknown]') : cleanFrame(f);
   return { kernel: kernel.frames.map(cleanFrame), user: user.frames.map(userFrame), pid, comm };
 }
 

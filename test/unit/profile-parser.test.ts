@@ -147,7 +147,8 @@ describe('parseSampleKey', () => {
       return addr === 0x55a3b4908151n ? 'crunch_alpha' : null;
     };
     expect(parseSampleKey(key, resolve)).toEqual({ kernel: ['vfs_fstat'], user: ['crunch_alpha', '[unknown]'], pid: 14037, comm: 'th-burner' });
-    expect(seen).toEqual([[14037, 0x55a3b4908151n], [14037, 0x7fecc582724an]]);
+    // The leaf is the sampled instruction; callers are looked up one byte before their return address.
+    expect(seen).toEqual([[14037, 0x55a3b4908151n], [14037, 0x7fecc5827249n]]);
   });
 
   it('refuses keys that do not follow the program', () => {

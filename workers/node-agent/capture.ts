@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
 import { cgroupIdOf, cgroupPathIndex } from './cgroups.ts';
+import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
 import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
 
 export interface CaptureDeps {
@@ -99,7 +100,13 @@ async function capture(
     throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
   }
 
-  const parsed = tool.parse(run.stdout, parsedParams.data, { arch: deps.capabilities.arch, cgroupPathOf: cgroupPathIndex(deps.cgroupRoot) });
+  // One symbolizer per capture: process maps are read once per pid, binaries come from the agent-wide cache.
+  const symbolizer = new UserSymbolizer({ cache: defaultElfCache });
+  const parsed = tool.parse(run.stdout, parsedParams.data, {
+    arch: deps.capabilities.arch,
+    cgroupPathOf: cgroupPathIndex(deps.cgroupRoot),
+    userSymbol: (pid, address) => symbolizer.resolve(pid, address),
+  });
   const prefix = `${job.stepId}/${job.node}`;
   const files = [
     { file: 'raw.json', contentType: 'application/json', body: run.stdout },
