@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { getTool } from '../../bpf/index.ts';
-import type { KernelScope } from '../../bpf/tool.ts';
+import type { KernelScope, ParseContext } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
 import { cgroupIdOf, cgroupPathIndex } from './cgroups.ts';
+import { defaultDemangler } from './symbols/demangle.ts';
 import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
 import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
 
@@ -102,11 +103,17 @@ async function capture(
 
   // One symbolizer per capture: process maps are read once per pid, binaries come from the agent-wide cache.
   const symbolizer = new UserSymbolizer({ cache: defaultElfCache });
-  const parsed = tool.parse(run.stdout, parsedParams.data, {
+  const ctx: ParseContext = {
     arch: deps.capabilities.arch,
     cgroupPathOf: cgroupPathIndex(deps.cgroupRoot),
-    userSymbol: (pid, address) => symbolizer.resolve(pid, address),
-  });
+    userSymbol: (pid, address) => {
+      const name = symbolizer.resolve(pid, address);
+      return name === null ? null : defaultDemangler.name(name);
+    },
+  };
+  let parsed = tool.parse(run.stdout, parsedParams.data, ctx);
+  // C++ names met for the first time are demangled in one batch; parsing again is cheaper than a second pipeline.
+  if (await defaultDemangler.flush()) parsed = tool.parse(run.stdout, parsedParams.data, ctx);
   const prefix = `${job.stepId}/${job.node}`;
   const files = [
     { file: 'raw.json', contentType: 'application/json', body: run.stdout },
