@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { detectCapabilities, unmetRequirement, type Capabilities } from '../../workers/node-agent/capabilities.ts';
+import { BPF } from '../helpers/bpf.ts';
+
+const caps: Capabilities = {
+  kernel: '6.18.44',
+  arch: 'x64',
+  btf: true,
+  tracefs: '/sys/kernel/tracing',
+  tracers: ['blk', 'function', 'nop'],
+  perfEvents: true,
+  kprobes: false,
+  bpftrace: { available: true, version: 'bpftrace v0.17.0', reason: null },
+  cgroupV2: '/sys/fs/cgroup/unified',
+};
+
+describe('capability requirements', () => {
+  it('explains a missing tracer with the kernel and what it has', () => {
+    expect(unmetRequirement({ kind: 'tracer', name: 'function_graph' }, caps)).toBe(
+      'tracer function_graph not available on kernel 6.18.44 (available_tracers: blk function nop)',
+    );
+    expect(unmetRequirement({ kind: 'tracer', name: 'function' }, caps)).toBeNull();
+  });
+
+  it('explains missing bpftrace, BTF, perf events and tracefs', () => {
+    expect(unmetRequirement({ kind: 'bpftrace' }, { ...caps, bpftrace: { available: false, version: null, reason: 'bpftrace not found' } })).toBe(
+      'bpftrace unavailable: bpftrace not found',
+    );
+    expect(unmetRequirement({ kind: 'btf' }, { ...caps, btf: false })).toMatch(/no BTF/);
+    expect(unmetRequirement({ kind: 'perf-events' }, { ...caps, perfEvents: false })).toMatch(/perf events/);
+    expect(unmetRequirement({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }, { ...caps, tracefs: null })).toMatch(/tracefs/);
+  });
+
+  it('detects this node for real', async () => {
+    const found = await detectCapabilities({ tracefs: '/sys/kernel/tracing', bpftrace: 'bpftrace', cgroupRoot: '/sys/fs/cgroup/unified' });
+    expect(found.kernel).toMatch(/^\d+\.\d+/);
+    expect(found.arch).toBe(process.arch);
+    expect(found.bpftrace.available).toBe(BPF.ok);
+    if (found.tracefs) {
+      expect(found.tracers).toContain('nop');
+      expect(unmetRequirement({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }, found)).toBeNull();
+      expect(unmetRequirement({ kind: 'tracepoint', name: 'no_such/event' }, found)).toMatch(/not found/);
+    }
+  });
+});
