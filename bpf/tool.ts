@@ -36,24 +36,30 @@ export interface Parsed<R> {
   extraArtifacts: ExtraArtifact[];
 }
 
-/**
- * One capture tool: a bpftrace program plus everything needed to run it safely and read what it prints.
- * User input reaches the program only as validated positional parameters ($1, $2, ...), never as source text.
- */
-export interface CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> {
+interface ToolBase<P extends z.ZodType, R> {
   name: string;
   description: string;
   /** Tool parameters (the duration is separate and common to all tools). */
   params: P;
   requires: Requirement[];
   limits: {
+    /** 0 for instant readers (collectors), which ignore the duration. */
     minDurationMs: number;
     maxDurationMs: number;
     defaultDurationMs: number;
     maxOutputBytes: number;
-    /** How long the tool may take to print its maps after SIGINT before it is killed (at least CAPTURE_KILL_GRACE). */
+    /** How long the tool may take to print its results after the stop before it is killed (at least CAPTURE_KILL_GRACE). */
     stopGraceMs: number;
   };
+  result: z.ZodType<R>;
+}
+
+/**
+ * A capture tool that is a bpftrace program, plus everything needed to run it safely and read what it prints.
+ * User input reaches the program only as validated positional parameters ($1, $2, ...), never as source text.
+ */
+export interface BpftraceTool<P extends z.ZodType = z.ZodType, R = unknown> extends ToolBase<P, R> {
+  kind: 'bpftrace';
   /** Environment for bpftrace (its BPFTRACE_* settings) beside the agent's own. */
   env: Record<string, string>;
   /** Absolute path of the bpftrace program file. */
@@ -62,5 +68,34 @@ export interface CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> {
   args(params: z.output<P>, scope: KernelScope): string[];
   /** Parses bpftrace's `-f json` stdout (one JSON document per line) into the tool's result. */
   parse(stdout: string, params: z.output<P>, ctx: ParseContext): Parsed<R>;
-  result: z.ZodType<R>;
 }
+
+/** What the agent hands a native tool: the node's facts and the bounds it must keep. */
+export interface NativeRunContext extends ParseContext {
+  scope: KernelScope;
+  durationMs: number;
+  /** Aborted when the investigation is cancelled; a native tool must stop at once and restore what it changed. */
+  signal: AbortSignal;
+  /** Mounted tracefs, or null. */
+  tracefs: string | null;
+  /** /proc, or a test's stand-in. */
+  procRoot: string;
+  cgroupRoot: string;
+}
+
+export interface NativeRun<R> extends Parsed<R> {
+  /** The raw material the result was read from, stored as `rawFile` beside result.json. */
+  raw: string;
+  rawFile: string;
+}
+
+/**
+ * A tool the agent runs in its own process: tracefs tracers (funcgraph) and read-only context collectors
+ * (procfs/sysfs readings). Same manifest as a bpftrace tool; `run` replaces program, args and parse.
+ */
+export interface NativeTool<P extends z.ZodType = z.ZodType, R = unknown> extends ToolBase<P, R> {
+  kind: 'native';
+  run(params: z.output<P>, ctx: NativeRunContext): Promise<NativeRun<R>>;
+}
+
+export type CaptureTool<P extends z.ZodType = z.ZodType, R = unknown> = BpftraceTool<P, R> | NativeTool<P, R>;

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ProfileResult } from '../../src/core/tool-results.ts';
 import { positionalInt } from '../bpftrace-output.ts';
-import type { CaptureTool, KernelScope } from '../tool.ts';
+import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseProfile } from './parser.ts';
 
 export const ProfileParams = z
@@ -13,7 +13,8 @@ export const ProfileParams = z
   .strict();
 export type ProfileParams = z.output<typeof ProfileParams>;
 
-export const profile: CaptureTool<typeof ProfileParams, ProfileResult> = {
+export const profile: BpftraceTool<typeof ProfileParams, ProfileResult> = {
+  kind: 'bpftrace',
   name: 'profile',
   description: 'Samples on-CPU kernel and user stacks at a fixed rate; produces folded stacks for a flame graph.',
   params: ProfileParams,

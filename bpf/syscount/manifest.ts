@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrnoName, errnoNumber } from '../../src/core/errno.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
 import { positionalInt } from '../bpftrace-output.ts';
-import type { CaptureTool, KernelScope } from '../tool.ts';
+import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseSyscount } from './parser.ts';
 
 export const SyscountParams = z
@@ -14,7 +14,8 @@ export const SyscountParams = z
   .strict();
 export type SyscountParams = z.output<typeof SyscountParams>;
 
-export const syscount: CaptureTool<typeof SyscountParams, SyscountResult> = {
+export const syscount: BpftraceTool<typeof SyscountParams, SyscountResult> = {
+  kind: 'bpftrace',
   name: 'syscount',
   description: 'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0).',
   params: SyscountParams,

@@ -25,7 +25,8 @@ export const CaptureJob = z.object({
 });
 export type CaptureJob = z.infer<typeof CaptureJob>;
 
-export const CaptureStatus = z.enum(['succeeded', 'failed', 'cancelled']);
+/** `skipped`: the node lacks a capability the tool needs (the reason says which). */
+export const CaptureStatus = z.enum(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 /** What the agent returns as the capture job's return value; failures are outcomes, not thrown errors. */
 export const CaptureOutcome = z.object({

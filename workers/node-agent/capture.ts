@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { getTool } from '../../bpf/index.ts';
-import type { KernelScope, ParseContext } from '../../bpf/tool.ts';
+import type { BpftraceTool, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
@@ -66,7 +66,7 @@ async function capture(
   }
   const unmet = tool.requires.map((r) => unmetRequirement(r, deps.capabilities)).filter((r) => r !== null);
   if (unmet.length > 0) {
-    return { ...base, status: 'failed', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
+    return { ...base, status: 'skipped', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
   }
 
   const scope: KernelScope = { cgroupId: 0, pid: 0 };
@@ -77,46 +77,17 @@ async function capture(
   }
   if (signal.aborted) return { ...base, status: 'cancelled', reason: 'cancelled before the capture started', finishedAt: new Date().toISOString() };
 
-  const stopGraceMs = Math.max(deps.killGraceMs, tool.limits.stopGraceMs);
-  const run = await runTimeBoxed({
-    command: deps.bpftrace,
-    args: ['-f', 'json', tool.programFile, ...tool.args(parsedParams.data, scope)],
-    durationMs: job.durationMs,
-    killGraceMs: stopGraceMs,
-    maxOutputBytes: tool.limits.maxOutputBytes,
-    env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax), ...tool.env },
-    signal,
-  });
-  const timing = { startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt.toISOString() };
-  const stderr = meaningfulStderr(run.stderr);
-  if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
-  if (run.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
-  // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
-  if (run.killed) {
-    throw new CaptureRefused(
-      `${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed`,
-    );
-  }
-  if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
-    throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
-  }
-
-  // One symbolizer per capture: process maps are read once per pid, binaries come from the agent-wide cache.
-  const symbolizer = new UserSymbolizer({ cache: defaultElfCache });
-  const ctx: ParseContext = {
-    arch: deps.capabilities.arch,
-    cgroupPathOf: cgroupPathIndex(deps.cgroupRoot),
-    userSymbol: (pid, address) => {
-      const name = symbolizer.resolve(pid, address);
-      return name === null ? null : defaultDemangler.name(name);
-    },
-  };
-  let parsed = tool.parse(run.stdout, parsedParams.data, ctx);
-  // C++ names met for the first time are demangled in one batch; parsing again is cheaper than a second pipeline.
-  if (await defaultDemangler.flush()) parsed = tool.parse(run.stdout, parsedParams.data, ctx);
+  const ctx = parseContext(deps);
+  const out =
+    tool.kind === 'bpftrace'
+      ? await runBpftrace(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal)
+      : await runNative(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal);
+  const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString() };
+  if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
+  const { parsed } = out;
   const prefix = `${job.stepId}/${job.node}`;
   const files = [
-    { file: 'raw.json', contentType: 'application/json', body: run.stdout },
+    { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
     { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
     ...parsed.extraArtifacts,
   ];
@@ -135,4 +106,90 @@ async function capture(
     result: parsed.result,
     artifacts,
   };
+}
+
+interface ToolOutput {
+  raw: string;
+  rawFile: string;
+  parsed: Parsed<unknown>;
+  cancelled: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+function parseContext(deps: CaptureDeps): ParseContext & { flushNames(): Promise<boolean> } {
+  // One symbolizer per capture: process maps are read once per pid, binaries come from the agent-wide cache.
+  const symbolizer = new UserSymbolizer({ cache: defaultElfCache });
+  return {
+    arch: deps.capabilities.arch,
+    cgroupPathOf: cgroupPathIndex(deps.cgroupRoot),
+    userSymbol: (pid, address) => {
+      const name = symbolizer.resolve(pid, address);
+      return name === null ? null : defaultDemangler.name(name);
+    },
+    flushNames: () => defaultDemangler.flush(),
+  };
+}
+
+async function runBpftrace(
+  tool: BpftraceTool,
+  params: unknown,
+  scope: KernelScope,
+  durationMs: number,
+  deps: CaptureDeps,
+  ctx: ReturnType<typeof parseContext>,
+  signal: AbortSignal,
+): Promise<ToolOutput> {
+  const stopGraceMs = Math.max(deps.killGraceMs, tool.limits.stopGraceMs);
+  const run = await runTimeBoxed({
+    command: deps.bpftrace,
+    args: ['-f', 'json', tool.programFile, ...tool.args(params, scope)],
+    durationMs,
+    killGraceMs: stopGraceMs,
+    maxOutputBytes: tool.limits.maxOutputBytes,
+    env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax), ...tool.env },
+    signal,
+  });
+  const common = { raw: run.stdout, rawFile: 'raw.json', startedAt: run.startedAt, finishedAt: run.finishedAt };
+  if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
+  if (run.cancelled) return { ...common, cancelled: true, parsed: { result: null, extraArtifacts: [] } };
+  // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
+  if (run.killed) {
+    throw new CaptureRefused(`${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed`);
+  }
+  if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
+    const stderr = meaningfulStderr(run.stderr);
+    throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
+  }
+  let parsed = tool.parse(run.stdout, params, ctx);
+  // C++ names met for the first time are demangled in one batch; parsing again is cheaper than a second pipeline.
+  if (await ctx.flushNames()) parsed = tool.parse(run.stdout, params, ctx);
+  return { ...common, cancelled: false, parsed };
+}
+
+async function runNative(
+  tool: NativeTool,
+  params: unknown,
+  scope: KernelScope,
+  durationMs: number,
+  deps: CaptureDeps,
+  ctx: ReturnType<typeof parseContext>,
+  signal: AbortSignal,
+): Promise<ToolOutput> {
+  const startedAt = new Date();
+  // The native tool keeps its own time box; this backstop only guarantees the job ends.
+  const backstop = AbortSignal.timeout(durationMs + Math.max(deps.killGraceMs, tool.limits.stopGraceMs));
+  const run = await tool.run(params, {
+    ...ctx,
+    scope,
+    durationMs,
+    signal: AbortSignal.any([signal, backstop]),
+    tracefs: deps.capabilities.tracefs,
+    procRoot: '/proc',
+    cgroupRoot: deps.cgroupRoot,
+  });
+  if (Buffer.byteLength(run.raw) > tool.limits.maxOutputBytes) {
+    throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes`);
+  }
+  return { raw: run.raw, rawFile: run.rawFile, parsed: run, cancelled: signal.aborted, startedAt, finishedAt: new Date() };
 }
