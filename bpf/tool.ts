@@ -1,12 +1,8 @@
 import type { z } from 'zod';
+import type { Requirement } from '../src/core/capabilities.ts';
 
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
-export type Requirement =
-  | { kind: 'bpftrace' }
-  | { kind: 'btf' }
-  | { kind: 'tracepoint'; name: string } // "raw_syscalls/sys_exit", as under tracefs events/
-  | { kind: 'perf-events' }
-  | { kind: 'tracer'; name: string }; // tracefs tracer, e.g. "function_graph"
+export type { Requirement };
 
 /** The target after resolution on the node, in kernel terms. 0 means "no filter". */
 export interface KernelScope {

@@ -49,6 +49,8 @@ export const ConfigSchema = z.object({
   S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
   S3_FORCE_PATH_STYLE: bool.default(true),
 
+  /** Folder of YAML playbooks (defaults to the repository's playbooks/). */
+  PLAYBOOKS_DIR: optional(z.string().min(1)),
   /** Name this host's agent registers and consumes capture jobs under. */
   NODE_NAME: NodeName.default(hostname().toLowerCase()),
   CGROUP_ROOT: z.string().startsWith('/').default(defaultCgroupRoot()),

@@ -7,11 +7,13 @@ import { startNodeAgent } from '../workers/node-agent/agent.ts';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
 import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
+import type { Playbook } from './core/playbooks/playbook.ts';
 import { NodeRegistry } from './inventory/node-registry.ts';
 import { createRedis } from './queue/connection.ts';
 import { startEmbeddedRedis } from './queue/embedded-redis.ts';
 import { InvestigationRecords } from './queue/investigation-records.ts';
 import { INVESTIGATIONS_QUEUE } from './queue/jobs.ts';
+import { loadPlaybooks } from './playbooks/load.ts';
 import { ArtifactStore, createS3Client } from './storage/artifact-store.ts';
 import { startEmbeddedS3 } from './storage/embedded-s3.ts';
 
@@ -21,6 +23,7 @@ export interface Stoppable {
 }
 
 export interface Services {
+  playbooks: readonly Playbook[];
   redisUrl: string;
   store: ArtifactStore;
   /** Embedded servers this process started, to stop last. */
@@ -29,6 +32,8 @@ export interface Services {
 
 /** Redis and object storage: the configured ones, or private embedded ones when none is configured. */
 export async function startServices(config: Config, log: Logger): Promise<Services> {
+  // Playbooks first: a broken playbook file should stop start-up before any server is started.
+  const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
   const owned: Stoppable[] = [];
   try {
     let redisUrl = config.REDIS_URL;
@@ -62,7 +67,7 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
     });
     const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
     await store.ensureBucket();
-    return { redisUrl, store, owned };
+    return { playbooks, redisUrl, store, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);
     throw err;
@@ -73,6 +78,7 @@ export async function startApi(config: Config, services: Services, log: Logger):
   const redis = createRedis(services.redisUrl);
   const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const app = createApp({
+    playbooks: services.playbooks,
     records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
     investigations,
     registry: new NodeRegistry(redis, config.QUEUE_PREFIX),
@@ -101,7 +107,7 @@ export async function startApi(config: Config, services: Services, log: Logger):
 }
 
 export async function startOrchestratorPart(config: Config, services: Services, log: Logger): Promise<Stoppable> {
-  const o = await startOrchestrator({ redisUrl: services.redisUrl, prefix: config.QUEUE_PREFIX, store: services.store, log });
+  const o = await startOrchestrator({ playbooks: services.playbooks, redisUrl: services.redisUrl, prefix: config.QUEUE_PREFIX, store: services.store, log });
   return { name: 'orchestrator', stop: o.close };
 }
 

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { TracehoundError } from '../core/errors.ts';
-import { BUILTIN_PLAYBOOKS } from '../core/playbooks/builtin.ts';
 import type { ApiDeps } from './deps.ts';
 import { openApiDocument } from './openapi.ts';
 import { problem, problemFromError } from './problem.ts';
@@ -12,7 +11,7 @@ export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
   app.route('/', healthRoutes(deps));
   app.route('/v1/investigations', investigationRoutes(deps));
-  app.route('/v1/playbooks', playbookRoutes(BUILTIN_PLAYBOOKS));
+  app.route('/v1/playbooks', playbookRoutes(deps.playbooks));
   const openapi = openApiDocument();
   app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));

@@ -1,11 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { Playbook } from '../core/playbooks/playbook.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
 import type { InvestigationRecords } from '../queue/investigation-records.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 
 /** Everything the API needs from the outside world, injected so tests run it against real Redis and S3. */
 export interface ApiDeps {
+  playbooks: readonly Playbook[];
   records: InvestigationRecords;
   investigations: Queue;
   registry: NodeRegistry;

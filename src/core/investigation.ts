@@ -37,6 +37,7 @@ export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
 export const Step = z.object({
   id: z.string(),
+  title: z.string().optional(),
   tool: z.string(),
   node: z.string().nullable(),
   status: StepStatus,

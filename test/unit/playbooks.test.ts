@@ -1,8 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.ts';
 import { newInvestigationId, InvestigationId } from '../../src/core/ids.ts';
-import { choosePlaybook, parsePlaybookParams } from '../../src/core/playbooks/builtin.ts';
+import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { choosePlaybook as choose, parsePlaybookParams } from '../../src/core/playbooks/select.ts';
 import { Target } from '../../src/core/target.ts';
+import { loadPlaybooks } from '../../src/playbooks/load.ts';
+
+let playbooks: Playbook[] = [];
+beforeAll(async () => {
+  playbooks = await loadPlaybooks();
+});
+const choosePlaybook = (req: { playbook?: string; symptom?: string }) => choose(playbooks, req);
 
 describe('playbook choice', () => {
   it.each([

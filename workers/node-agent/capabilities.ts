@@ -3,23 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { release } from 'node:os';
 import { promisify } from 'node:util';
-import { z } from 'zod';
-import type { Requirement } from '../../bpf/tool.ts';
+import { unmetByCapabilities, type Capabilities, type Requirement } from '../../src/core/capabilities.ts';
 
 const run = promisify(execFile);
 
-export const Capabilities = z.object({
-  kernel: z.string(),
-  arch: z.string(),
-  btf: z.boolean(),
-  tracefs: z.string().nullable(),
-  tracers: z.array(z.string()),
-  perfEvents: z.boolean(),
-  kprobes: z.boolean(),
-  bpftrace: z.object({ available: z.boolean(), version: z.string().nullable(), reason: z.string().nullable() }),
-  cgroupV2: z.string().nullable(),
-});
-export type Capabilities = z.infer<typeof Capabilities>;
+export { Capabilities } from '../../src/core/capabilities.ts';
 
 const read = (path: string) => {
   try {
@@ -73,22 +61,10 @@ export async function detectCapabilities(opts: { tracefs: string; bpftrace: stri
   };
 }
 
-/** Why this node cannot satisfy a requirement, or null when it can. Pure, so playbook logic can reuse it. */
+/** Why this node cannot satisfy a requirement, or null when it can; tracepoints are looked up in tracefs here. */
 export function unmetRequirement(req: Requirement, caps: Capabilities): string | null {
-  switch (req.kind) {
-    case 'bpftrace':
-      return caps.bpftrace.available ? null : `bpftrace unavailable: ${caps.bpftrace.reason}`;
-    case 'btf':
-      return caps.btf ? null : 'kernel has no BTF (/sys/kernel/btf/vmlinux missing)';
-    case 'perf-events':
-      return caps.perfEvents ? null : 'perf events unavailable (no /proc/sys/kernel/perf_event_paranoid)';
-    case 'tracer':
-      if (!caps.tracefs) return 'tracefs is not mounted and could not be mounted';
-      return caps.tracers.includes(req.name)
-        ? null
-        : `tracer ${req.name} not available on kernel ${caps.kernel} (available_tracers: ${caps.tracers.join(' ') || 'none'})`;
-    case 'tracepoint':
-      if (!caps.tracefs) return 'tracefs is not mounted and could not be mounted';
-      return existsSync(`${caps.tracefs}/events/${req.name}`) ? null : `tracepoint ${req.name} not found on kernel ${caps.kernel}`;
-  }
+  const known = unmetByCapabilities(req, caps);
+  if (known !== undefined) return known;
+  if (req.kind !== 'tracepoint') return null;
+  return existsSync(`${caps.tracefs}/events/${req.name}`) ? null : `tracepoint ${req.name} not found on kernel ${caps.kernel}`;
 }

@@ -1,8 +1,10 @@
 import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isTerminal, type Investigation, type Step } from '../../src/core/investigation.ts';
-import { findPlaybook, parsePlaybookParams } from '../../src/core/playbooks/builtin.ts';
+import { Capabilities } from '../../src/core/capabilities.ts';
+import { planContext } from '../../src/core/playbooks/engine.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createRedis } from '../../src/queue/connection.ts';
@@ -27,6 +29,7 @@ const now = () => new Date().toISOString();
 const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
 
 export async function startOrchestrator(opts: {
+  playbooks: readonly Playbook[];
   redisUrl: string;
   prefix: string;
   store: ArtifactStore;
@@ -47,7 +50,7 @@ export async function startOrchestrator(opts: {
     return q;
   };
 
-  const ctx: RunContext = { records, registry, captureQueue, store: opts.store, log };
+  const ctx: RunContext = { playbooks: opts.playbooks, records, registry, captureQueue, store: opts.store, log };
   const workerConnection = createRedis(opts.redisUrl);
   const processJob = async (job: Job, token?: string) => {
     try {
@@ -83,6 +86,7 @@ export async function startOrchestrator(opts: {
 }
 
 interface RunContext {
+  playbooks: readonly Playbook[];
   records: InvestigationRecords;
   registry: NodeRegistry;
   captureQueue(node: string): Queue;
@@ -96,7 +100,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
   let inv = await ctx.records.get(id);
   if (isTerminal(inv.status)) return;
 
-  const playbook = findPlaybook(inv.playbook);
+  const playbook = ctx.playbooks.find((p) => p.name === inv.playbook);
   if (!playbook) return finish(ctx, { ...inv, status: 'failed', reason: `unknown playbook ${inv.playbook}` }, null);
   const params = parsePlaybookParams(playbook, inv.params);
 
@@ -119,47 +123,68 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
     const step = playbook.steps[progress.stepIndex];
     if (!step) break;
 
-    const resolution = await resolveNodes(inv.target, ctx.registry);
-    if ('error' in resolution) {
-      inv = {
-        ...inv,
-        steps: [...inv.steps, { id: step.id, tool: step.tool, node: null, status: 'failed', reason: resolution.error, artifacts: [], finishedAt: now() }],
-      };
+    const record = async (entries: Step[]) => {
+      inv = { ...inv, steps: [...inv.steps, ...entries] };
       await ctx.records.put(inv);
+    };
+    const pctx = planContext(params, inv.target, inv.steps);
+    const notNow = step.condition(pctx);
+    const resolution = notNow ? null : await resolveNodes(inv.target, ctx.registry);
+    if (notNow || (resolution && 'error' in resolution)) {
+      const status = notNow ? 'skipped' : 'failed';
+      const reason = notNow ?? (resolution as { error: string }).error;
+      await record([{ id: step.id, title: step.title, tool: step.tool, node: null, status, reason, artifacts: [], finishedAt: now() }]);
       progress.stepIndex += 1;
       await job.updateData({ id, progress });
       continue;
     }
 
     const startedAt = now();
-    for (const node of resolution.nodes) {
+    const entries: Step[] = [];
+    const dispatched: string[] = [];
+    for (const node of (resolution as { nodes: string[] }).nodes) {
+      const caps = Capabilities.safeParse((await ctx.registry.get(node))?.capabilities);
+      const decision = step.plan(pctx, caps.success ? caps.data : null);
+      if (decision.action === 'skip') {
+        entries.push({ id: step.id, title: step.title, tool: step.tool, node, status: 'skipped', reason: decision.reason, artifacts: [], finishedAt: now() });
+        continue;
+      }
       const data: CaptureJob = {
         investigationId: id,
         stepId: step.id,
         node,
-        tool: step.tool,
-        params: step.toolParams(params),
-        durationMs: step.durationMs(params),
+        tool: decision.tool,
+        params: decision.params,
+        durationMs: decision.durationMs,
         scope: { ...(inv.target.cgroup ? { cgroup: inv.target.cgroup } : {}), ...(inv.target.pid ? { pid: inv.target.pid } : {}) },
       };
       // A fixed job id makes re-dispatch after an orchestrator crash a no-op instead of a second capture.
-      await ctx.captureQueue(node).add(step.tool, data, {
+      await ctx.captureQueue(node).add(decision.tool, data, {
         jobId: captureJobId(id, step.id, node),
         parent: { id: job.id!, queue: job.queueQualifiedName },
         ignoreDependencyOnFailure: true,
         removeOnComplete: { age: 7 * 24 * 3600 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
+      dispatched.push(node);
+      entries.push({
+        id: step.id,
+        title: decision.title,
+        tool: decision.tool,
+        node,
+        status: 'running',
+        startedAt,
+        artifacts: [],
+        ...(decision.fallbackReason ? { reason: `fallback to ${decision.tool}: ${decision.fallbackReason}` } : {}),
+      });
     }
-    inv = {
-      ...inv,
-      steps: [
-        ...inv.steps,
-        ...resolution.nodes.map((node): Step => ({ id: step.id, tool: step.tool, node, status: 'running', startedAt, artifacts: [] })),
-      ],
-    };
-    await ctx.records.put(inv);
-    progress.dispatched = resolution.nodes;
+    await record(entries);
+    if (dispatched.length === 0) {
+      progress.stepIndex += 1;
+      await job.updateData({ id, progress });
+      continue;
+    }
+    progress.dispatched = dispatched;
     await job.updateData({ id, progress });
     if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
   }
@@ -192,7 +217,7 @@ async function collectStep(job: Job, inv: Investigation, playbook: Playbook, pro
       status: o.status,
       startedAt: o.startedAt,
       finishedAt: o.finishedAt,
-      ...(o.reason ? { reason: o.reason } : {}),
+      ...(o.reason ? { reason: s.reason ? `${s.reason}; ${o.reason}` : o.reason } : {}),
       ...(o.result !== undefined ? { result: o.result } : {}),
       artifacts: o.artifacts.map((a) => a.name),
     };

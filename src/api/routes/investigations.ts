@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ServiceUnavailableError, UnsupportedTargetError, ValidationError } from '../../core/errors.ts';
 import { newInvestigationId } from '../../core/ids.ts';
 import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
-import { choosePlaybook, parsePlaybookParams } from '../../core/playbooks/builtin.ts';
+import { choosePlaybook, parsePlaybookParams } from '../../core/playbooks/select.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
 import { parseOrThrow } from '../problem.ts';
@@ -43,7 +43,7 @@ export function investigationRoutes(deps: ApiDeps) {
       body = rest;
     }
     const req = parseOrThrow(RequestBody, body, 'investigation request');
-    const playbook = choosePlaybook(req);
+    const playbook = choosePlaybook(deps.playbooks, req);
     parsePlaybookParams(playbook, req.params);
     const { pod, labelSelector, namespace } = req.target;
     if (pod || labelSelector || namespace) {

@@ -1,37 +1,68 @@
 import type { z } from 'zod';
-import type { Investigation, Step, Summary } from '../investigation.ts';
+import type { Capabilities, Requirement } from '../capabilities.ts';
+import type { Investigation, Step, StepStatus, Summary } from '../investigation.ts';
 
-/** One step of a playbook: a tool run on each of the target's nodes for a time box. */
-export interface PlaybookStep<P> {
-  id: string;
-  tool: string;
-  title: string;
-  durationMs(params: P): number;
-  toolParams(params: P): Record<string, unknown>;
+/** What expressions see of a step: its status and result, merged over the nodes it ran on. */
+export interface StepView {
+  status: StepStatus;
+  reason?: string;
+  /** The first succeeded node's result (single-node targets: the result). */
+  result?: unknown;
+  results: { node: string | null; status: StepStatus; result?: unknown }[];
 }
 
-export interface SummaryInput<P> {
+export interface PlanContext {
+  params: Record<string, unknown>;
+  target: Record<string, unknown>;
+  steps: Record<string, StepView>;
+}
+
+export type StepDecision =
+  | { action: 'skip'; reason: string }
+  | {
+      action: 'run';
+      tool: string;
+      title: string;
+      durationMs: number;
+      params: Record<string, unknown>;
+      /** Set when the step's fallback runs because the node lacks what the step needs. */
+      fallbackReason?: string;
+    };
+
+export interface PlaybookStep {
+  id: string;
+  title: string;
+  tool: string;
+  /** Null when the step should run; otherwise why not ("condition not met: …"). */
+  condition(ctx: PlanContext): string | null;
+  /** What to run on one node, given its capabilities (null when the orchestrator does not know them). */
+  plan(ctx: PlanContext, caps: Capabilities | null): StepDecision;
+}
+
+export interface SummaryInput {
   investigation: Investigation;
-  params: P;
+  params: Record<string, unknown>;
   /** One entry per (step, node), as recorded. */
   steps: Step[];
 }
 
-/**
- * A playbook defined in code. Issue #3 moves these into YAML files interpreted by an engine; the shape here
- * (params schema, steps, summarize) is what that engine will produce.
- */
-export interface Playbook<S extends z.ZodType = z.ZodType> {
+/** A playbook ready to run: compiled from YAML (compile.ts), validated against the tool catalogue. */
+export interface Playbook {
   name: string;
   title: string;
   description: string;
-  /** Free-text symptoms that select this playbook when the request names none. */
   symptoms: RegExp[];
-  params: S;
-  steps: PlaybookStep<z.output<S>>[];
-  summarize(input: SummaryInput<z.output<S>>): Summary;
+  params: z.ZodType<Record<string, unknown>>;
+  steps: PlaybookStep[];
+  summarize(input: SummaryInput): Summary;
+  /** Where it was loaded from, for error messages and the API. */
+  source: string;
 }
 
-export function definePlaybook<S extends z.ZodType>(p: Playbook<S>): Playbook {
-  return p as unknown as Playbook;
+/** What the playbook compiler needs to know of each tool; the adapter builds it from bpf/'s manifests. */
+export interface ToolInfo {
+  requires: Requirement[];
+  params: z.ZodType;
+  limits: { minDurationMs: number; maxDurationMs: number; defaultDurationMs: number };
 }
+export type ToolCatalogue = Readonly<Record<string, ToolInfo>>;

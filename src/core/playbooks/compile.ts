@@ -1,0 +1,274 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { unmetByCapabilities, type Capabilities, type Requirement } from '../capabilities.ts';
+import { durationMs, parseDurationMs } from '../duration.ts';
+import { ErrnoName } from '../errno.ts';
+import type { Finding, Summary } from '../investigation.ts';
+import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
+import type { Playbook, PlanContext, PlaybookStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
+import { planContext } from './engine.ts';
+import { PlaybookDoc, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
+import { SUMMARIZERS } from './summarizers.ts';
+
+/** A playbook file that does not hold: every problem with its file and path inside the document. */
+export class PlaybookError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(`${file}: ${problems.map((p) => `${p.path || '(document)'}: ${p.message}`).join('; ')}`);
+  }
+}
+
+type Problems = { path: string; message: string }[];
+
+function paramSchema(spec: ParamSpec): z.ZodType {
+  switch (spec.type) {
+    case 'duration': {
+      const [min, max, def] = [parseDurationMs(spec.min)!, parseDurationMs(spec.max)!, parseDurationMs(spec.default)!];
+      return durationMs({ min, max }).default(def);
+    }
+    case 'integer':
+      return z.number().int().min(spec.min).max(spec.max).default(spec.default);
+    case 'errno':
+      return spec.default === undefined ? ErrnoName.optional() : ErrnoName.default(spec.default as z.output<typeof ErrnoName>);
+    case 'string': {
+      const s = z.string().max(spec.maxLength).regex(new RegExp(`^(?:${spec.pattern})$`), `must match ${spec.pattern}`);
+      return spec.default === undefined ? s.optional() : s.default(spec.default);
+    }
+    case 'boolean':
+      return spec.default === undefined ? z.boolean().optional() : z.boolean().default(spec.default);
+  }
+}
+
+function checkParamSpec(name: string, spec: ParamSpec, problems: Problems) {
+  const at = `params.${name}`;
+  if (spec.type === 'duration') {
+    const [min, max, def] = [parseDurationMs(spec.min), parseDurationMs(spec.max), parseDurationMs(spec.default)];
+    if (min === undefined || max === undefined || def === undefined || min > max || def < min || def > max) {
+      problems.push({ path: at, message: 'need min ≤ default ≤ max' });
+    }
+  }
+  if (spec.type === 'integer' && !(spec.min <= spec.default && spec.default <= spec.max)) {
+    problems.push({ path: at, message: 'need min ≤ default ≤ max' });
+  }
+  if (spec.type === 'string') {
+    try {
+      new RegExp(spec.pattern);
+    } catch (err) {
+      problems.push({ path: `${at}.pattern`, message: (err as Error).message });
+    }
+  }
+}
+
+type CompiledValue = (ctx: PlanContext) => unknown;
+
+function compileValue(v: Value, path: string, problems: Problems): CompiledValue {
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    const expr = tryExpr(v.expr, path, problems);
+    return (ctx) => fromCel(expr?.evaluate(ctx));
+  }
+  return () => v;
+}
+
+function tryExpr(source: string, path: string, problems: Problems, expect?: 'bool'): Expression | null {
+  try {
+    return compileExpression(source, expect);
+  } catch (err) {
+    problems.push({ path, message: `invalid CEL: ${(err as Error).message}` });
+    return null;
+  }
+}
+
+function tryTemplate(source: string, path: string, problems: Problems): Template | null {
+  try {
+    return compileTemplate(source);
+  } catch (err) {
+    problems.push({ path, message: `invalid template: ${(err as Error).message}` });
+    return null;
+  }
+}
+
+interface CompiledAction {
+  tool: string;
+  title: string;
+  requires: Requirement[];
+  duration: CompiledValue | null;
+  params: [string, CompiledValue][];
+}
+
+function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string, tools: ToolCatalogue, problems: Problems): CompiledAction {
+  const tool = tools[a.tool];
+  if (!tool) problems.push({ path: `${at}.tool`, message: `unknown tool "${a.tool}"; known: ${Object.keys(tools).sort().join(', ')}` });
+  const params = Object.entries(a.params).map(([k, v]): [string, CompiledValue] => [k, compileValue(v, `${at}.params.${k}`, problems)]);
+  // Literal parameters are checked now; computed ones when the step is reached.
+  if (tool && Object.values(a.params).every((v) => typeof v !== 'object' || Array.isArray(v))) {
+    const r = tool.params.safeParse(a.params);
+    if (!r.success) for (const i of r.error.issues) problems.push({ path: `${at}.params.${i.path.join('.')}`, message: i.message });
+  }
+  if (typeof a.duration === 'string' && parseDurationMs(a.duration) === undefined) {
+    problems.push({ path: `${at}.duration`, message: 'expected a duration such as "10s", or { expr: … }' });
+  }
+  return {
+    tool: a.tool,
+    title: a.title,
+    requires: [...(tool?.requires ?? []), ...a.requires],
+    duration: a.duration === undefined ? null : compileValue(a.duration, `${at}.duration`, problems),
+    params,
+  };
+}
+
+function decide(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue): StepDecision {
+  const tool = tools[action.tool]!;
+  let ms = tool.limits.defaultDurationMs;
+  if (action.duration) {
+    const v = action.duration(ctx);
+    const parsed = typeof v === 'number' ? v : typeof v === 'string' ? parseDurationMs(v) : undefined;
+    if (parsed === undefined) return { action: 'skip', reason: `duration ${JSON.stringify(v)} is not a duration` };
+    ms = parsed;
+  }
+  if (tool.limits.maxDurationMs > 0) ms = Math.min(Math.max(ms, tool.limits.minDurationMs), tool.limits.maxDurationMs);
+  const params: Record<string, unknown> = {};
+  for (const [k, f] of action.params) {
+    const v = f(ctx);
+    if (v !== undefined && v !== null) params[k] = v;
+  }
+  const checked = tool.params.safeParse(params);
+  if (!checked.success) {
+    return { action: 'skip', reason: `parameters for ${action.tool} do not hold: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  }
+  return { action: 'run', tool: action.tool, title: action.title, durationMs: ms, params };
+}
+
+function unmet(requires: Requirement[], caps: Capabilities | null): string | null {
+  if (!caps) return null; // unknown here: the agent checks again on the node
+  const reasons = requires.map((r) => unmetByCapabilities(r, caps)).filter((r): r is string => typeof r === 'string');
+  return reasons.length ? reasons.join('; ') : null;
+}
+
+function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems): PlaybookStep {
+  const at = `steps[${i}]`;
+  const main = compileAction(spec, at, tools, problems);
+  const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems) : null;
+  const when = spec.when ? tryExpr(spec.when, `${at}.when`, problems, 'bool') : null;
+  return {
+    id: spec.id,
+    title: spec.title,
+    tool: spec.tool,
+    condition(ctx) {
+      if (!when) return null;
+      try {
+        return when.evaluate(ctx) === true ? null : `condition not met: ${when.source}`;
+      } catch (err) {
+        return `condition could not be evaluated: ${(err as ExpressionError).message}`;
+      }
+    },
+    plan(ctx, caps) {
+      const missing = unmet(main.requires, caps);
+      if (!missing) return decide(main, ctx, tools);
+      if (!fallback) return { action: 'skip', reason: missing };
+      const fallbackMissing = unmet(fallback.requires, caps);
+      if (fallbackMissing) return { action: 'skip', reason: `${missing}; fallback ${fallback.tool}: ${fallbackMissing}` };
+      const d = decide(fallback, ctx, tools);
+      return d.action === 'run' ? { ...d, fallbackReason: missing } : d;
+    },
+  };
+}
+
+type CompiledFinding = (input: SummaryInput, ctx: ExpressionContext) => Summary;
+
+function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, problems: Problems): CompiledFinding {
+  const at = `findings[${i}]`;
+  if ('use' in rule) {
+    if (!stepIds.has(rule.step)) problems.push({ path: `${at}.step`, message: `no step "${rule.step}" in this playbook` });
+    const summarizer = SUMMARIZERS[rule.use];
+    return (input) => summarizer({ steps: input.steps, stepId: rule.step, params: input.params, args: rule.with });
+  }
+  const when = tryExpr(rule.when, `${at}.when`, problems, 'bool');
+  const forEach = rule.forEach ? tryExpr(rule.forEach, `${at}.forEach`, problems) : null;
+  const title = tryTemplate(rule.title, `${at}.title`, problems);
+  const detail = tryTemplate(rule.detail, `${at}.detail`, problems);
+  return (_input, ctx) => {
+    try {
+      if (when?.evaluate(ctx) !== true) return { headline: '', findings: [] };
+      const items = forEach ? (forEach.evaluate(ctx) as unknown[]) : [undefined];
+      const findings: Finding[] = (Array.isArray(items) ? items : []).map((item) => {
+        const c = item === undefined ? ctx : { ...ctx, item: fromCel(item) };
+        return { severity: rule.severity, title: title?.render(c) ?? '', detail: detail?.render(c) ?? '', evidence: rule.evidence };
+      });
+      return { headline: '', findings };
+    } catch (err) {
+      // A rule that cannot be read is itself worth telling: silence would hide a playbook bug.
+      return {
+        headline: '',
+        findings: [{ severity: 'warning', title: `playbook rule ${at} could not be evaluated`, detail: (err as Error).message, evidence: [] }],
+      };
+    }
+  };
+}
+
+/** YAML text → a runnable playbook, or a PlaybookError listing every problem with its path. */
+export function compilePlaybook(text: string, file: string, tools: ToolCatalogue): Playbook {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const e = err as YAMLParseError;
+    throw new PlaybookError(file, [{ path: e.linePos?.[0] ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? 'invalid YAML' }]);
+  }
+  const doc = PlaybookDoc.safeParse(raw);
+  if (!doc.success) throw new PlaybookError(file, doc.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  const d = doc.data;
+  const problems: Problems = [];
+
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, spec] of Object.entries(d.params)) {
+    checkParamSpec(name, spec, problems);
+    if (!problems.length) shape[name] = paramSchema(spec);
+  }
+  const symptoms = d.symptoms.flatMap((s, i) => {
+    try {
+      return [new RegExp(s, 'i')];
+    } catch (err) {
+      problems.push({ path: `symptoms[${i}]`, message: (err as Error).message });
+      return [];
+    }
+  });
+  const ids = new Set<string>();
+  d.steps.forEach((s, i) => {
+    if (ids.has(s.id)) problems.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` });
+    ids.add(s.id);
+  });
+  const steps = d.steps.map((s, i) => compileStep(s, i, tools, problems));
+  const findings = d.findings.map((f, i) => compileFinding(f, i, ids, problems));
+  const headlines = d.headline.map((h, i) => ({
+    when: tryExpr(h.when, `headline[${i}].when`, problems, 'bool'),
+    text: tryTemplate(h.text, `headline[${i}].text`, problems),
+  }));
+  if (problems.length) throw new PlaybookError(file, problems);
+
+  return {
+    name: d.name,
+    title: d.title,
+    description: d.description,
+    symptoms,
+    params: z.object(shape).strict() as unknown as z.ZodType<Record<string, unknown>>,
+    steps,
+    source: file,
+    summarize(input) {
+      const ctx = planContext(input.params, input.investigation.target, input.steps);
+      const parts = findings.map((f) => f(input, ctx));
+      const all = parts.flatMap((p) => p.findings);
+      for (const h of headlines) {
+        try {
+          if (h.when?.evaluate(ctx) === true && h.text) return { headline: h.text.render(ctx), findings: all };
+        } catch {
+          // a headline whose data is missing simply does not apply
+        }
+      }
+      const fromSummarizer = parts.find((p) => p.headline)?.headline;
+      return { headline: fromSummarizer ?? all[0]?.title ?? 'No findings', findings: all };
+    },
+  };
+}
+

@@ -1,0 +1,116 @@
+import { Environment } from '@marcbachmann/cel-js';
+import { formatCount } from '../format.ts';
+
+/**
+ * Playbook conditions and templates are CEL (the expression language Kubernetes uses): side-effect free, bounded,
+ * never `eval`. Variables: `params`, `steps` (by step id), `target`.
+ */
+const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalTypes: true, homogeneousAggregateLiterals: false })
+  .registerVariable('params', 'map')
+  .registerVariable('steps', 'map')
+  .registerVariable('target', 'map')
+  .registerVariable('item', 'dyn')
+  .registerFunction('sum(list): dyn', (xs: unknown[]) => xs.reduce<bigint | number>((a, x) => add(a, x as bigint | number), 0n))
+  .registerFunction('maxOf(list): dyn', (xs: unknown[]) => (xs.length ? xs.reduce((a, x) => ((x as number) > (a as number) ? x : a)) : 0n))
+  .registerFunction('join(list, string): string', (xs: unknown[], sep: string) => xs.map(display).join(sep))
+  .registerFunction('percent(dyn): string', (x: unknown) => `${(Number(x) * 100).toFixed(Number(x) >= 0.1 ? 0 : 1)}%`);
+
+function add(a: bigint | number, b: bigint | number): bigint | number {
+  return typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);
+}
+
+export class ExpressionError extends Error {}
+
+export interface Expression {
+  source: string;
+  evaluate(ctx: ExpressionContext): unknown;
+}
+
+export interface ExpressionContext {
+  params: Record<string, unknown>;
+  steps: Record<string, unknown>;
+  target: Record<string, unknown>;
+  /** The current element of a finding rule's forEach. */
+  item?: unknown;
+}
+
+/** CEL ints are 64-bit and distinct from doubles: whole JS numbers enter as bigint, so `count * 2` type-checks. */
+export function toCel(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(toCel);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCel(x)]));
+  return v;
+}
+
+/** Back to JSON-safe values: bigints that fit become numbers. */
+export function fromCel(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(fromCel);
+  if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), fromCel(x)]));
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromCel(x)]));
+  }
+  return v;
+}
+
+/** Parses once (syntax errors surface at load, with the playbook's file and path); evaluates many times. */
+export function compileExpression(source: string, expect?: 'bool'): Expression {
+  let parsed: ReturnType<typeof env.parse>;
+  try {
+    parsed = env.parse(source);
+  } catch (err) {
+    throw new ExpressionError(firstLine(err));
+  }
+  // Type-checks against the declared variables: an unknown name or an impossible operation fails at load.
+  const checked = env.check(source);
+  if (!checked.valid) throw new ExpressionError(firstLine(checked.error));
+  if (expect && checked.type !== expect && checked.type !== 'dyn') {
+    throw new ExpressionError(`expected a ${expect} expression, got ${checked.type}`);
+  }
+  return {
+    source,
+    evaluate(ctx) {
+      try {
+        return parsed(toCel({ item: null, ...ctx }) as Record<string, unknown>);
+      } catch (err) {
+        throw new ExpressionError(`${source}: ${firstLine(err)}`);
+      }
+    },
+  };
+}
+
+const firstLine = (err: unknown) => String((err as Error).message ?? err).split('\n')[0] ?? '';
+
+/** How values read in sentences: integers with thousands separators, doubles with at most two decimals. */
+export function display(v: unknown): string {
+  if (typeof v === 'bigint') return formatCount(Number(v));
+  if (typeof v === 'number') return Number.isInteger(v) ? formatCount(v) : String(Math.round(v * 100) / 100);
+  if (Array.isArray(v)) return v.map(display).join(', ');
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(fromCel(v));
+  return String(v);
+}
+
+export interface Template {
+  source: string;
+  render(ctx: ExpressionContext): string;
+}
+
+/** "mount namespace of pid {{ ns.pid }} holds {{ ns.mounts }} mounts": each {{ }} is a CEL expression. */
+export function compileTemplate(source: string): Template {
+  const parts: (string | Expression)[] = [];
+  let rest = source;
+  for (;;) {
+    const open = rest.indexOf('{{');
+    if (open < 0) break;
+    const close = rest.indexOf('}}', open + 2);
+    if (close < 0) throw new ExpressionError('unclosed "{{" in template');
+    parts.push(rest.slice(0, open), compileExpression(rest.slice(open + 2, close).trim()));
+    rest = rest.slice(close + 2);
+  }
+  parts.push(rest);
+  return {
+    source,
+    render: (ctx) => parts.map((p) => (typeof p === 'string' ? p : display(p.evaluate(ctx)))).join(''),
+  };
+}

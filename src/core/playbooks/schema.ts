@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { Requirement } from '../capabilities.ts';
+
+/** The YAML playbook language, as a zod schema: what `playbooks/*.yaml` may say. */
+
+const Name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name such as "enospc"');
+const StepIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case step id such as "errors"');
+const DurationText = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration such as "10s", "500ms" or "2m"');
+/** A CEL expression; see expressions.ts for the variables in scope. */
+const Cel = z.string().min(1).max(4000);
+
+const ParamBase = { description: z.string().max(500).optional() };
+export const ParamSpec = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('duration'), default: DurationText, min: DurationText, max: DurationText, ...ParamBase }).strict(),
+  z.object({ type: z.literal('integer'), default: z.number().int(), min: z.number().int(), max: z.number().int(), ...ParamBase }).strict(),
+  z.object({ type: z.literal('errno'), default: z.string().optional(), ...ParamBase }).strict(),
+  z
+    .object({
+      type: z.literal('string'),
+      default: z.string().optional(),
+      /** Anchored regular expression every value must match: strings reach tools, so they are always constrained. */
+      pattern: z.string().min(1),
+      maxLength: z.number().int().min(1).max(256).default(128),
+      ...ParamBase,
+    })
+    .strict(),
+  z.object({ type: z.literal('boolean'), default: z.boolean().optional(), ...ParamBase }).strict(),
+]);
+export type ParamSpec = z.infer<typeof ParamSpec>;
+
+/** A literal, or `{ expr: <CEL> }` computed from params and earlier steps when the step is reached. */
+export const Value = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.array(z.union([z.string(), z.number()])),
+  z.object({ expr: Cel }).strict(),
+]);
+export type Value = z.infer<typeof Value>;
+
+const Action = {
+  /** A tool of the catalogue (bpf/ tools and collectors). */
+  tool: Name,
+  title: z.string().min(1).max(200),
+  /** A duration literal or an expression giving milliseconds or a duration string; collectors need none. */
+  duration: Value.optional(),
+  params: z.record(z.string(), Value).default({}),
+  /** Node capabilities this step needs beyond the tool's own (kernel range, tracer, BTF…). */
+  requires: z.array(Requirement).default([]),
+};
+
+export const FallbackSpec = z.object(Action).strict();
+
+export const StepSpec = z
+  .object({
+    id: StepIdSchema,
+    ...Action,
+    /** Runs only when this CEL expression holds; otherwise recorded as skipped with the expression as the reason. */
+    when: Cel.optional(),
+    /** Runs instead when the node lacks what the step requires. Without one, the step is skipped with the reason. */
+    fallback: FallbackSpec.optional(),
+  })
+  .strict();
+export type StepSpec = z.infer<typeof StepSpec>;
+
+const Severity = z.enum(['critical', 'warning', 'info']);
+
+export const FindingRule = z.union([
+  z
+    .object({
+      /** A CEL condition; the rule yields one finding when it holds... */
+      when: Cel,
+      /** ...or one per element of this CEL list, bound to `item` in the templates. */
+      forEach: Cel.optional(),
+      severity: Severity,
+      /** Templates: text with {{ CEL }} interpolations. */
+      title: z.string().min(1).max(500),
+      detail: z.string().max(4000).default(''),
+      evidence: z.array(z.string()).default([]),
+    })
+    .strict(),
+  z
+    .object({
+      /** A built-in summarizer (src/core/findings) with its arguments: rich findings written once in code. */
+      use: z.enum(['syscall-errors', 'cpu-profile']),
+      step: StepIdSchema,
+      with: z.record(z.string(), z.string()).default({}),
+    })
+    .strict(),
+]);
+export type FindingRule = z.infer<typeof FindingRule>;
+
+export const HeadlineRule = z.object({ when: Cel, text: z.string().min(1).max(500) }).strict();
+
+export const PlaybookDoc = z
+  .object({
+    name: Name,
+    title: z.string().min(1).max(200),
+    description: z.string().min(1).max(2000),
+    /** Case-insensitive regular expressions matched against a request's free-text symptom. */
+    symptoms: z.array(z.string().min(1).max(200)).default([]),
+    params: z.record(z.string().regex(/^[a-z][a-zA-Z0-9]{0,31}$/), ParamSpec).default({}),
+    steps: z.array(StepSpec).min(1).max(32),
+    findings: z.array(FindingRule).default([]),
+    /** The first rule whose condition holds gives the headline; otherwise the first summarizer's or finding's. */
+    headline: z.array(HeadlineRule).default([]),
+  })
+  .strict();
+export type PlaybookDoc = z.infer<typeof PlaybookDoc>;

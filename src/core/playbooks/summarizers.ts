@@ -1,0 +1,20 @@
+import { formatDurationMs } from '../duration.ts';
+import { summarizeCpuProfile } from '../findings/cpu-profile.ts';
+import { summarizeSyscallErrors } from '../findings/syscall-errors.ts';
+import type { Step, Summary } from '../investigation.ts';
+
+export interface SummarizerInput {
+  steps: Step[];
+  stepId: string;
+  params: Record<string, unknown>;
+  args: Record<string, string>;
+}
+
+const durationText = (params: Record<string, unknown>) => (typeof params.duration === 'number' ? formatDurationMs(params.duration) : 'the');
+
+/** Findings written once in code that playbooks call by name (`use:`), for results too rich for one-line rules. */
+export const SUMMARIZERS: Record<'syscall-errors' | 'cpu-profile', (input: SummarizerInput) => Summary> = {
+  'syscall-errors': ({ steps, stepId, params, args }) =>
+    summarizeSyscallErrors({ steps, stepId, errno: args.errno ?? null, durationText: durationText(params) }),
+  'cpu-profile': ({ steps, stepId, params }) => summarizeCpuProfile({ steps, stepId, durationText: durationText(params) }),
+};
