@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Capabilities } from '../../src/core/capabilities.ts';
+import type { Investigation, Step } from '../../src/core/investigation.ts';
+import { compilePlaybook, PlaybookError } from '../../src/core/playbooks/compile.ts';
+import { planContext } from '../../src/core/playbooks/engine.ts';
+import type { ToolCatalogue } from '../../src/core/playbooks/playbook.ts';
+import { loadPlaybooks } from '../../src/playbooks/load.ts';
+
+const tools: ToolCatalogue = {
+  syscount: { requires: [{ kind: 'bpftrace' }], params: z.object({ errno: z.string().optional() }).strict(), limits: { minDurationMs: 1000, maxDurationMs: 120_000, defaultDurationMs: 10_000 } },
+  funcgraph: {
+    requires: [{ kind: 'tracer', name: 'function_graph' }],
+    params: z.object({ function: z.string().regex(/^[a-z_]+$/), depth: z.number().int().min(1).max(10).default(3) }).strict(),
+    limits: { minDurationMs: 1000, maxDurationMs: 30_000, defaultDurationMs: 5000 },
+  },
+  'mount-namespaces': { requires: [], params: z.object({ pids: z.array(z.number().int()).max(64).optional() }).strict(), limits: { minDurationMs: 0, maxDurationMs: 120_000, defaultDurationMs: 0 } },
+};
+
+const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
+  kernel: '6.18.44', arch: 'x64', btf: true, tracefs: '/sys/kernel/tracing', tracers: ['blk', 'function', 'nop'], perfEvents: true, kprobes: false,
+  bpftrace: { available: true, version: 'v0.17.0', reason: null }, cgroupV2: '/sys/fs/cgroup/unified', ...over,
+});
+
+const YAML = `
+name: mounts
+title: Mount failures
+description: test playbook
+symptoms: ['mount fails']
+params:
+  duration: { type: duration, default: 5s, min: 1s, max: 30s }
+  depth: { type: integer, default: 3, min: 1, max: 5 }
+steps:
+  - id: errors
+    tool: syscount
+    title: failing syscalls
+    duration: { expr: params.duration }
+    params: { errno: ENOSPC }
+  - id: mounts
+    tool: mount-namespaces
+    title: mounts per namespace
+    when: has(steps.errors.result) && steps.errors.result.rows.exists(r, r.syscall == "mount")
+    params:
+      pids: { expr: 'steps.errors.result.rows.filter(r, r.syscall == "mount").map(r, r.pid)' }
+  - id: graph
+    tool: funcgraph
+    title: mount path
+    duration: 3s
+    params: { function: path_mount, depth: { expr: params.depth } }
+    fallback:
+      tool: syscount
+      title: failing syscalls again (no function_graph)
+      duration: 2s
+findings:
+  - when: has(steps.mounts.result)
+    forEach: steps.mounts.result.namespaces.filter(n, n.mounts * 10 >= steps.mounts.result.mountMax * 9)
+    severity: critical
+    title: 'namespace of pid {{ item.pid }} holds {{ item.mounts }} mounts'
+    detail: 'limit fs.mount-max={{ steps.mounts.result.mountMax }}'
+    evidence: [mounts]
+headline:
+  - when: has(steps.mounts.result) && steps.mounts.result.namespaces[0].mounts >= steps.mounts.result.mountMax
+    text: 'mount(2) fails: mount namespace of pid {{ steps.mounts.result.namespaces[0].pid }} holds {{ steps.mounts.result.namespaces[0].mounts }} mounts, limit fs.mount-max={{ steps.mounts.result.mountMax }}'
+`;
+
+const step = (id: string, result: unknown, over: Partial<Step> = {}): Step => ({ id, tool: 't', node: 'n1', status: 'succeeded', result, artifacts: [], ...over });
+const inv = (steps: Step[]): Investigation => ({ id: 'inv_x', status: 'running', playbook: 'mounts', target: { node: 'n1' }, params: {}, createdAt: '', requestedBy: 't', steps, artifacts: [] });
+
+describe('playbook engine', () => {
+  const p = compilePlaybook(YAML, 'mounts.yaml', tools);
+  const params = p.params.parse({ duration: '10s' });
+
+  it('applies parameter defaults and bounds', () => {
+    expect(params).toEqual({ duration: 10_000, depth: 3 });
+    expect(p.params.safeParse({ duration: '1m' }).error?.issues[0]).toMatchObject({ path: ['duration'], message: 'must be between 1s and 30s' });
+    expect(p.params.safeParse({ depth: 9 }).success).toBe(false);
+    expect(p.params.safeParse({ other: 1 }).success).toBe(false);
+  });
+
+  it('plans a step with computed duration and parameters', () => {
+    const ctx = planContext(params, {}, []);
+    expect(p.steps[0]!.condition(ctx)).toBeNull();
+    expect(p.steps[0]!.plan(ctx, caps())).toEqual({ action: 'run', tool: 'syscount', title: 'failing syscalls', durationMs: 10_000, params: { errno: 'ENOSPC' } });
+  });
+
+  it('skips a step whose condition does not hold, saying which', () => {
+    const ctx = planContext(params, {}, [step('errors', { rows: [{ syscall: 'write', pid: 7 }] })]);
+    expect(p.steps[1]!.condition(ctx)).toBe('condition not met: has(steps.errors.result) && steps.errors.result.rows.exists(r, r.syscall == "mount")');
+    const failed = planContext(params, {}, [step('errors', undefined, { status: 'failed', reason: 'x' })]);
+    expect(p.steps[1]!.condition(failed)).toMatch(/^condition not met/);
+  });
+
+  it('feeds earlier results into parameters', () => {
+    const ctx = planContext(params, {}, [step('errors', { rows: [{ syscall: 'mount', pid: 311 }, { syscall: 'write', pid: 5 }, { syscall: 'mount', pid: 312 }] })]);
+    expect(p.steps[1]!.condition(ctx)).toBeNull();
+    expect(p.steps[1]!.plan(ctx, caps())).toMatchObject({ action: 'run', tool: 'mount-namespaces', durationMs: 0, params: { pids: [311, 312] } });
+  });
+
+  it('runs the fallback when the node lacks a capability, and the step where it has it', () => {
+    const ctx = planContext(params, {}, []);
+    expect(p.steps[2]!.plan(ctx, caps())).toEqual({
+      action: 'run', tool: 'syscount', title: 'failing syscalls again (no function_graph)', durationMs: 2000, params: {},
+      fallbackReason: 'tracer function_graph not available on kernel 6.18.44 (available_tracers: blk function nop)',
+    });
+    expect(p.steps[2]!.plan(ctx, caps({ tracers: ['function_graph', 'nop'] }))).toEqual({
+      action: 'run', tool: 'funcgraph', title: 'mount path', durationMs: 3000, params: { function: 'path_mount', depth: 3 },
+    });
+  });
+
+  it('skips with the reason when neither the step nor its fallback can run', () => {
+    const ctx = planContext(params, {}, []);
+    const d = p.steps[2]!.plan(ctx, caps({ tracers: ['nop'], bpftrace: { available: false, version: null, reason: 'not installed' } }));
+    expect(d).toEqual({ action: 'skip', reason: 'tracer function_graph not available on kernel 6.18.44 (available_tracers: nop); fallback syscount: bpftrace unavailable: not installed' });
+  });
+
+  it('turns results into findings and a headline', () => {
+    const steps = [step('errors', { rows: [{ syscall: 'mount', pid: 311 }] }), step('mounts', { mountMax: 100_000, namespaces: [{ pid: 311, mounts: 100_000 }, { pid: 1, mounts: 31 }] })];
+    const s = p.summarize({ investigation: inv(steps), params, steps });
+    expect(s.headline).toBe('mount(2) fails: mount namespace of pid 311 holds 100,000 mounts, limit fs.mount-max=100,000');
+    expect(s.findings).toEqual([{ severity: 'critical', title: 'namespace of pid 311 holds 100,000 mounts', detail: 'limit fs.mount-max=100,000', evidence: ['mounts'] }]);
+  });
+});
+
+describe('playbook validation', () => {
+  const fails = (yaml: string) => {
+    try {
+      compilePlaybook(yaml, 'bad.yaml', tools);
+    } catch (err) {
+      expect(err).toBeInstanceOf(PlaybookError);
+      return (err as PlaybookError).problems;
+    }
+    throw new Error('expected the playbook to be refused');
+  };
+  const base = (steps: string, extra = '') => `name: bad\ntitle: t\ndescription: d\n${extra}steps:\n${steps}`;
+
+  it('names file and path for schema errors', () => {
+    const problems = fails(base('  - id: Errors\n    tool: syscount\n    title: x\n    bogus: 1\n'));
+    expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['steps.0.id', 'steps.0']));
+    expect(() => compilePlaybook(base('  - { id: a, tool: syscount, title: x, bogus: 1 }\n'), 'bad.yaml', tools)).toThrow(/^bad\.yaml: steps\.0: /);
+  });
+
+  it('refuses unknown tools, bad CEL, non-boolean conditions and unknown variables', () => {
+    expect(fails(base('  - { id: a, tool: nope, title: x }\n'))).toEqual([{ path: 'steps[0].tool', message: expect.stringContaining('unknown tool "nope"') }]);
+    expect(fails(base('  - { id: a, tool: syscount, title: x, when: "steps.a.(" }\n'))[0]).toMatchObject({ path: 'steps[0].when', message: expect.stringMatching(/^invalid CEL/) });
+    expect(fails(base('  - { id: a, tool: syscount, title: x, when: "1 + 2" }\n'))[0]!.message).toMatch(/expected a bool expression, got int/);
+    expect(fails(base('  - { id: a, tool: syscount, title: x, when: "secrets.x == 1" }\n'))[0]!.message).toMatch(/Unknown variable: secrets/);
+  });
+
+  it('checks literal tool parameters, duplicate ids, parameter bounds and YAML syntax', () => {
+    expect(fails(base('  - { id: a, tool: funcgraph, title: x, params: { function: "a;b" } }\n'))[0]!.path).toBe('steps[0].params.function');
+    expect(fails(base('  - { id: a, tool: syscount, title: x }\n  - { id: a, tool: syscount, title: y }\n'))).toEqual([{ path: 'steps[1].id', message: 'duplicate step id "a"' }]);
+    expect(fails(base('  - { id: a, tool: syscount, title: x }\n', 'params:\n  d: { type: duration, default: 5m, min: 1s, max: 1m }\n'))).toEqual([{ path: 'params.d', message: 'need min ≤ default ≤ max' }]);
+    expect(fails('name: [unclosed\n')[0]!.path).toMatch(/^line \d+$/);
+    expect(fails(base('  - { id: a, tool: syscount, title: x }\n', 'params:\n  fn: { type: string, pattern: "[" }\n'))[0]!.path).toBe('params.fn.pattern');
+  });
+
+  it('loads every playbook in playbooks/', async () => {
+    const loaded = await loadPlaybooks();
+    expect(loaded.map((p) => p.name)).toEqual(expect.arrayContaining(['enospc', 'cpu-profile']));
+  });
+});
