@@ -20,7 +20,8 @@ export const CaptureJob = z.object({
   node: NodeName,
   tool: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
   params: z.record(z.string(), z.unknown()),
-  durationMs: z.number().int().positive(),
+  /** 0 for instant readers (collectors). */
+  durationMs: z.number().int().min(0),
   scope: CaptureScope,
 });
 export type CaptureJob = z.infer<typeof CaptureJob>;

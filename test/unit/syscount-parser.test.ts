@@ -170,7 +170,8 @@ describe('syscount manifest', () => {
 
 describe('tool registry', () => {
   it('finds tools by name and nothing else', () => {
-    expect(Object.keys(tools).sort()).toEqual(['profile', 'syscount']);
+    expect(Object.keys(tools)).toEqual(expect.arrayContaining(['profile', 'syscount']));
+    for (const [name, tool] of Object.entries(tools)) expect(tool.name).toBe(name);
     expect(getTool('syscount')).toBe(syscount);
     expect(getTool('profile')?.name).toBe('profile');
     expect(getTool('nope')).toBeUndefined();

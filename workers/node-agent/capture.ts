@@ -179,15 +179,24 @@ async function runNative(
   const startedAt = new Date();
   // The native tool keeps its own time box; this backstop only guarantees the job ends.
   const backstop = AbortSignal.timeout(durationMs + Math.max(deps.killGraceMs, tool.limits.stopGraceMs));
-  const run = await tool.run(params, {
-    ...ctx,
-    scope,
-    durationMs,
-    signal: AbortSignal.any([signal, backstop]),
-    tracefs: deps.capabilities.tracefs,
-    procRoot: '/proc',
-    cgroupRoot: deps.cgroupRoot,
-  });
+  let run;
+  try {
+    run = await tool.run(params, {
+      ...ctx,
+      scope,
+      durationMs,
+      signal: AbortSignal.any([signal, backstop]),
+      tracefs: deps.capabilities.tracefs,
+      procRoot: '/proc',
+      cgroupRoot: deps.cgroupRoot,
+    });
+  } catch (err) {
+    // A tool that stopped because the investigation was cancelled did its job; anything else is a failure.
+    if (signal.aborted) return { raw: '', rawFile: 'raw.json', parsed: { result: null, extraArtifacts: [] }, cancelled: true, startedAt, finishedAt: new Date() };
+    // Loud: a native tool may have left shared kernel state (tracefs) behind.
+    deps.log.error({ err, tool: tool.name }, 'native tool failed');
+    throw new CaptureRefused(`${tool.name}: ${(err as Error).message}`);
+  }
   if (Buffer.byteLength(run.raw) > tool.limits.maxOutputBytes) {
     throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes`);
   }

@@ -12,8 +12,21 @@ const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalType
   .registerVariable('item', 'dyn')
   .registerFunction('sum(list): dyn', (xs: unknown[]) => xs.reduce<bigint | number>((a, x) => add(a, x as bigint | number), 0n))
   .registerFunction('maxOf(list): dyn', (xs: unknown[]) => (xs.length ? xs.reduce((a, x) => ((x as number) > (a as number) ? x : a)) : 0n))
+  .registerFunction('take(list, int): list', (xs: unknown[], n: bigint) => xs.slice(0, Number(n)))
+  .registerFunction('distinct(list): list', (xs: unknown[]) => [...new Set(xs)])
   .registerFunction('join(list, string): string', (xs: unknown[], sep: string) => xs.map(display).join(sep))
+  .registerFunction('size_text(dyn): string', (x: unknown) => formatBytes(Number(x)))
   .registerFunction('percent(dyn): string', (x: unknown) => `${(Number(x) * 100).toFixed(Number(x) >= 0.1 ? 0 : 1)}%`);
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[i]}`;
+}
 
 function add(a: bigint | number, b: bigint | number): bigint | number {
   return typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);

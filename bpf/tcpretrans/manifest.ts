@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { positionalInt } from '../bpftrace-output.ts';
+import type { BpftraceTool, KernelScope } from '../tool.ts';
+import { parseTcpretrans } from './parser.ts';
+
+export const TcpretransParams = z
+  .object({
+    /** How many flows the result keeps, most retransmissions first (the kernel counts them all). */
+    maxFlows: z.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+export type TcpretransParams = z.output<typeof TcpretransParams>;
+
+const StateCount = z.object({
+  /** Kernel name of the socket state at the retransmission: TCP_ESTABLISHED, TCP_SYN_SENT, ... */
+  state: z.string(),
+  count: z.number().int(),
+});
+
+/** One connection, as the local socket sees it: s* is this side, d* the peer. */
+export const TcpRetransFlow = z.object({
+  family: z.enum(['ipv4', 'ipv6']),
+  saddr: z.string(),
+  sport: z.number().int(),
+  daddr: z.string(),
+  dport: z.number().int(),
+  /** cgroup of the socket (of the process that created it); 0 when the socket has none. */
+  cgroupId: z.number().int(),
+  cgroup: z.string().nullable(),
+  count: z.number().int(),
+  states: z.array(StateCount),
+});
+export type TcpRetransFlow = z.infer<typeof TcpRetransFlow>;
+
+export const TcpretransResult = z.object({
+  total: z.number().int(),
+  /** The `maxFlows` flows with the most retransmissions. */
+  flows: z.array(TcpRetransFlow),
+  distinctFlows: z.number().int(),
+  /** All retransmissions by socket state. */
+  byState: z.array(StateCount),
+});
+export type TcpretransResult = z.infer<typeof TcpretransResult>;
+
+export const tcpretrans: BpftraceTool<typeof TcpretransParams, TcpretransResult> = {
+  kind: 'bpftrace',
+  name: 'tcpretrans',
+  description: 'Counts TCP retransmissions per connection and socket state (tcp:tcp_retransmit_skb), filtered by the socket cgroup.',
+  params: TcpretransParams,
+  // BTF: the socket's cgroup is read through struct sock.
+  requires: [{ kind: 'bpftrace' }, { kind: 'btf' }, { kind: 'tracepoint', name: 'tcp/tcp_retransmit_skb' }],
+  limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
+  env: {},
+  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
+  /**
+   * Only the cgroup reaches the program: retransmissions run in softirq and timer context, so the task on the CPU
+   * says nothing about the connection's owner, and a socket does not record a pid. A pid scope is not applied.
+   */
+  args(_params: TcpretransParams, scope: KernelScope): string[] {
+    return [positionalInt('cgroup id', scope.cgroupId)];
+  },
+  parse(stdout, params, ctx) {
+    return { result: parseTcpretrans(stdout, params.maxFlows, ctx), extraArtifacts: [] };
+  },
+  result: TcpretransResult,
+};

@@ -1,0 +1,110 @@
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Investigation } from '../../src/core/investigation.ts';
+import type { SyscountResult } from '../../src/core/tool-results.ts';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const WATCHER = fileURLToPath(new URL('../fixtures/inotify-watcher.mjs', import.meta.url));
+
+const mountCount = (pid: number | string) => {
+  try {
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+};
+const stepOf = (inv: Investigation, id: string) => inv.steps.find((s) => s.id === id);
+const failing = (inv: Investigation) => (stepOf(inv, 'errors')?.result as SyscountResult).rows;
+
+/**
+ * The enospc playbook follows the failing syscall to its cause. Two incidents from the field, reproduced for real:
+ * a mount namespace that reaches fs.mount-max, and a user that reaches its inotify watch limit.
+ */
+describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => {
+  let sys: TestSystem;
+  let cg: TestCgroup | undefined;
+  let dir: string;
+  let proc: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    assertBpf();
+    sys = await startSystem();
+  });
+  afterEach(() => {
+    proc?.kill('SIGKILL');
+    cg?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('mount(2): a private mount namespace full of bind mounts under a lowered fs.mount-max', async () => {
+    const original = readFileSync('/proc/sys/fs/mount-max', 'utf8').trim();
+    // Low enough to reach in a second, high enough that no existing namespace is already over it.
+    const biggest = Math.max(...readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(mountCount));
+    const limit = biggest + 40;
+    dir = mkdtempSync(join(tmpdir(), 'th-binds-'));
+    cg = createTestCgroup('mounts');
+    try {
+      writeFileSync('/proc/sys/fs/mount-max', String(limit));
+      proc = cg.spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `while :; do mount --bind "${dir}" "${dir}" 2>/dev/null; sleep 0.05; done`]);
+      // Full when the count stops growing: mountinfo lists one mount fewer than the kernel counts against the limit.
+      let full = 0;
+      for (let i = 0, last = -1; i < 100; i++, await sleep(100)) {
+        full = mountCount(proc.pid!);
+        if (full === last && full >= limit - 2) break;
+        last = full;
+      }
+      expect(full).toBeGreaterThanOrEqual(limit - 2);
+
+      const res = await sys.post('/v1/investigations', { symptom: 'mount fails with No space left on device', target: { cgroup: cg.path }, params: { duration: '3s' } });
+      expect(res.json.playbook).toBe('enospc');
+      const inv = await sys.waitFor(res.json.id as string);
+
+      if (process.env.TH_DEBUG) console.log(JSON.stringify(inv.steps.map((s) => ({ ...s, result: JSON.stringify(s.result)?.slice(0, 1500) })), null, 1), JSON.stringify(inv.summary, null, 1));
+      expect(inv.status).toBe('succeeded');
+      expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'mount', errno: 'ENOSPC', comm: 'mount' }));
+      const fmt = (n: number) => n.toLocaleString('en-US');
+      // The namespace is named by one of its processes (the shell, or a mount(8) alive at that moment).
+      expect(inv.summary?.headline).toMatch(new RegExp(`^mount\\(2\\) fails: mount namespace of pid \\d+ holds ${fmt(full)} mounts, limit fs\\.mount-max=${fmt(limit)}$`));
+      expect(stepOf(inv, 'mounts')).toMatchObject({ status: 'succeeded', tool: 'mount-namespaces' });
+      // mountsnoop saw the bind mounts being refused.
+      expect(stepOf(inv, 'mount-calls')).toMatchObject({ status: 'succeeded', tool: 'mountsnoop' });
+      expect(JSON.stringify(stepOf(inv, 'mount-calls')!.result)).toContain('MS_BIND');
+      // No function_graph tracer on this kernel: the step says so instead of pretending.
+      const graph = stepOf(inv, 'mount-path')!;
+      if (!readFileSync('/sys/kernel/tracing/available_tracers', 'utf8').includes('function_graph')) {
+        expect(graph).toMatchObject({ status: 'skipped', reason: expect.stringContaining('function_graph') });
+      }
+      // Steps for other causes did not run, and say why.
+      expect(stepOf(inv, 'watches')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^condition not met/) });
+    } finally {
+      writeFileSync('/proc/sys/fs/mount-max', original);
+    }
+    expect(readFileSync('/proc/sys/fs/mount-max', 'utf8').trim()).toBe(original);
+  });
+
+  it('inotify_add_watch(2): a watcher over its user namespace limit of 10 watches', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'th-watch-'));
+    cg = createTestCgroup('inotify');
+    proc = cg.spawn('unshare', ['-U', '-r', 'sh', '-c', 'echo 10 > /proc/sys/user/max_inotify_watches && exec "$0" "$@"', process.execPath, WATCHER, dir]);
+    await sleep(500);
+
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: cg.path }, params: { duration: '3s' } });
+    const inv = await sys.waitFor(res.json.id as string);
+
+    if (process.env.TH_DEBUG) console.log(JSON.stringify(inv.steps.map((s) => ({ ...s, result: JSON.stringify(s.result)?.slice(0, 1500) })), null, 1), JSON.stringify(inv.summary, null, 1));
+    expect(inv.status).toBe('succeeded');
+    expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'inotify_add_watch', errno: 'ENOSPC', comm: 'node' }));
+    expect(inv.summary?.headline).toMatch(/^inotify_add_watch\(2\) fails: uid 0 in user namespace \d+ holds 10 inotify watches, limit max_user_watches=10$/);
+    expect(stepOf(inv, 'watches')).toMatchObject({ status: 'succeeded', tool: 'inotify-watches' });
+    expect(stepOf(inv, 'mounts')).toMatchObject({ status: 'skipped' });
+  });
+});

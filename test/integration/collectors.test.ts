@@ -1,0 +1,373 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { devString, filesystemUsage } from '../../bpf/collectors/filesystem-usage.ts';
+import { inotifyWatches } from '../../bpf/collectors/inotify-watches.ts';
+import { mountNamespaces } from '../../bpf/collectors/mount-namespaces.ts';
+import { parseMountinfo } from '../../bpf/collectors/procfs.ts';
+import type { KernelScope, NativeRunContext } from '../../bpf/tool.ts';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { createTestCgroup, CGROUP_ROOT, mountTmpfs, sleep, type TestCgroup } from '../helpers/kernel.ts';
+
+const execFileP = promisify(execFile);
+
+function context(procRoot = '/proc', scope: KernelScope = { cgroupId: 0, pid: 0 }, cgroupPathOf: (id: number) => string | null = () => null): NativeRunContext {
+  return { arch: process.arch, cgroupPathOf, scope, durationMs: 0, signal: new AbortController().signal, tracefs: null, procRoot, cgroupRoot: CGROUP_ROOT };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+function linkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+const nsInode = (pid: number | 'self', kind: 'mnt' | 'user') => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${kind}`))?.[1]);
+
+/**
+ * A hand-built procfs: pid 100 (the focus, in mount namespace 10 with 940 stacked bind mounts of one directory whose
+ * name has a space), pid 200 a zombie, pid 300 in namespace 20, pid 400 gone half-way (ns link left, no mountinfo).
+ */
+function buildStandInProc(): string {
+  const root = mkdtempSync(join(tmpdir(), 'th-fakeproc-'));
+  const file = (rel: string, body: string) => {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    writeFileSync(join(root, rel), body);
+  };
+  const link = (rel: string, target: string) => {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    symlinkSync(target, join(root, rel));
+  };
+  file('sys/fs/mount-max', '1000\n');
+  file('sys/user/max_inotify_watches', '100\n');
+  file('sys/user/max_inotify_instances', '8\n');
+  link('self', '100');
+
+  const realRootDev = devString(statSync('/', { bigint: true }).dev);
+  const mountinfo = [
+    `1 0 ${realRootDev} / / rw,relatime shared:1 - ext4 /dev/vda rw`,
+    '2 1 0:21 / /proc rw,nosuid - proc proc rw',
+    ...Array.from({ length: 940 }, (_, i) => `${i + 10} 1 8:1 /srv/x /my\\040dir rw,relatime - ext4 /dev/sda1 rw`),
+    ...Array.from({ length: 8 }, (_, i) => `${i + 1000} 1 0:${50 + i} / /run/t${i} rw - tmpfs tmpfs rw`),
+  ];
+  file('100/stat', '100 (app) S 1 100 100 0 -1 0\n');
+  file('100/comm', 'app\n');
+  file('100/status', 'Name:\tapp\nUid:\t1000\t1000\t1000\t1000\n');
+  file('100/mountinfo', `${mountinfo.join('\n')}\n`);
+  link('100/ns/mnt', 'mnt:[10]');
+  link('100/ns/user', 'user:[1]');
+  link('100/root', '/');
+  link('100/fd/3', 'anon_inode:inotify');
+  file('100/fdinfo/3', `pos:\t0\nflags:\t02004000\n${Array.from({ length: 40 }, (_, i) => `inotify wd:${i + 1} ino:1 sdev:0 mask:fc6 ignored_mask:0\n`).join('')}`);
+  link('100/fd/4', '/data/app.log (deleted)');
+
+  file('200/stat', '200 (dead) Z 1 200 200 0 -1 0\n');
+
+  file('300/stat', '300 (other) S 1 300 300 0 -1 0\n');
+  file('300/comm', 'other\n');
+  file('300/status', 'Name:\tother\nUid:\t0\t0\t0\t0\n');
+  file('300/mountinfo', `${mountinfo.slice(0, 5).join('\n')}\n`);
+  link('300/ns/mnt', 'mnt:[20]');
+  link('300/ns/user', 'user:[1]');
+  link('300/fd/5', 'anon_inode:inotify');
+  file('300/fdinfo/5', 'pos:\t0\ninotify wd:1 ino:1\ninotify wd:2 ino:2\ninotify wd:3 ino:3\n');
+
+  file('400/stat', '400 (going) S 1 400 400 0 -1 0\n');
+  link('400/ns/mnt', 'mnt:[30]');
+  return root;
+}
+
+describe('collectors on a stand-in procfs (processes exiting, denied and zombie)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = buildStandInProc();
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('parses mountinfo escapes and bind-mount roots', () => {
+    const [m] = parseMountinfo('36 35 98:0 /mnt1 /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n');
+    expect(m).toEqual({
+      id: 36,
+      parent: 35,
+      dev: '98:0',
+      root: '/mnt1',
+      mountPoint: '/mnt/my disk',
+      options: 'rw,noatime',
+      fsType: 'ext3',
+      source: '/dev/root',
+      superOptions: 'rw,errors=continue',
+    });
+  });
+
+  it('mount-namespaces: counts per namespace, the repeated mount point, exited pids and the unreadable namespace', async () => {
+    const out = await mountNamespaces.run({ pids: [100, 200, 12345] }, context(root));
+    const r = mountNamespaces.result.parse(out.result);
+    expect(r.mountMax).toBe(1000);
+    expect(r.totalNamespaces).toBe(2);
+    expect(r.namespaces).toEqual([
+      { ns: 10, pid: 100, comm: 'app', processes: 1, mounts: 950, usedShare: 0.95, focus: true },
+      { ns: 20, pid: 300, comm: 'other', processes: 1, mounts: 5, usedShare: 0.005, focus: false },
+    ]);
+    expect(r.nearLimit).toEqual([10]);
+    expect(r.topRepeatedNs).toBe(10);
+    expect(r.topRepeated).toEqual([{ mountPoint: '/my dir', count: 940 }]);
+    expect(r.topRepeatedSources).toEqual([
+      { source: '/dev/sda1', root: '/srv/x', count: 940 },
+      { source: 'tmpfs', root: '/', count: 8 },
+    ]);
+    expect(r.targets).toEqual({ requested: [100, 200, 12345], alive: [100], exited: [200, 12345], cgroup: null });
+    expect(r.fallback).toBeNull();
+    const raw = JSON.parse(out.raw) as { unreadableNamespaces: number[]; skippedReads: { pid: number; what: string; code: string }[] };
+    expect(raw.unreadableNamespaces).toEqual([30]);
+    expect(raw.skippedReads).toContainEqual({ pid: 400, what: 'mountinfo', code: 'ENOENT' });
+    expect(out.rawFile).toBe('raw.json');
+  });
+
+  it('mount-namespaces: with every focus pid gone, analyses the largest namespace and says so', async () => {
+    const r = (await mountNamespaces.run({ pids: [200] }, context(root))).result;
+    expect(r.fallback).toMatch(/^none of the focus processes is running/);
+    expect(r.topRepeatedNs).toBe(10);
+    expect(r.namespaces.every((n) => !n.focus)).toBe(true);
+  });
+
+  it('inotify-watches: the focus user only, or every user holding instances', async () => {
+    const focused = (await inotifyWatches.run({ pids: [100] }, context(root))).result;
+    expect(focused.hostLimit).toEqual({ watches: 100, instances: 8 });
+    expect(focused.users).toEqual([
+      {
+        userns: 1,
+        uid: 1000,
+        watches: 40,
+        instances: 1,
+        nsLimit: null, // the agent's own user namespace (self → 100 → user:[1])
+        limit: 100,
+        instancesLimit: 8,
+        usedShare: 0.4,
+        instancesUsedShare: 0.125,
+        focus: true,
+        processes: [{ pid: 100, comm: 'app', watches: 40, instances: 1, focus: true }],
+        totalProcesses: 1,
+      },
+    ]);
+    const everyone = (await inotifyWatches.run({}, context(root))).result;
+    expect(everyone.fallback).toMatch(/^no focus process was given/);
+    expect(everyone.users.map((u) => [u.uid, u.watches, u.usedShare])).toEqual([
+      [1000, 40, 0.4],
+      [0, 3, 0.03],
+    ]);
+  });
+
+  it('filesystem-usage: measures through the process root, maps open (deleted) files to mounts, skips pseudo filesystems', async () => {
+    const out = await filesystemUsage.run({ pids: [100] }, context(root));
+    const r = filesystemUsage.result.parse(out.result);
+    // "/my dir" and /run/t* do not exist through 100/root (→ the real /): ENOENT there means gone, not unmeasured.
+    expect(r.filesystems.map((f) => [f.mountPoint, f.fsType, f.openedByFocus, f.pids])).toEqual([['/', 'ext4', true, [100]]]);
+    expect(r.unmeasured).toEqual([]);
+    expect(r.fallback).toBeNull();
+  });
+
+  it('filesystem-usage: nothing alive and pid 1 absent: falls back to the agent itself (self), never throws', async () => {
+    const r = (await filesystemUsage.run({ pids: [200, 4_000_000] }, context(root))).result;
+    expect(r.targets.exited).toEqual([200, 4_000_000]);
+    expect(r.fallback).toMatch(/^none of the focus processes is running .*the agent \(pid 1 cannot be read\)/);
+    // The real / is far from full, so the host view lists nothing.
+    expect(r.filesystems).toEqual([]);
+  });
+
+  it('stops at once when the capture is aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    for (const tool of [mountNamespaces, inotifyWatches, filesystemUsage]) {
+      await expect(tool.run({ pids: [100] }, { ...context(root), signal: ac.signal })).rejects.toThrow(/aborted/);
+    }
+  });
+
+  it('rejects unknown params, too many pids and pids out of range', () => {
+    for (const tool of [mountNamespaces, inotifyWatches, filesystemUsage]) {
+      expect(tool.params.safeParse({ pids: [1, 2] }).success).toBe(true);
+      expect(tool.params.safeParse({}).success).toBe(true);
+      expect(tool.params.safeParse({ pid: 1 }).success).toBe(false);
+      expect(tool.params.safeParse({ pids: Array.from({ length: 65 }, (_, i) => i + 1) }).success).toBe(false);
+      expect(tool.params.safeParse({ pids: [0] }).success).toBe(false);
+      expect(tool.params.safeParse({ pids: [1.5] }).success).toBe(false);
+      expect(tool.params.safeParse({ pids: [5_000_000] }).success).toBe(false);
+      expect(tool.limits).toMatchObject({ minDurationMs: 0, maxDurationMs: 120_000, defaultDurationMs: 0 });
+      expect(tool.kind).toBe('native');
+      expect(tool.requires).toEqual([]);
+    }
+  });
+});
+
+describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (namespaces, inotify limits, a full tmpfs)'), () => {
+  const children: ChildProcess[] = [];
+  const cleanups: (() => void)[] = [];
+  beforeAll(() => assertBpf());
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      c.kill('SIGKILL');
+      if (c.exitCode === null && c.signalCode === null) await new Promise((r) => c.once('exit', r));
+    }
+    for (const f of cleanups.splice(0).reverse()) f();
+  });
+
+  it('mount-namespaces: a private namespace with 300 stacked bind mounts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'th-bind-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const ownNs = nsInode('self', 'mnt');
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' });
+    children.push(child);
+    const pid = child.pid!;
+    await until('the child is in its own mount namespace', () => {
+      const l = linkOrNull(`/proc/${pid}/ns/mnt`);
+      return l !== null && l !== `mnt:[${ownNs}]` && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+    });
+    const childNs = nsInode(pid, 'mnt');
+    for (let i = 0; i < 300; i++) await execFileP('nsenter', ['-t', String(pid), '-m', 'mount', '--bind', dir, dir]);
+
+    const out = await mountNamespaces.run({ pids: [pid, process.pid] }, context());
+    const r = mountNamespaces.result.parse(out.result);
+    expect(r.mountMax).toBe(Number(readFileSync('/proc/sys/fs/mount-max', 'utf8')));
+    const mine = r.namespaces.find((n) => n.ns === childNs);
+    const host = r.namespaces.find((n) => n.ns === ownNs);
+    expect(mine).toMatchObject({ pid, comm: 'sleep', focus: true });
+    expect(host).toMatchObject({ focus: true });
+    expect(mine!.mounts - host!.mounts).toBeGreaterThanOrEqual(300);
+    expect(mine!.usedShare).toBe(Math.round((mine!.mounts / r.mountMax!) * 10_000) / 10_000);
+    expect(r.topRepeatedNs).toBe(childNs);
+    expect(r.topRepeated[0]).toEqual({ mountPoint: dir, count: 300 });
+    expect(r.topRepeatedSources[0]).toMatchObject({ root: dir, count: 300 });
+    expect(r.fallback).toBeNull();
+    expect(r.namespaces.map((n) => n.mounts)).toEqual([...r.namespaces.map((n) => n.mounts)].sort((a, b) => b - a));
+  });
+
+  it('inotify-watches: a user namespace whose own limit (10) is exhausted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'th-inotify-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    for (let i = 0; i < 12; i++) writeFileSync(join(dir, `f${i}`), '');
+    // fs.watch: libuv keeps one inotify instance per loop and adds one watch per distinct path.
+    const script = `const fs = require('fs'); let ok = 0;
+      for (let i = 0; i < 12; i++) { try { fs.watch(${JSON.stringify(dir)} + '/f' + i); ok++; } catch (e) { if (e.code !== 'ENOSPC') throw e; } }
+      console.log('watching ' + ok); setInterval(() => {}, 1e6);`;
+    const child = spawn(
+      'unshare',
+      ['-U', '-r', 'sh', '-c', 'echo 10 > /proc/sys/user/max_inotify_watches && exec "$@"', 'sh', process.execPath, '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    await until('the watcher reports', () => stdout.includes('\n'));
+    expect(stdout.trim()).toBe('watching 10'); // the 11th inotify_add_watch failed with ENOSPC
+    const pid = child.pid!;
+
+    const out = await inotifyWatches.run({ pids: [pid] }, context());
+    const r = inotifyWatches.result.parse(out.result);
+    expect(r.hostLimit.watches).toBe(Number(readFileSync('/proc/sys/user/max_inotify_watches', 'utf8')));
+    expect(r.hostLimit.instances).toBe(Number(readFileSync('/proc/sys/user/max_inotify_instances', 'utf8')));
+    expect(r.users).toHaveLength(1);
+    const [u] = r.users;
+    expect(u).toMatchObject({
+      userns: nsInode(pid, 'user'),
+      uid: 0,
+      watches: 10,
+      limit: 10,
+      usedShare: 1,
+      focus: true,
+      nsLimit: { watches: 10 },
+      processes: [{ pid, comm: 'node', watches: 10, instances: 1, focus: true }],
+    });
+    expect(u!.instancesLimit).toBe(Math.min(u!.nsLimit!.instances, r.hostLimit.instances!));
+    expect(r.fallback).toBeNull();
+  });
+
+  it('filesystem-usage: a full 1 MiB tmpfs a focus process has a file open on comes first', async () => {
+    const fs = mountTmpfs(1024);
+    cleanups.push(() => fs.unmount());
+    const log = join(fs.dir, 'app.log');
+    writeFileSync(log, 'started\n');
+    spawnSync('dd', ['if=/dev/zero', `of=${fs.dir}/ballast`, 'bs=64k'], { stdio: 'ignore' }); // fills it, then fails
+    const tail = spawn('tail', ['-f', log], { stdio: 'ignore', cwd: '/' });
+    children.push(tail);
+    const pid = tail.pid!;
+    await until('tail has the file open', () => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).some((fd) => linkOrNull(`/proc/${pid}/fd/${fd}`) === log);
+      } catch {
+        return false;
+      }
+    });
+
+    const out = await filesystemUsage.run({ pids: [pid] }, context());
+    const r = filesystemUsage.result.parse(out.result);
+    expect(r.filesystems[0]).toMatchObject({
+      mountPoint: fs.dir,
+      fsType: 'tmpfs',
+      source: 'tmpfs',
+      mountNs: nsInode(pid, 'mnt'),
+      sizeBytes: 1024 * 1024,
+      availBytes: 0,
+      usedShare: 1,
+      readOnly: false,
+      full: true,
+      openedByFocus: true,
+      pids: [pid],
+    });
+    expect(r.fallback).toBeNull();
+    // The root filesystem is not full; tail's libraries and cwd live there.
+    expect(r.filesystems.find((f) => f.mountPoint === '/')).toMatchObject({ full: false, openedByFocus: true });
+
+    // The same once the process is gone: the host view lists the full tmpfs and says why it is the host view.
+    tail.kill('SIGKILL');
+    await new Promise((res) => tail.once('exit', res));
+    const after = (await filesystemUsage.run({ pids: [pid] }, context())).result;
+    expect(after.targets.exited).toEqual([pid]);
+    expect(after.fallback).toMatch(/^none of the focus processes is running/);
+    expect(after.filesystems.find((f) => f.mountPoint === fs.dir)).toMatchObject({ full: true, openedByFocus: false, pids: [] });
+    expect(after.filesystems.every((f) => f.full || f.usedShare >= 0.95)).toBe(true);
+  });
+
+  it('filesystem-usage: a full tmpfs that exists only in another mount namespace, measured through /proc/<pid>/root', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'th-nsfs-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // The test's own fixed script: mount and fill a tmpfs inside a private namespace, then wait there (cwd on it).
+    const child = spawn(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=512k tmpfs "$0" && cd "$0" && { dd if=/dev/zero of=z bs=64k 2>/dev/null; exec sleep 60; }', dir],
+      { stdio: 'ignore' },
+    );
+    children.push(child);
+    const pid = child.pid!;
+    await until('sleep waits on the private tmpfs', () => linkOrNull(`/proc/${pid}/cwd`) === dir && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir); // invisible from the agent's namespace
+
+    const r = (await filesystemUsage.run({ pids: [pid] }, context())).result;
+    expect(r.filesystems[0]).toMatchObject({ mountPoint: dir, fsType: 'tmpfs', mountNs: nsInode(pid, 'mnt'), sizeBytes: 512 * 1024, full: true, openedByFocus: true, pids: [pid] });
+  });
+
+  it('takes the focus processes from the scope: the pid and the cgroup (cgroup.procs)', async () => {
+    const cg: TestCgroup = createTestCgroup('collectors');
+    cleanups.push(() => cg.remove());
+    const child = cg.spawn('sleep', ['60']);
+    children.push(child);
+    const pid = child.pid!;
+    await until('sleep runs in the cgroup', () => readFileSync(join(cg.dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+
+    const ctx = context('/proc', { cgroupId: cg.id, pid: process.pid }, (id) => (id === cg.id ? cg.path : null));
+    const r = (await mountNamespaces.run({}, ctx)).result;
+    expect(r.targets).toEqual({ requested: [pid, process.pid].sort((a, b) => a - b), alive: [pid, process.pid].sort((a, b) => a - b), exited: [], cgroup: cg.path });
+    expect(r.namespaces.find((n) => n.ns === nsInode(pid, 'mnt'))?.focus).toBe(true);
+    expect(r.fallback).toBeNull();
+  });
+});
