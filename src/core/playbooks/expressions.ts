@@ -1,4 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
+import { formatDurationMs } from '../duration.ts';
 import { formatCount } from '../format.ts';
 
 /**
@@ -15,6 +16,7 @@ const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalType
   .registerFunction('take(list, int): list', (xs: unknown[], n: bigint) => xs.slice(0, Number(n)))
   .registerFunction('distinct(list): list', (xs: unknown[]) => [...new Set(xs)])
   .registerFunction('join(list, string): string', (xs: unknown[], sep: string) => xs.map(display).join(sep))
+  .registerFunction('duration_text(int): string', (ms: bigint) => formatDurationMs(Number(ms)))
   .registerFunction('size_text(dyn): string', (x: unknown) => formatBytes(Number(x)))
   .registerFunction('percent(dyn): string', (x: unknown) => `${(Number(x) * 100).toFixed(Number(x) >= 0.1 ? 0 : 1)}%`);
 
