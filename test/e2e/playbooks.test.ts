@@ -61,6 +61,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('built-in playbooks on this kernel'), () =
       expect(rows.some((r) => r.op === 'write' && r.count > 0)).toBe(true);
       expect(inv.summary?.headline).toMatch(/^(Slow block I\/O: write|Block I\/O within 50 ms at p99 over [\d,]+ requests)/);
     } finally {
+      cg.remove(); // stop the writer before removing its file
+      cg = undefined;
       rmSync(file, { force: true });
     }
   });
