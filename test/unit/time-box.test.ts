@@ -19,6 +19,28 @@ describe('runTimeBoxed', () => {
     expect(took).toBeLessThan(1500);
   });
 
+  it('counts the window from the start marker, so a slow start does not eat the capture', async () => {
+    const run = await runTimeBoxed({
+      command: 'sh',
+      args: ['-c', 'trap "exit 0" INT; sleep 0.6; echo attached; while :; do sleep 0.05; done'],
+      durationMs: 400,
+      killGraceMs: 2000,
+      maxOutputBytes: 1024,
+      startMarker: 'attached',
+    });
+    expect(run.attachedAt).not.toBeNull();
+    const window = run.finishedAt.getTime() - run.attachedAt!.getTime();
+    expect(window).toBeGreaterThanOrEqual(400);
+    expect(window).toBeLessThan(1000);
+    expect(run.attachedAt!.getTime() - run.startedAt.getTime()).toBeGreaterThanOrEqual(550);
+  });
+
+  it('gives up on a command that never shows its start marker', async () => {
+    const run = await runTimeBoxed({ command: 'sleep', args: ['30'], durationMs: 300, killGraceMs: 300, maxOutputBytes: 1024, startMarker: 'attached', startupMs: 300 });
+    expect(run.attachedAt).toBeNull();
+    expect(run.finishedAt.getTime() - run.startedAt.getTime()).toBeLessThan(2000);
+  });
+
   it('kills a command that ignores SIGINT once the grace period is over', async () => {
     const run = await runTimeBoxed({ command: 'sh', args: ['-c', 'trap "" INT; sleep 30'], durationMs: 300, killGraceMs: 300, maxOutputBytes: 1024 });
     expect(run.killed).toBe(true);

@@ -27,6 +27,9 @@ export interface CaptureDeps {
 
 class CaptureRefused extends Error {}
 
+/** How long bpftrace may take to load and attach a program before its capture window opens. */
+const BPFTRACE_STARTUP_MS = 30_000;
+
 /** Runs one capture job on this node; every failure becomes an outcome with a reason, never a thrown error. */
 export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureOutcome> {
   const startedAt = new Date().toISOString();
@@ -149,6 +152,9 @@ async function runBpftrace(
     maxOutputBytes: tool.limits.maxOutputBytes,
     env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax), ...tool.env },
     signal,
+    // The window opens when the probes are attached: loading a BTF-heavy program can take a second or more.
+    startMarker: '"attached_probes"',
+    startupMs: BPFTRACE_STARTUP_MS,
   });
   const common = { raw: run.stdout, rawFile: 'raw.json', startedAt: run.startedAt, finishedAt: run.finishedAt };
   if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
@@ -156,6 +162,10 @@ async function runBpftrace(
   // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
   if (run.killed) {
     throw new CaptureRefused(`${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed`);
+  }
+  if (!run.attachedAt) {
+    const stderr = meaningfulStderr(run.stderr);
+    throw new CaptureRefused(`${tool.name} did not attach its probes (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
   }
   if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
     const stderr = meaningfulStderr(run.stderr);

@@ -11,6 +11,8 @@ export interface TimeBoxedRun {
   killed: boolean;
   outputTruncated: boolean;
   startedAt: Date;
+  /** When the start marker was seen (the capture window opened); null without a marker or if it never came. */
+  attachedAt: Date | null;
   finishedAt: Date;
 }
 
@@ -21,6 +23,13 @@ export interface TimeBoxOptions {
   killGraceMs: number;
   signal?: AbortSignal;
   maxOutputBytes: number;
+  /**
+   * When set, the duration counts from the first time stdout contains this text (bpftrace's "attached_probes"),
+   * so the capture window is the whole duration however long the program took to load; loading itself may take
+   * at most `startupMs`.
+   */
+  startMarker?: string;
+  startupMs?: number;
   /** Added to the inherited environment. */
   env?: Record<string, string>;
   /** How long a cancelled run gets to print its partial maps before SIGKILL. */
@@ -30,15 +39,18 @@ export interface TimeBoxOptions {
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 /**
- * Runs a command for at most `durationMs`, then SIGINT (bpftrace prints its maps and exits), then SIGKILL after
+ * Runs a command for `durationMs` (counted from its start marker when given), then SIGINT (bpftrace prints its maps and exits), then SIGKILL after
  * `killGraceMs`. The command runs under coreutils `timeout`, so the time box holds even if this process dies
  * mid-capture; our own timers enforce it again in case `timeout` itself misbehaves. Never uses a shell.
  */
 export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const startedAt = new Date();
+  const startupMs = opts.startMarker ? (opts.startupMs ?? 30_000) : 0;
+  // `timeout` holds the outer bound (startup + window); our own timer closes the window exactly after attach.
+  const outerMs = startupMs + opts.durationMs;
   const child = spawn(
     'timeout',
-    ['--signal=INT', `--kill-after=${secs(opts.killGraceMs)}s`, `${secs(opts.durationMs)}s`, opts.command, ...opts.args],
+    ['--signal=INT', `--kill-after=${secs(opts.killGraceMs)}s`, `${secs(outerMs)}s`, opts.command, ...opts.args],
     // Own process group, so a hard kill reaches `timeout` and the capture together.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...opts.env } },
   );
@@ -65,7 +77,20 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     killGroup('SIGKILL');
   };
 
+  let attachedAt: Date | null = null;
+  let windowTimer: NodeJS.Timeout | undefined;
+  const interrupt = () => {
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+  };
+  let head = ''; // the marker may straddle two chunks
   child.stdout.on('data', (b: Buffer) => {
+    if (opts.startMarker && !attachedAt && head.length < 65_536) {
+      head += b.toString('utf8');
+      if (head.includes(opts.startMarker)) {
+        attachedAt = new Date();
+        windowTimer = setTimeout(interrupt, opts.durationMs);
+      }
+    }
     outBytes += b.length;
     if (outBytes > opts.maxOutputBytes) {
       if (!outputTruncated) {
@@ -81,12 +106,12 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     if (errBytes <= 64 * 1024) err.push(b);
   });
 
-  const backstop = setTimeout(hardKill, opts.durationMs + opts.killGraceMs + 1000);
+  const backstop = setTimeout(hardKill, outerMs + opts.killGraceMs + 1000);
   let cancelKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
     cancelled = true;
     // Only to `timeout`, which forwards it: a second SIGINT straight to bpftrace could cut its map printing short.
-    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+    interrupt();
     cancelKill = setTimeout(hardKill, opts.cancelGraceMs ?? 500);
   };
   if (opts.signal?.aborted) onAbort();
@@ -100,6 +125,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     child.on('close', (exitCode, signal) => {
       exited = true;
       clearTimeout(backstop);
+      if (windowTimer) clearTimeout(windowTimer);
       if (cancelKill) clearTimeout(cancelKill);
       opts.signal?.removeEventListener('abort', onAbort);
       resolve({
@@ -112,6 +138,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
         killed: killed || exitCode === 137 || signal === 'SIGKILL',
         outputTruncated,
         startedAt,
+        attachedAt,
         finishedAt: new Date(),
       });
     });
