@@ -4,9 +4,13 @@ import type { Requirement } from '../src/core/capabilities.ts';
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
 export type { Requirement };
 
-/** The target after resolution on the node, in kernel terms. 0 means "no filter". */
+/**
+ * The target after resolution on the node, in kernel terms. `cgroupIds`: the cgroup v2 ids (directory inodes) of
+ * the target's leaf cgroups, e.g. every container of the target pods; at most MAX_CGROUPS (bpftrace-output.ts),
+ * empty means "no cgroup filter". `pid`: 0 means "no filter".
+ */
 export interface KernelScope {
-  cgroupId: number;
+  cgroupIds: number[];
   pid: number;
 }
 

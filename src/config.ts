@@ -49,6 +49,12 @@ export const ConfigSchema = z.object({
   S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
   S3_FORCE_PATH_STYLE: bool.default(true),
 
+  /**
+   * Where pods and nodes come from: the Kubernetes API (in-cluster or KUBECONFIG), a static YAML file of hosts
+   * (INVENTORY_FILE), or none; "auto" picks Kubernetes when reachable by configuration, else the file if given.
+   */
+  INVENTORY: z.enum(['auto', 'kubernetes', 'static', 'none']).default('auto'),
+  INVENTORY_FILE: optional(z.string().min(1)),
   /** Folder of YAML playbooks (defaults to the repository's playbooks/). */
   PLAYBOOKS_DIR: optional(z.string().min(1)),
   /** Name this host's agent registers and consumes capture jobs under. */

@@ -14,6 +14,8 @@ import { startEmbeddedRedis } from './queue/embedded-redis.ts';
 import { InvestigationRecords } from './queue/investigation-records.ts';
 import { INVESTIGATIONS_QUEUE } from './queue/jobs.ts';
 import { loadPlaybooks } from './playbooks/load.ts';
+import { createInventory } from './inventory/create.ts';
+import type { Inventory } from './inventory/inventory.ts';
 import { ArtifactStore, createS3Client } from './storage/artifact-store.ts';
 import { startEmbeddedS3 } from './storage/embedded-s3.ts';
 
@@ -24,6 +26,7 @@ export interface Stoppable {
 
 export interface Services {
   playbooks: readonly Playbook[];
+  inventory: Inventory | null;
   redisUrl: string;
   store: ArtifactStore;
   /** Embedded servers this process started, to stop last. */
@@ -34,6 +37,8 @@ export interface Services {
 export async function startServices(config: Config, log: Logger): Promise<Services> {
   // Playbooks first: a broken playbook file should stop start-up before any server is started.
   const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
+  const inventory = await createInventory(config);
+  if (inventory) log.info({ inventory: inventory.kind }, 'inventory configured');
   const owned: Stoppable[] = [];
   try {
     let redisUrl = config.REDIS_URL;
@@ -67,7 +72,7 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
     });
     const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
     await store.ensureBucket();
-    return { playbooks, redisUrl, store, owned };
+    return { playbooks, inventory, redisUrl, store, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);
     throw err;
@@ -79,6 +84,7 @@ export async function startApi(config: Config, services: Services, log: Logger):
   const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const app = createApp({
     playbooks: services.playbooks,
+    inventory: services.inventory,
     records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
     investigations,
     registry: new NodeRegistry(redis, config.QUEUE_PREFIX),
@@ -107,7 +113,7 @@ export async function startApi(config: Config, services: Services, log: Logger):
 }
 
 export async function startOrchestratorPart(config: Config, services: Services, log: Logger): Promise<Stoppable> {
-  const o = await startOrchestrator({ playbooks: services.playbooks, redisUrl: services.redisUrl, prefix: config.QUEUE_PREFIX, store: services.store, log });
+  const o = await startOrchestrator({ playbooks: services.playbooks, inventory: services.inventory, redisUrl: services.redisUrl, prefix: config.QUEUE_PREFIX, store: services.store, log });
   return { name: 'orchestrator', stop: o.close };
 }
 

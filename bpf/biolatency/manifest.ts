@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { sysfsDeviceNamer } from './devices.ts';
 import { BiolatencyResult, parseBiolatency } from './parser.ts';
@@ -27,7 +27,8 @@ export const biolatency: BpftraceTool<typeof BiolatencyParams, BiolatencyResult>
   env: {},
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(_params: BiolatencyParams, scope: KernelScope): string[] {
-    return [positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout) {
     // parse() runs on the node right after the capture, so sysfs still names the devices.

@@ -22,18 +22,18 @@ export const COLLECTOR_LIMITS = {
   stopGraceMs: 30_000,
 } as const;
 
-/** At most this many processes are taken from the scope's cgroup. */
+/** At most this many processes are taken from the scope's cgroups, all of them together. */
 export const MAX_CGROUP_PIDS = 256;
 
 /** How the collector picked the processes it looked at. */
 export const Targets = z.object({
-  /** Given pids, the scope's pid and the scope cgroup's processes, deduplicated, ascending. */
+  /** Given pids, the scope's pid and the processes of the scope's cgroups, deduplicated, ascending. */
   requested: z.array(z.number().int()),
   alive: z.array(z.number().int()),
   /** Requested but gone (or a zombie) by the time the collector ran. */
   exited: z.array(z.number().int()),
-  /** The scope's cgroup path below the cgroup v2 root, when a cgroup scope was set and still exists. */
-  cgroup: z.string().nullable(),
+  /** Paths below the cgroup v2 root of the scope's cgroups that still exist, in scope order; empty without a cgroup scope. */
+  cgroups: z.array(z.string()),
 });
 export type Targets = z.infer<typeof Targets>;
 
@@ -123,30 +123,41 @@ export class ProcReader {
 }
 
 /**
- * The processes to focus on: the given pids, the scope's pid, and the processes of the scope's cgroup (that exact
- * cgroup, as syscount's kernel filter; at most MAX_CGROUP_PIDS of them).
+ * The processes to focus on: the given pids, the scope's pid, and the processes of the scope's cgroups (those exact
+ * cgroups, as the bpftrace tools' kernel filter; at most MAX_CGROUP_PIDS of them, taken in turn from each cgroup so
+ * a crowded container does not crowd out the others of the pod).
  */
 export function resolveTargets(reader: ProcReader, pids: readonly number[] | undefined, ctx: NativeRunContext): Targets {
   const wanted = new Set<number>(pids ?? []);
   if (ctx.scope.pid > 0) wanted.add(ctx.scope.pid);
-  let cgroup: string | null = null;
-  if (ctx.scope.cgroupId > 0) {
-    cgroup = ctx.cgroupPathOf(ctx.scope.cgroupId);
-    if (cgroup !== null) {
-      let procs = '';
-      try {
-        procs = readFileSync(join(ctx.cgroupRoot, cgroup, 'cgroup.procs'), 'utf8');
-      } catch (err) {
-        if (errnoCode(err) === null) throw err;
-        cgroup = null; // removed since the path was looked up
+  const cgroups: string[] = [];
+  const members: number[][] = [];
+  for (const id of new Set(ctx.scope.cgroupIds)) {
+    const path = ctx.cgroupPathOf(id);
+    if (path === null) continue;
+    let procs: string;
+    try {
+      procs = readFileSync(join(ctx.cgroupRoot, path, 'cgroup.procs'), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === null) throw err;
+      continue; // removed since the path was looked up
+    }
+    cgroups.push(path);
+    members.push(procs.split('\n').filter((l) => /^\d+$/.test(l)).map(Number).filter((p) => p >= 1 && p <= PID_MAX));
+  }
+  let taken = 0;
+  for (let i = 0; taken < MAX_CGROUP_PIDS && members.some((m) => i < m.length); i++) {
+    for (const m of members) {
+      const p = m[i];
+      if (p !== undefined && taken < MAX_CGROUP_PIDS) {
+        wanted.add(p);
+        taken++;
       }
-      const inCgroup = procs.split('\n').filter((l) => /^\d+$/.test(l)).map(Number).filter((p) => p >= 1 && p <= PID_MAX);
-      for (const p of inCgroup.slice(0, MAX_CGROUP_PIDS)) wanted.add(p);
     }
   }
   const requested = [...wanted].sort((a, b) => a - b);
   const alive = requested.filter((p) => reader.alive(p));
-  return { requested, alive, exited: requested.filter((p) => !alive.includes(p)), cgroup };
+  return { requested, alive, exited: requested.filter((p) => !alive.includes(p)), cgroups };
 }
 
 /** One line of /proc/<pid>/mountinfo. */

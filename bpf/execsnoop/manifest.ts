@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseExecsnoop } from './parser.ts';
 
@@ -70,7 +70,8 @@ export const execsnoop: BpftraceTool<typeof ExecsnoopParams, ExecsnoopResult> = 
   env: { BPFTRACE_STRLEN: '200' },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(_params: ExecsnoopParams, scope: KernelScope): string[] {
-    return [positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout, params, ctx) {
     return { result: parseExecsnoop(stdout, params.top, ctx), extraArtifacts: [] };

@@ -72,26 +72,44 @@ async function threadsOf(procRoot: string, pid: number): Promise<number[]> {
   }
 }
 
+/** The threads of the scope's cgroups together; a cgroup gone since (an exited container) holds none. */
 async function cgroupThreads(ctx: NativeRunContext): Promise<number[]> {
-  const path = ctx.cgroupPathOf(ctx.scope.cgroupId);
-  if (path === null) throw new UnsupportedTargetError(`cgroup id ${ctx.scope.cgroupId} no longer exists`);
-  const text = await readFile(join(ctx.cgroupRoot, path, 'cgroup.threads'), 'utf8').catch(() => {
-    throw new UnsupportedTargetError(`cannot read the tasks of cgroup ${path}`);
-  });
-  return text.split('\n').filter(Boolean).map(Number).filter(Number.isInteger);
+  const ids = [...new Set(ctx.scope.cgroupIds)];
+  const threads: number[] = [];
+  let found = 0;
+  for (const id of ids) {
+    const path = ctx.cgroupPathOf(id);
+    if (path === null) continue;
+    let text: string;
+    try {
+      text = await readFile(join(ctx.cgroupRoot, path, 'cgroup.threads'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') continue; // removed since the path was looked up
+      throw new UnsupportedTargetError(`cannot read the tasks of cgroup ${path}`);
+    }
+    found++;
+    threads.push(...text.split('\n').filter(Boolean).map(Number).filter(Number.isInteger));
+  }
+  if (found === 0) {
+    throw new UnsupportedTargetError(
+      ids.length === 1 ? `cgroup id ${ids.join('')} no longer exists` : `none of cgroup ids ${ids.join(', ')} exists any longer`,
+    );
+  }
+  return threads;
 }
 
 /**
  * ftrace cannot filter by cgroup, only by task (set_ftrace_pid, which takes thread ids). The scope becomes the
- * threads it holds when the capture starts; function-fork then adds the threads they create. Null: no filter.
+ * threads its cgroups hold when the capture starts (all of them together); function-fork then adds the threads
+ * they create. Null: no filter.
  */
 export async function scopeThreads(ctx: NativeRunContext): Promise<number[] | null> {
-  const { pid, cgroupId } = ctx.scope;
-  if (pid === 0 && cgroupId === 0) return null;
+  const { pid, cgroupIds } = ctx.scope;
+  if (pid === 0 && cgroupIds.length === 0) return null;
   let threads = pid !== 0 ? await threadsOf(ctx.procRoot, pid) : await cgroupThreads(ctx);
-  if (pid !== 0 && cgroupId !== 0) {
-    const inCgroup = new Set(await cgroupThreads(ctx));
-    threads = threads.filter((t) => inCgroup.has(t));
+  if (pid !== 0 && cgroupIds.length !== 0) {
+    const inCgroups = new Set(await cgroupThreads(ctx));
+    threads = threads.filter((t) => inCgroups.has(t));
   }
   // An empty set_ftrace_pid means "every task": never let an empty scope turn into a node-wide capture.
   if (threads.length === 0) throw new UnsupportedTargetError('the target has no running threads to trace');

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { MOUNT_SYSCALLS } from './flags.ts';
 import { parseMountsnoop } from './parser.ts';
@@ -81,7 +81,8 @@ export const mountsnoop: BpftraceTool<typeof MountsnoopParams, MountsnoopResult>
   env: { BPFTRACE_STRLEN: '200' },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(_params: MountsnoopParams, scope: KernelScope): string[] {
-    return [positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout, params, ctx) {
     return { result: parseMountsnoop(stdout, params.maxPaths, ctx), extraArtifacts: [] };

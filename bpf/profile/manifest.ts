@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ProfileResult } from '../../src/core/tool-results.ts';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseProfile } from './parser.ts';
 
@@ -34,7 +34,8 @@ export const profile: BpftraceTool<typeof ProfileParams, ProfileResult> = {
   env: { BPFTRACE_NO_USER_SYMBOLS: '1' },
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(params: ProfileParams, scope: KernelScope): string[] {
-    return [positionalInt('hz', params.hz), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [positionalInt('hz', params.hz), cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout, params, ctx) {
     return parseProfile(stdout, params.hz, ctx.userSymbol);

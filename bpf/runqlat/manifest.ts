@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseRunqlat, RunqlatResult } from './parser.ts';
 
@@ -27,7 +27,8 @@ export const runqlat: BpftraceTool<typeof RunqlatParams, RunqlatResult> = {
   env: {},
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   args(_params: RunqlatParams, scope: KernelScope): string[] {
-    return [positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout, _params, ctx) {
     return { result: parseRunqlat(stdout, ctx), extraArtifacts: [] };

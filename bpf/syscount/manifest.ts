@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrnoName, errnoNumber } from '../../src/core/errno.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseSyscount } from './parser.ts';
 
@@ -26,7 +26,8 @@ export const syscount: BpftraceTool<typeof SyscountParams, SyscountResult> = {
   args(params: SyscountParams, scope: KernelScope): string[] {
     const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);
     if (errno === undefined) throw new Error(`unknown errno ${params.errno}`);
-    return [String(errno), positionalInt('cgroup id', scope.cgroupId), positionalInt('pid', scope.pid)];
+    const cgroups = cgroupArgs(scope);
+    return [String(errno), cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
   },
   parse(stdout, _params, ctx) {
     return { result: parseSyscount(stdout, ctx), extraArtifacts: [] };

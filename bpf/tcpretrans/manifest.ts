@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { positionalInt } from '../bpftrace-output.ts';
+import { cgroupArgs } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseTcpretrans } from './parser.ts';
 
@@ -54,11 +54,12 @@ export const tcpretrans: BpftraceTool<typeof TcpretransParams, TcpretransResult>
   env: {},
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
   /**
-   * Only the cgroup reaches the program: retransmissions run in softirq and timer context, so the task on the CPU
+   * Only the cgroup set reaches the program: retransmissions run in softirq and timer context, so the task on the CPU
    * says nothing about the connection's owner, and a socket does not record a pid. A pid scope is not applied.
    */
   args(_params: TcpretransParams, scope: KernelScope): string[] {
-    return [positionalInt('cgroup id', scope.cgroupId)];
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, ...cgroups.extra];
   },
   parse(stdout, params, ctx) {
     return { result: parseTcpretrans(stdout, params.maxFlows, ctx), extraArtifacts: [] };

@@ -13,7 +13,8 @@ export const InvestigationRequest = z
   .object({
     playbook: PlaybookName.optional(),
     symptom: z.string().min(1).max(2000).optional(),
-    target: Target,
+    /** Optional only for fleet-wide playbooks (health-sweep): no target means every live node. */
+    target: Target.optional(),
     params: z.record(z.string(), z.unknown()).default({}),
   })
   .strict()
@@ -71,7 +72,7 @@ export const Investigation = z.object({
   status: InvestigationStatus,
   playbook: z.string(),
   symptom: z.string().optional(),
-  target: Target,
+  target: Target.optional(),
   params: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   startedAt: z.string().optional(),

@@ -7,7 +7,7 @@ export function renderReportMarkdown(inv: Investigation): string {
   const out: string[] = [];
   out.push(`# Investigation ${inv.id}: ${inv.playbook}`, '');
   out.push(`**${inv.summary?.headline ?? `Status: ${inv.status}`}**`, '');
-  const target = Object.entries(inv.target)
+  const target = Object.entries(inv.target ?? { fleet: 'every live node' })
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(', ');
   out.push(`- Status: ${inv.status}${inv.reason ? ` — ${inv.reason}` : ''}`);

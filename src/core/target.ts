@@ -32,11 +32,22 @@ export const Target = z
   });
 export type Target = z.infer<typeof Target>;
 
-/** What a node agent scopes a capture to, in kernel terms, after target resolution. */
+/** A pod as the inventory found it: what an agent needs to find its cgroups and to name results after it. */
+export const PodRef = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']),
+  containers: z.array(z.object({ name: z.string(), id: z.string().nullable() })),
+});
+export type PodRef = z.infer<typeof PodRef>;
+
+/** What a node agent scopes a capture to, after target resolution: a cgroup path, a pid, or pods on this node. */
 export const CaptureScope = z
   .object({
     cgroup: CgroupPath.optional(),
     pid: z.number().int().min(1).optional(),
+    pods: z.array(PodRef).max(32).optional(),
   })
   .strict();
 export type CaptureScope = z.infer<typeof CaptureScope>;

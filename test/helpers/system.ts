@@ -8,6 +8,8 @@ import { uniquePrefix } from './services.ts';
 export interface TestSystem {
   url: string;
   config: Config;
+  /** The environment that points another process (e.g. `tracehound agent`) at this system's Redis, S3 and prefix. */
+  env: Record<string, string>;
   stop(): Promise<void>;
   post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   get(path: string): Promise<{ status: number; json: Record<string, unknown>; text: string; contentType: string | null }>;
@@ -23,19 +25,16 @@ export interface TestSystem {
  */
 export async function startSystem(opts: { parts?: ('api' | 'orchestrator' | 'agent')[]; env?: Record<string, string> } = {}): Promise<TestSystem> {
   const s3 = inject('s3');
-  const config = loadConfig({
-    PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  const env: Record<string, string> = {
     REDIS_URL: inject('redisUrl'),
     S3_ENDPOINT: s3.endpoint,
     S3_BUCKET: s3.bucket,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     QUEUE_PREFIX: uniquePrefix('sys'),
-    NODE_NAME: 'test-node',
     NODE_HEARTBEAT: '1s',
-    ...opts.env,
-  });
+  };
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', NODE_NAME: 'test-node', ...env, ...opts.env });
   const log = createLogger(config.LOG_LEVEL);
   const services = await startServices(config, log);
   const want = opts.parts ?? ['api', 'orchestrator', 'agent'];
@@ -57,6 +56,7 @@ export async function startSystem(opts: { parts?: ('api' | 'orchestrator' | 'age
   return {
     url: api.url,
     config,
+    env,
     get,
     async post(path, body) {
       const res = await fetch(`${api.url}${path}`, {

@@ -14,7 +14,7 @@ import { createTestCgroup, CGROUP_ROOT, mountTmpfs, sleep, type TestCgroup } fro
 
 const execFileP = promisify(execFile);
 
-function context(procRoot = '/proc', scope: KernelScope = { cgroupId: 0, pid: 0 }, cgroupPathOf: (id: number) => string | null = () => null): NativeRunContext {
+function context(procRoot = '/proc', scope: KernelScope = { cgroupIds: [], pid: 0 }, cgroupPathOf: (id: number) => string | null = () => null): NativeRunContext {
   return { arch: process.arch, cgroupPathOf, scope, durationMs: 0, signal: new AbortController().signal, tracefs: null, procRoot, cgroupRoot: CGROUP_ROOT };
 }
 
@@ -127,7 +127,7 @@ describe('collectors on a stand-in procfs (processes exiting, denied and zombie)
       { source: '/dev/sda1', root: '/srv/x', count: 940 },
       { source: 'tmpfs', root: '/', count: 8 },
     ]);
-    expect(r.targets).toEqual({ requested: [100, 200, 12345], alive: [100], exited: [200, 12345], cgroup: null });
+    expect(r.targets).toEqual({ requested: [100, 200, 12345], alive: [100], exited: [200, 12345], cgroups: [] });
     expect(r.fallback).toBeNull();
     const raw = JSON.parse(out.raw) as { unreadableNamespaces: number[]; skippedReads: { pid: number; what: string; code: string }[] };
     expect(raw.unreadableNamespaces).toEqual([30]);
@@ -356,18 +356,31 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
     expect(r.filesystems[0]).toMatchObject({ mountPoint: dir, fsType: 'tmpfs', mountNs: nsInode(pid, 'mnt'), sizeBytes: 512 * 1024, full: true, openedByFocus: true, pids: [pid] });
   });
 
-  it('takes the focus processes from the scope: the pid and the cgroup (cgroup.procs)', async () => {
-    const cg: TestCgroup = createTestCgroup('collectors');
-    cleanups.push(() => cg.remove());
-    const child = cg.spawn('sleep', ['60']);
-    children.push(child);
-    const pid = child.pid!;
-    await until('sleep runs in the cgroup', () => readFileSync(join(cg.dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+  it('takes the focus processes from the scope: the pid and every cgroup of the set (cgroup.procs)', async () => {
+    // Two containers of a pod in the set, a cgroup outside it, and an id whose cgroup is gone (an exited container).
+    const [a, b, outside] = ['collectors-a', 'collectors-b', 'collectors-out'].map((label) => {
+      const cg: TestCgroup = createTestCgroup(label);
+      cleanups.push(() => cg.remove());
+      return cg;
+    }) as [TestCgroup, TestCgroup, TestCgroup];
+    const pids = [a, b, outside].map((cg) => {
+      const child = cg.spawn('sleep', ['60']);
+      children.push(child);
+      return child.pid!;
+    });
+    for (const [i, cg] of [a, b, outside].entries()) {
+      const pid = pids[i]!;
+      await until(`sleep runs in ${cg.path}`, () => readFileSync(join(cg.dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+    }
+    const [inA, inB] = pids as [number, number, number];
+    const gone = b.id + 1_000_000;
 
-    const ctx = context('/proc', { cgroupId: cg.id, pid: process.pid }, (id) => (id === cg.id ? cg.path : null));
+    const paths = new Map([a, b, outside].map((cg) => [cg.id, cg.path]));
+    const ctx = context('/proc', { cgroupIds: [a.id, gone, b.id], pid: process.pid }, (id) => paths.get(id) ?? null);
     const r = (await mountNamespaces.run({}, ctx)).result;
-    expect(r.targets).toEqual({ requested: [pid, process.pid].sort((a, b) => a - b), alive: [pid, process.pid].sort((a, b) => a - b), exited: [], cgroup: cg.path });
-    expect(r.namespaces.find((n) => n.ns === nsInode(pid, 'mnt'))?.focus).toBe(true);
+    const focus = [inA, inB, process.pid].sort((x, y) => x - y);
+    expect(r.targets).toEqual({ requested: focus, alive: focus, exited: [], cgroups: [a.path, b.path] });
+    expect(r.namespaces.find((n) => n.ns === nsInode(inA, 'mnt'))?.focus).toBe(true);
     expect(r.fallback).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import {
   UnrestorableStateError,
   writeTracefsFile,
 } from '../../bpf/funcgraph/tracefs.ts';
-import type { NativeRunContext } from '../../bpf/tool.ts';
+import type { KernelScope, NativeRunContext } from '../../bpf/tool.ts';
 import { CapabilityError, ConflictError, UnsupportedTargetError } from '../../src/core/errors.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
@@ -97,7 +97,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('funcgraph on the real tracefs'), () => {
   const ctx = (over: Partial<NativeRunContext> = {}): NativeRunContext => ({
     arch: process.arch,
     cgroupPathOf: () => null,
-    scope: { cgroupId: 0, pid: 0 },
+    scope: { cgroupIds: [], pid: 0 },
     durationMs: 1_000,
     signal: new AbortController().signal,
     tracefs: TRACEFS,
@@ -126,36 +126,51 @@ describe.skipIf(skipBpf)(bpfSuiteName('funcgraph on the real tracefs'), () => {
   });
 
   it('turns a pid or cgroup scope into the thread ids set_ftrace_pid takes', async () => {
-    const name = `funcgraph-test-${process.pid}`;
-    const cgroup = join(CGROUP_ROOT, name);
-    const sleeper = startSleeper();
-    await mkdir(cgroup);
+    // Two cgroups, as two containers of a pod, each holding one sleeper.
+    const names = ['a', 'b'].map((x) => `funcgraph-test-${process.pid}-${x}`);
+    const sleepers = [startSleeper(), startSleeper()];
+    const made: string[] = [];
     try {
-      const pid = sleeper.pid ?? 0;
-      await writeFile(join(cgroup, 'cgroup.procs'), String(pid));
-      const id = statSync(cgroup).ino;
-      const scoped = (scope: { pid: number; cgroupId: number }) =>
-        scopeThreads(ctx({ scope, cgroupPathOf: (i) => (i === id ? `/${name}` : null) }));
-      expect(await scoped({ pid: 0, cgroupId: 0 })).toBeNull();
-      expect(await scoped({ pid, cgroupId: 0 })).toEqual([pid]);
-      expect(await scoped({ pid: 0, cgroupId: id })).toEqual([pid]);
-      expect(await scoped({ pid, cgroupId: id })).toEqual([pid]);
-      const ours = readdirSync(`/proc/${process.pid}/task`).map(Number).sort((a, b) => a - b);
-      expect(await scoped({ pid: process.pid, cgroupId: 0 })).toEqual(ours);
-      // Never an empty list: set_ftrace_pid would read it as "every task".
-      await expect(scoped({ pid: process.pid, cgroupId: id })).rejects.toThrow(new UnsupportedTargetError('the target has no running threads to trace'));
-      await expect(scoped({ pid: 0, cgroupId: id + 1_000_000 })).rejects.toThrow(/no longer exists/);
-      sleeper.kill('SIGKILL');
-      await new Promise((resolve) => sleeper.on('exit', resolve));
-      await expect(scopeThreads(ctx({ scope: { pid: 0, cgroupId: id }, cgroupPathOf: () => `/${name}` }))).rejects.toThrow(
-        /no running threads/,
-      );
-    } finally {
-      if (sleeper.exitCode === null && sleeper.signalCode === null) {
-        sleeper.kill('SIGKILL');
-        await new Promise((resolve) => sleeper.on('exit', resolve));
+      const ids: number[] = [];
+      for (const [i, name] of names.entries()) {
+        const dir = join(CGROUP_ROOT, name);
+        await mkdir(dir);
+        made.push(dir);
+        await writeFile(join(dir, 'cgroup.procs'), String(sleepers[i]?.pid ?? 0));
+        ids.push(statSync(dir).ino);
       }
-      await rmdir(cgroup);
+      const [a, b] = ids as [number, number];
+      const [pa, pb] = sleepers.map((s) => s.pid ?? 0) as [number, number];
+      const paths = new Map([[a, `/${names[0]}`], [b, `/${names[1]}`]]);
+      const scoped = (scope: KernelScope) => scopeThreads(ctx({ scope, cgroupPathOf: (i) => paths.get(i) ?? null }));
+      expect(await scoped({ pid: 0, cgroupIds: [] })).toBeNull();
+      expect(await scoped({ pid: pa, cgroupIds: [] })).toEqual([pa]);
+      expect(await scoped({ pid: 0, cgroupIds: [a] })).toEqual([pa]);
+      expect(await scoped({ pid: pa, cgroupIds: [a] })).toEqual([pa]);
+      // A set of cgroups: the threads of all of them; with a pid, that process's threads in any of them.
+      expect(await scoped({ pid: 0, cgroupIds: [a, b] })).toEqual([pa, pb].sort((x, y) => x - y));
+      expect(await scoped({ pid: pb, cgroupIds: [a, b] })).toEqual([pb]);
+      const ours = readdirSync(`/proc/${process.pid}/task`).map(Number).sort((x, y) => x - y);
+      expect(await scoped({ pid: process.pid, cgroupIds: [] })).toEqual(ours);
+      // Never an empty list: set_ftrace_pid would read it as "every task".
+      await expect(scoped({ pid: process.pid, cgroupIds: [a, b] })).rejects.toThrow(new UnsupportedTargetError('the target has no running threads to trace'));
+      // A cgroup gone from the set (an exited container) holds no threads; a set with none left is refused.
+      expect(await scoped({ pid: 0, cgroupIds: [a + 1_000_000, b] })).toEqual([pb]);
+      await expect(scoped({ pid: 0, cgroupIds: [a + 1_000_000] })).rejects.toThrow(/no longer exists/);
+      await expect(scoped({ pid: 0, cgroupIds: [a + 1_000_000, b + 1_000_000] })).rejects.toThrow(/exists any longer/);
+      for (const s of sleepers) {
+        s.kill('SIGKILL');
+        await new Promise((resolve) => s.on('exit', resolve));
+      }
+      await expect(scoped({ pid: 0, cgroupIds: [a, b] })).rejects.toThrow(/no running threads/);
+    } finally {
+      for (const s of sleepers) {
+        if (s.exitCode === null && s.signalCode === null) {
+          s.kill('SIGKILL');
+          await new Promise((resolve) => s.on('exit', resolve));
+        }
+      }
+      for (const dir of made) await rmdir(dir);
     }
   });
 

@@ -6,6 +6,9 @@ import { splitDev, sysfsDeviceNamer } from '../../bpf/biolatency/devices.ts';
 import { BiolatencyResult, biolatency } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency, parseDevOpKey } from '../../bpf/biolatency/parser.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/biolatency/fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -143,10 +146,13 @@ describe('biolatency manifest', () => {
     expect(biolatency.params.safeParse({ device: 'sda' }).success).toBe(false);
   });
 
-  it('passes cgroup id and pid as numbers', () => {
-    expect(biolatency.args({}, { cgroupId: 63, pid: 0 })).toEqual(['63', '0']);
-    expect(biolatency.args({}, { cgroupId: 0, pid: 4242 })).toEqual(['0', '4242']);
-    expect(() => biolatency.args({}, { cgroupId: Number.NaN, pid: 0 })).toThrow(/cgroup id/);
+  it('passes cgroup ids and pid as numbers', () => {
+    expect(biolatency.args({}, { cgroupIds: [63], pid: 0 })).toEqual(['63', '0', ...NO_MORE_CGROUPS]);
+    expect(biolatency.args({}, { cgroupIds: [], pid: 4242 })).toEqual(['0', '4242', ...NO_MORE_CGROUPS]);
+    expect(() => biolatency.args({}, { cgroupIds: [Number.NaN], pid: 0 })).toThrow(/cgroup id/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(biolatency.args({}, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => biolatency.args({}, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('parses with the node sysfs names', () => {

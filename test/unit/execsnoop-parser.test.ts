@@ -6,6 +6,11 @@ import { readScalar } from '../../bpf/execsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+/** A full set of cgroup ids that no task has: the program loads with every comparison and matches nothing. */
+const UNUSED_CGROUPS = { cgroupIds: [999999992, 999999993, 999999994, 999999995, 999999996, 999999997, 999999998, 999999999], pid: 0 };
+
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/execsnoop/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** storm-cgroup.json ran in test cgroup id 1013, storm-pid.json in id 1032 (both /th-execsnoop, re-created). */
@@ -149,10 +154,13 @@ describe('execsnoop manifest', () => {
     expect(execsnoop.params.safeParse({ filename: '/bin/true' }).success).toBe(false);
   });
 
-  it('passes cgroup id and pid as numbers', () => {
-    expect(execsnoop.args({ top: 20 }, { cgroupId: 1013, pid: 0 })).toEqual(['1013', '0']);
-    expect(execsnoop.args({ top: 20 }, { cgroupId: 0, pid: 29903 })).toEqual(['0', '29903']);
-    expect(() => execsnoop.args({ top: 20 }, { cgroupId: Number.NaN, pid: 0 })).toThrow(/cgroup id/);
+  it('passes cgroup ids and pid as numbers', () => {
+    expect(execsnoop.args({ top: 20 }, { cgroupIds: [1013], pid: 0 })).toEqual(['1013', '0', ...NO_MORE_CGROUPS]);
+    expect(execsnoop.args({ top: 20 }, { cgroupIds: [], pid: 29903 })).toEqual(['0', '29903', ...NO_MORE_CGROUPS]);
+    expect(() => execsnoop.args({ top: 20 }, { cgroupIds: [Number.NaN], pid: 0 })).toThrow(/cgroup id/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(execsnoop.args({ top: 20 }, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => execsnoop.args({ top: 20 }, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {
@@ -170,7 +178,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('execsnoop program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads within the BPF stack limit and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', execsnoop.programFile, '999999999', '0'], {
+    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', execsnoop.programFile, ...execsnoop.args({ top: 20 }, UNUSED_CGROUPS)], {
       env: { ...process.env, ...execsnoop.env },
       encoding: 'utf8',
     });

@@ -7,6 +7,11 @@ import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+/** A full set of cgroup ids that no task has: the program loads with every comparison and matches nothing. */
+const UNUSED_CGROUPS = { cgroupIds: [999999992, 999999993, 999999994, 999999995, 999999996, 999999997, 999999998, 999999999], pid: 0 };
+
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/mountsnoop/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** binds-and-lazy-unmounts.json ran in test cgroup /th-mountsnoop (id 842), mount-max-enospc.json in id 861. */
@@ -206,11 +211,14 @@ describe('mountsnoop manifest', () => {
     expect(mountsnoop.params.safeParse({ path: '/' }).success).toBe(false);
   });
 
-  it('passes cgroup id and pid as numbers, and refuses anything else', () => {
-    expect(mountsnoop.args({ maxPaths: 20 }, { cgroupId: 842, pid: 0 })).toEqual(['842', '0']);
-    expect(mountsnoop.args({ maxPaths: 20 }, { cgroupId: 0, pid: 4242 })).toEqual(['0', '4242']);
-    expect(() => mountsnoop.args({ maxPaths: 20 }, { cgroupId: -1, pid: 0 })).toThrow(/cgroup id/);
-    expect(() => mountsnoop.args({ maxPaths: 20 }, { cgroupId: 0, pid: 1.5 })).toThrow(/pid/);
+  it('passes cgroup ids and pid as numbers, and refuses anything else', () => {
+    expect(mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [842], pid: 0 })).toEqual(['842', '0', ...NO_MORE_CGROUPS]);
+    expect(mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [], pid: 4242 })).toEqual(['0', '4242', ...NO_MORE_CGROUPS]);
+    expect(() => mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [-1], pid: 0 })).toThrow(/cgroup id/);
+    expect(() => mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [], pid: 1.5 })).toThrow(/pid/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => mountsnoop.args({ maxPaths: 20 }, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {
@@ -231,7 +239,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('mountsnoop program'), () => {
 
   it('loads within the BPF stack limit and prints the completion marker', () => {
     // The paths' 200-byte strings are what brings the exit probe near the 512-byte stack.
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', mountsnoop.programFile, '999999999', '0'], {
+    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', mountsnoop.programFile, ...mountsnoop.args({ maxPaths: 20 }, UNUSED_CGROUPS)], {
       env: { ...process.env, ...mountsnoop.env },
       encoding: 'utf8',
     });

@@ -5,6 +5,11 @@ import { OomkillResult, oomkill } from '../../bpf/oomkill/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+/** A full set of cgroup ids that no task has: the program loads with every comparison and matches nothing. */
+const UNUSED_CGROUPS = { cgroupIds: [999999992, 999999993, 999999994, 999999995, 999999996, 999999997, 999999998, 999999999], pid: 0 };
+
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/oomkill/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** memcg-two-kills.json ran with the workload in cgroup v2 /th-oomkill (id 1127). */
@@ -85,10 +90,13 @@ describe('oomkill manifest', () => {
     expect(oomkill.params.safeParse({ pid: 1 }).success).toBe(false);
   });
 
-  it('passes cgroup id and pid as numbers', () => {
-    expect(oomkill.args({}, { cgroupId: 1127, pid: 0 })).toEqual(['1127', '0']);
-    expect(oomkill.args({}, { cgroupId: 0, pid: 31885 })).toEqual(['0', '31885']);
-    expect(() => oomkill.args({}, { cgroupId: 0, pid: -1 })).toThrow(/pid/);
+  it('passes cgroup ids and pid as numbers', () => {
+    expect(oomkill.args({}, { cgroupIds: [1127], pid: 0 })).toEqual(['1127', '0', ...NO_MORE_CGROUPS]);
+    expect(oomkill.args({}, { cgroupIds: [], pid: 31885 })).toEqual(['0', '31885', ...NO_MORE_CGROUPS]);
+    expect(() => oomkill.args({}, { cgroupIds: [], pid: -1 })).toThrow(/pid/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(oomkill.args({}, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => oomkill.args({}, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {
@@ -102,7 +110,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('oomkill program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', oomkill.programFile, '999999999', '0'], {
+    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', oomkill.programFile, ...oomkill.args({}, UNUSED_CGROUPS)], {
       env: { ...process.env, ...oomkill.env },
       encoding: 'utf8',
     });

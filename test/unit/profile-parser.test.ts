@@ -6,6 +6,9 @@ import type { ParseContext } from '../../bpf/tool.ts';
 import { ProfileResult } from '../../src/core/tool-results.ts';
 import { parseFolded, totalSamples } from '../../src/flamegraph/folded.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/profile/fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -212,10 +215,13 @@ describe('profile manifest', () => {
     expect(profile.params.safeParse({ hz: 99, pid: 1 }).success).toBe(false);
   });
 
-  it('passes hz, cgroup id and pid as numbers', () => {
-    expect(profile.args({ hz: 99 }, { cgroupId: 0, pid: 5842 })).toEqual(['99', '0', '5842']);
-    expect(profile.args({ hz: 49 }, { cgroupId: 63, pid: 0 })).toEqual(['49', '63', '0']);
-    expect(() => profile.args({ hz: 99 }, { cgroupId: 0, pid: -5 })).toThrow(/pid/);
+  it('passes hz, cgroup ids and pid as numbers', () => {
+    expect(profile.args({ hz: 99 }, { cgroupIds: [], pid: 5842 })).toEqual(['99', '0', '5842', ...NO_MORE_CGROUPS]);
+    expect(profile.args({ hz: 49 }, { cgroupIds: [63], pid: 0 })).toEqual(['49', '63', '0', ...NO_MORE_CGROUPS]);
+    expect(() => profile.args({ hz: 99 }, { cgroupIds: [], pid: -5 })).toThrow(/pid/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(profile.args({ hz: 99 }, { cgroupIds: [63, 64], pid: 0 })).toEqual(['99', '63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => profile.args({ hz: 99 }, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program', () => {

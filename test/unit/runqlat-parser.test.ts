@@ -3,6 +3,9 @@ import { describe, it, expect } from 'vitest';
 import { RunqlatResult, runqlat } from '../../bpf/runqlat/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/runqlat/fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -112,11 +115,14 @@ describe('runqlat manifest', () => {
     expect(runqlat.params.safeParse({ pid: 1 }).success).toBe(false);
   });
 
-  it('passes cgroup id and pid as numbers', () => {
-    expect(runqlat.args({}, { cgroupId: 63, pid: 0 })).toEqual(['63', '0']);
-    expect(runqlat.args({}, { cgroupId: 0, pid: 4242 })).toEqual(['0', '4242']);
-    expect(() => runqlat.args({}, { cgroupId: -1, pid: 0 })).toThrow(/cgroup id/);
-    expect(() => runqlat.args({}, { cgroupId: 0, pid: 1.5 })).toThrow(/pid/);
+  it('passes cgroup ids and pid as numbers', () => {
+    expect(runqlat.args({}, { cgroupIds: [63], pid: 0 })).toEqual(['63', '0', ...NO_MORE_CGROUPS]);
+    expect(runqlat.args({}, { cgroupIds: [], pid: 4242 })).toEqual(['0', '4242', ...NO_MORE_CGROUPS]);
+    expect(() => runqlat.args({}, { cgroupIds: [-1], pid: 0 })).toThrow(/cgroup id/);
+    expect(() => runqlat.args({}, { cgroupIds: [], pid: 1.5 })).toThrow(/pid/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(runqlat.args({}, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => runqlat.args({}, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {

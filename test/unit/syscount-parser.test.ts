@@ -6,6 +6,9 @@ import { parseFailureKey } from '../../bpf/syscount/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/syscount/fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -149,16 +152,19 @@ describe('syscount manifest', () => {
     expect(syscount.params.safeParse({ errno: 'ENOSPC', pid: 1 }).success).toBe(false);
   });
 
-  it('passes errno, cgroup id and pid as numbers', () => {
-    expect(syscount.args(syscount.params.parse({ errno: 'enospc' }), { cgroupId: 63, pid: 0 })).toEqual(['28', '63', '0']);
-    expect(syscount.args(syscount.params.parse({}), { cgroupId: 0, pid: 4242 })).toEqual(['0', '0', '4242']);
-    expect(syscount.args(syscount.params.parse({ errno: 'ewouldblock' }), { cgroupId: 0, pid: 0 })).toEqual(['11', '0', '0']);
+  it('passes errno, cgroup ids and pid as numbers', () => {
+    expect(syscount.args(syscount.params.parse({ errno: 'enospc' }), { cgroupIds: [63], pid: 0 })).toEqual(['28', '63', '0', ...NO_MORE_CGROUPS]);
+    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [], pid: 4242 })).toEqual(['0', '0', '4242', ...NO_MORE_CGROUPS]);
+    expect(syscount.args(syscount.params.parse({ errno: 'ewouldblock' }), { cgroupIds: [], pid: 0 })).toEqual(['11', '0', '0', ...NO_MORE_CGROUPS]);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [63, 64], pid: 0 })).toEqual(['0', '63', '0', '64', '0', '0', '0', '0', '0', '0']);
   });
 
   it('refuses a scope that is not a plain integer', () => {
-    expect(() => syscount.args({}, { cgroupId: -1, pid: 0 })).toThrow(/cgroup id/);
-    expect(() => syscount.args({}, { cgroupId: 0, pid: 1.5 })).toThrow(/pid/);
-    expect(() => syscount.args({}, { cgroupId: Number.NaN, pid: 0 })).toThrow(/cgroup id/);
+    expect(() => syscount.args({}, { cgroupIds: [-1], pid: 0 })).toThrow(/cgroup id/);
+    expect(() => syscount.args({}, { cgroupIds: [], pid: 1.5 })).toThrow(/pid/);
+    expect(() => syscount.args({}, { cgroupIds: [Number.NaN], pid: 0 })).toThrow(/cgroup id/);
+    expect(() => syscount.args({}, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {

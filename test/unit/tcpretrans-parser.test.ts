@@ -6,6 +6,11 @@ import { formatAddress, parseRetransKey, tcpStateName } from '../../bpf/tcpretra
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
+/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
+const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+/** A full set of cgroup ids that no task has: the program loads with every comparison and matches nothing. */
+const UNUSED_CGROUPS = { cgroupIds: [999999992, 999999993, 999999994, 999999995, 999999996, 999999997, 999999998, 999999999], pid: 0 };
+
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/tcpretrans/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** loopback-cgroup.json ran with the workload in cgroup v2 /th-tcpretrans (id 1260). */
@@ -127,10 +132,13 @@ describe('tcpretrans manifest', () => {
     expect(tcpretrans.params.safeParse({ port: 443 }).success).toBe(false);
   });
 
-  it('passes only the cgroup id: retransmits have no process', () => {
-    expect(tcpretrans.args({ maxFlows: 50 }, { cgroupId: 1260, pid: 0 })).toEqual(['1260']);
-    expect(tcpretrans.args({ maxFlows: 50 }, { cgroupId: 0, pid: 4242 })).toEqual(['0']);
-    expect(() => tcpretrans.args({ maxFlows: 50 }, { cgroupId: 0.5, pid: 0 })).toThrow(/cgroup id/);
+  it('passes only the cgroup ids: retransmits have no process', () => {
+    expect(tcpretrans.args({ maxFlows: 50 }, { cgroupIds: [1260], pid: 0 })).toEqual(['1260', ...NO_MORE_CGROUPS]);
+    expect(tcpretrans.args({ maxFlows: 50 }, { cgroupIds: [], pid: 4242 })).toEqual(['0', ...NO_MORE_CGROUPS]);
+    expect(() => tcpretrans.args({ maxFlows: 50 }, { cgroupIds: [0.5], pid: 0 })).toThrow(/cgroup id/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
+    expect(tcpretrans.args({ maxFlows: 50 }, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '64', '0', '0', '0', '0', '0', '0']);
+    expect(() => tcpretrans.args({ maxFlows: 50 }, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {
@@ -144,7 +152,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('tcpretrans program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', tcpretrans.programFile, '999999999'], {
+    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', tcpretrans.programFile, ...tcpretrans.args({ maxFlows: 50 }, UNUSED_CGROUPS)], {
       env: { ...process.env, ...tcpretrans.env },
       encoding: 'utf8',
     });

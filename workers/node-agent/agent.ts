@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../src/config.ts';
+import { isTerminal } from '../../src/core/investigation.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
@@ -61,6 +62,12 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
       try {
         // A cancel published before this job became active was missed by the subscriber: check the flag too.
         if (await records.isCancelRequested(data.investigationId)) ac.abort();
+        // A job left on this node's queue while the agent was away belongs to an investigation that has moved on.
+        const record = await records.find(data.investigationId);
+        if (!record || isTerminal(record.status)) {
+          const at = new Date().toISOString();
+          return { stepId: data.stepId, node: data.node, status: 'cancelled', reason: 'investigation already ended', startedAt: at, finishedAt: at, artifacts: [] };
+        }
         log.info({ investigation: data.investigationId, step: data.stepId, tool: data.tool, durationMs: data.durationMs }, 'capture start');
         const outcome = await executeCapture(
           data,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { MAX_CGROUPS } from '../../bpf/bpftrace-output.ts';
 import { getTool } from '../../bpf/index.ts';
 import type { BpftraceTool, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
@@ -10,6 +11,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
 import { cgroupIdOf, cgroupPathIndex } from './cgroups.ts';
+import { CgroupNames, podCgroups } from './pod-cgroups.ts';
 import { defaultDemangler } from './symbols/demangle.ts';
 import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
 import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
@@ -72,8 +74,23 @@ async function capture(
     return { ...base, status: 'skipped', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
   }
 
-  const scope: KernelScope = { cgroupId: 0, pid: 0 };
-  if (job.scope.cgroup) scope.cgroupId = cgroupIdOf(deps.cgroupRoot, job.scope.cgroup);
+  const scope: KernelScope = { cgroupIds: [], pid: 0 };
+  if (job.scope.cgroup) scope.cgroupIds.push(cgroupIdOf(deps.cgroupRoot, job.scope.cgroup));
+  // Pods: every leaf cgroup of their containers (the kernel compares leaf ids), named back in the results.
+  let podNames: CgroupNames | null = null;
+  if (job.scope.pods?.length) {
+    const found = job.scope.pods.flatMap((p) => podCgroups(deps.cgroupRoot, p));
+    const missing = job.scope.pods.filter((p) => !found.some((c) => c.pod === `${p.namespace}/${p.name}`));
+    if (missing.length) {
+      throw new CaptureRefused(`no cgroup for pod ${missing.map((p) => `${p.namespace}/${p.name}`).join(', ')} on node ${job.node} (not running here, or another cgroup root)`);
+    }
+    const ids = new Set([...scope.cgroupIds, ...found.map((c) => c.id)]);
+    if (ids.size > MAX_CGROUPS) {
+      throw new CaptureRefused(`the target's pods span ${ids.size} cgroups on node ${job.node}; one capture filters at most ${MAX_CGROUPS} in the kernel: narrow the target`);
+    }
+    scope.cgroupIds.push(...found.map((c) => c.id));
+    podNames = new CgroupNames(found);
+  }
   if (job.scope.pid) {
     if (!existsSync(`/proc/${job.scope.pid}`)) throw new CaptureRefused(`pid ${job.scope.pid} is not running on node ${job.node}`);
     scope.pid = job.scope.pid;
@@ -88,6 +105,7 @@ async function capture(
   const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString() };
   if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
   const { parsed } = out;
+  if (podNames) nameCgroups(parsed.result, podNames);
   const prefix = `${job.stepId}/${job.node}`;
   const files = [
     { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
@@ -109,6 +127,24 @@ async function capture(
     result: parsed.result,
     artifacts,
   };
+}
+
+/** Results speak in pods: every object carrying a `cgroupId` of a target pod gets its `pod` and `container`. */
+function nameCgroups(value: unknown, names: CgroupNames): void {
+  if (Array.isArray(value)) {
+    for (const v of value) nameCgroups(v, names);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const o = value as Record<string, unknown>;
+  if (typeof o.cgroupId === 'number') {
+    const n = names.nameOf(o.cgroupId);
+    if (n) {
+      o.pod = n.pod;
+      o.container = n.container;
+    }
+  }
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') nameCgroups(v, names);
 }
 
 interface ToolOutput {

@@ -12,7 +12,9 @@ import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
 import { CaptureOutcome, INVESTIGATIONS_QUEUE, InvestigateJob, captureQueueName, type CaptureJob } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey } from '../../src/storage/keys.ts';
-import { resolveNodes } from './resolve-nodes.ts';
+import type { Inventory } from '../../src/inventory/inventory.ts';
+import { resolvePlacements } from './resolve-nodes.ts';
+import { CaptureWatchdog } from './watchdog.ts';
 
 /** Progress kept in the BullMQ job itself, so a restarted orchestrator resumes where the last one parked. */
 interface Progress {
@@ -28,13 +30,19 @@ export interface Orchestrator {
 const now = () => new Date().toISOString();
 const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
 
+/** Beyond its duration, how long a capture may take (bpftrace start-up, printing, upload) before it is overdue. */
+const CAPTURE_SLACK_MS = 60_000;
+
 export async function startOrchestrator(opts: {
   playbooks: readonly Playbook[];
+  inventory: Inventory | null;
   redisUrl: string;
   prefix: string;
   store: ArtifactStore;
   log: Logger;
   concurrency?: number;
+  /** How often to look for captures whose node died; the registry TTL bounds how fast death is seen. */
+  watchdogIntervalMs?: number;
 }): Promise<Orchestrator> {
   const log = opts.log.child({ part: 'orchestrator' });
   const redis = createRedis(opts.redisUrl);
@@ -50,7 +58,9 @@ export async function startOrchestrator(opts: {
     return q;
   };
 
-  const ctx: RunContext = { playbooks: opts.playbooks, records, registry, captureQueue, store: opts.store, log };
+  const watchdog = new CaptureWatchdog(redis, opts.prefix, registry, captureQueue, log);
+  watchdog.start(opts.watchdogIntervalMs ?? 1000);
+  const ctx: RunContext = { playbooks: opts.playbooks, inventory: opts.inventory, records, registry, captureQueue, watchdog, store: opts.store, log };
   const workerConnection = createRedis(opts.redisUrl);
   const processJob = async (job: Job, token?: string) => {
     try {
@@ -77,6 +87,7 @@ export async function startOrchestrator(opts: {
 
   return {
     async close() {
+      watchdog.stop();
       await worker.close();
       await Promise.all([...captureQueues.values()].map((q) => q.close()));
       await workerConnection.quit();
@@ -87,9 +98,11 @@ export async function startOrchestrator(opts: {
 
 interface RunContext {
   playbooks: readonly Playbook[];
+  inventory: Inventory | null;
   records: InvestigationRecords;
   registry: NodeRegistry;
   captureQueue(node: string): Queue;
+  watchdog: CaptureWatchdog;
   store: ArtifactStore;
   log: Logger;
 }
@@ -127,12 +140,13 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       inv = { ...inv, steps: [...inv.steps, ...entries] };
       await ctx.records.put(inv);
     };
-    const pctx = planContext(params, inv.target, inv.steps);
+    const target = inv.target ?? {};
+    const pctx = planContext(params, target, inv.steps);
     const notNow = step.condition(pctx);
-    const resolution = notNow ? null : await resolveNodes(inv.target, ctx.registry);
-    if (notNow || (resolution && 'error' in resolution)) {
+    const resolution = notNow ? null : await resolvePlacements(inv.target, ctx.registry, ctx.inventory);
+    if (notNow || !resolution || 'error' in resolution) {
       const status = notNow ? 'skipped' : 'failed';
-      const reason = notNow ?? (resolution as { error: string }).error;
+      const reason = notNow ?? (resolution && 'error' in resolution ? resolution.error : 'no placement');
       await record([{ id: step.id, title: step.title, tool: step.tool, node: null, status, reason, artifacts: [], finishedAt: now() }]);
       progress.stepIndex += 1;
       await job.updateData({ id, progress });
@@ -140,9 +154,11 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
     }
 
     const startedAt = now();
-    const entries: Step[] = [];
-    const dispatched: string[] = [];
-    for (const node of (resolution as { nodes: string[] }).nodes) {
+    const entries: Step[] = resolution.dead.map((node) => ({
+      id: step.id, title: step.title, tool: step.tool, node, status: 'failed' as const, reason: `node ${node} has no live agent`, artifacts: [], finishedAt: now(),
+    }));
+    const dispatched: { node: string; durationMs: number }[] = [];
+    for (const { node, pods } of resolution.placements) {
       const caps = Capabilities.safeParse((await ctx.registry.get(node))?.capabilities);
       const decision = step.plan(pctx, caps.success ? caps.data : null);
       if (decision.action === 'skip') {
@@ -156,7 +172,11 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
         tool: decision.tool,
         params: decision.params,
         durationMs: decision.durationMs,
-        scope: { ...(inv.target.cgroup ? { cgroup: inv.target.cgroup } : {}), ...(inv.target.pid ? { pid: inv.target.pid } : {}) },
+        scope: {
+          ...(target.cgroup ? { cgroup: target.cgroup } : {}),
+          ...(target.pid ? { pid: target.pid } : {}),
+          ...(pods.length ? { pods } : {}),
+        },
       };
       // A fixed job id makes re-dispatch after an orchestrator crash a no-op instead of a second capture.
       await ctx.captureQueue(node).add(decision.tool, data, {
@@ -166,7 +186,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
         removeOnComplete: { age: 7 * 24 * 3600 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
-      dispatched.push(node);
+      dispatched.push({ node, durationMs: decision.durationMs });
       entries.push({
         id: step.id,
         title: decision.title,
@@ -178,13 +198,17 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
         ...(decision.fallbackReason ? { reason: `fallback to ${decision.tool}: ${decision.fallbackReason}` } : {}),
       });
     }
+    await ctx.watchdog.watch(
+      id,
+      dispatched.map((d) => ({ jobId: captureJobId(id, step.id, d.node), node: d.node, deadline: Date.now() + d.durationMs + CAPTURE_SLACK_MS })),
+    );
     await record(entries);
     if (dispatched.length === 0) {
       progress.stepIndex += 1;
       await job.updateData({ id, progress });
       continue;
     }
-    progress.dispatched = dispatched;
+    progress.dispatched = dispatched.map((d) => d.node);
     await job.updateData({ id, progress });
     if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
   }
@@ -208,10 +232,19 @@ async function collectStep(job: Job, inv: Investigation, playbook: Playbook, pro
     const suffix = `:${captureJobId(inv.id, step.id, node)}`;
     return Object.entries(failures).find(([k]) => k.endsWith(suffix))?.[1];
   };
+  const lost = new Map<string, string>();
+  for (const node of progress.dispatched ?? []) {
+    const reason = await ctx.watchdog.lostReason(captureJobId(inv.id, step.id, node));
+    if (reason) lost.set(node, reason);
+  }
+  await ctx.watchdog.forget(inv.id);
   const steps = inv.steps.map((s): Step => {
     if (s.id !== step.id || s.status !== 'running' || !s.node) return s;
     const o = outcomes.get(s.node);
-    if (!o) return { ...s, status: 'failed', finishedAt: now(), reason: `capture job failed: ${failureOf(s.node) ?? 'no result returned'}` };
+    if (!o) {
+      const reason = lost.get(s.node) ?? `capture job failed: ${failureOf(s.node) ?? 'no result returned'}`;
+      return { ...s, status: 'failed', finishedAt: now(), reason };
+    }
     return {
       ...s,
       status: o.status,

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ServiceUnavailableError, UnsupportedTarge
 import { newInvestigationId } from '../../core/ids.ts';
 import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
 import { choosePlaybook, parsePlaybookParams } from '../../core/playbooks/select.ts';
+import { targetsPods } from '../../inventory/inventory.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
 import { parseOrThrow } from '../problem.ts';
@@ -45,12 +46,18 @@ export function investigationRoutes(deps: ApiDeps) {
     const req = parseOrThrow(RequestBody, body, 'investigation request');
     const playbook = choosePlaybook(deps.playbooks, req);
     parsePlaybookParams(playbook, req.params);
-    const { pod, labelSelector, namespace } = req.target;
-    if (pod || labelSelector || namespace) {
-      throw new UnsupportedTargetError(
-        'pod, namespace and labelSelector targets need the Kubernetes inventory, which is not configured on this server; target a node, cgroup or pid',
-      );
+    if (!req.target && !playbook.fleetWide) {
+      throw new ValidationError('a target is required', [{ path: 'target', message: `${playbook.name} needs a target; only fleet-wide playbooks run without one` }]);
     }
+    if (req.target && targetsPods(req.target)) {
+      if (deps.inventory?.kind !== 'kubernetes') {
+        throw new UnsupportedTargetError(
+          'pod, namespace and labelSelector targets need the Kubernetes inventory, which is not configured on this server; target a node, cgroup or pid',
+        );
+      }
+    }
+    // Unknown pods, hosts and selectors matching nothing are the caller's error, answered now (404), not in a failed step later.
+    if (req.target && deps.inventory) await deps.inventory.resolve(req.target);
 
     const id = newInvestigationId();
     const inv: Investigation = {
@@ -58,7 +65,7 @@ export function investigationRoutes(deps: ApiDeps) {
       status: 'queued',
       playbook: playbook.name,
       ...(req.symptom ? { symptom: req.symptom } : {}),
-      target: req.target,
+      ...(req.target ? { target: req.target } : {}),
       params: req.params,
       createdAt: new Date().toISOString(),
       requestedBy: 'http:anonymous',

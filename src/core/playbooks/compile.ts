@@ -252,11 +252,12 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
     title: d.title,
     description: d.description,
     symptoms,
+    fleetWide: d.fleetWide,
     params: z.object(shape).strict() as unknown as z.ZodType<Record<string, unknown>>,
     steps,
     source: file,
     summarize(input) {
-      const ctx = planContext(input.params, input.investigation.target, input.steps);
+      const ctx = planContext(input.params, input.investigation.target ?? {}, input.steps);
       const parts = findings.map((f) => f(input, ctx));
       const all = parts.flatMap((p) => p.findings);
       for (const h of headlines) {

@@ -52,6 +52,8 @@ export interface Playbook {
   title: string;
   description: string;
   symptoms: RegExp[];
+  /** May run without a target: then on every live node (sweeps). */
+  fleetWide: boolean;
   params: z.ZodType<Record<string, unknown>>;
   steps: PlaybookStep[];
   summarize(input: SummaryInput): Summary;

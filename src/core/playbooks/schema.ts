@@ -99,6 +99,8 @@ export const PlaybookDoc = z
     description: z.string().min(1).max(2000),
     /** Case-insensitive regular expressions matched against a request's free-text symptom. */
     symptoms: z.array(z.string().min(1).max(200)).default([]),
+    /** A sweep: may run with no target, on every live node. */
+    fleetWide: z.boolean().default(false),
     params: z.record(z.string().regex(/^[a-z][a-zA-Z0-9]{0,31}$/), ParamSpec).default({}),
     steps: z.array(StepSpec).min(1).max(32),
     findings: z.array(FindingRule).default([]),

@@ -1,0 +1,95 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Investigation } from '../../src/core/investigation.ts';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { sleep } from '../helpers/kernel.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/tracehound.mjs', import.meta.url));
+
+/** Kills an agent process and everything it started (its captures run in their own process groups). */
+function killAgent(agent: ChildProcess): void {
+  const children = (() => {
+    try {
+      return execFileSync('pgrep', ['-P', String(agent.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  })();
+  agent.kill('SIGKILL');
+  for (const pid of children) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Two node agents on this machine — one in the test process, one a separate `tracehound agent` process. */
+describe.skipIf(skipBpf)(bpfSuiteName('fleet: fan-out over live nodes, and a node that dies mid-investigation'), () => {
+  let sys: TestSystem;
+  let other: ChildProcess | undefined;
+
+  const startOther = async (name: string) => {
+    const env = { ...process.env, ...sys.env, NODE_NAME: name, LOG_LEVEL: 'warn' };
+    other = spawn(process.execPath, [BIN, 'agent'], { env, stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const nodes = (await sys.get('/v1/nodes')).json.items as { name: string }[];
+      if (nodes.some((n) => n.name === name)) return other;
+      await sleep(100);
+    }
+    throw new Error(`agent ${name} did not register`);
+  };
+
+  beforeAll(async () => {
+    assertBpf();
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    if (other) killAgent(other);
+    await sys?.stop();
+  });
+
+  it('a fleet-wide sweep runs each step on every live node', async () => {
+    await startOther('node-b');
+    const res = await sys.post('/v1/investigations', { playbook: 'health-sweep', params: { duration: '1s' } });
+    expect(res.status).toBe(202);
+    const inv = await sys.waitFor(res.json.id as string, undefined, 90_000);
+    expect(inv.status).toBe('succeeded');
+    const byStep = new Map<string, string[]>();
+    for (const s of inv.steps) byStep.set(s.id, [...(byStep.get(s.id) ?? []), `${s.node}:${s.status}`]);
+    for (const id of ['errors', 'runq', 'io', 'retrans', 'kills']) {
+      expect(byStep.get(id)?.sort()).toEqual(['node-b:succeeded', 'test-node:succeeded']);
+    }
+    expect(inv.artifacts.map((a) => a.name)).toEqual(expect.arrayContaining(['errors/node-b/result.json', 'errors/test-node/result.json']));
+  });
+
+  it('a targetless request for a playbook that is not fleet-wide is refused', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc' });
+    expect(res.status).toBe(400);
+    expect((res.json.errors as { path: string }[])[0]?.path).toBe('target');
+  });
+
+  it('killing one agent fails only its capture, promptly and with the reason', async () => {
+    if (!other || other.exitCode !== null) await startOther('node-b');
+    const res = await sys.post('/v1/investigations', { playbook: 'health-sweep', params: { duration: '4s' } });
+    const id = res.json.id as string;
+    await sys.waitFor(id, (inv) => inv.steps.filter((s) => s.id === 'errors' && s.status === 'running').length === 2);
+    await sleep(1000);
+    const killedAt = Date.now();
+    killAgent(other!);
+
+    const first = await sys.waitFor(id, (inv) => inv.steps.some((s) => s.id === 'errors' && s.node === 'node-b' && s.status === 'failed'), 30_000);
+    // Registry TTL is three 1 s heartbeats; the watchdog looks every second.
+    expect(Date.now() - killedAt).toBeLessThan(6000);
+    expect(first.steps.find((s) => s.id === 'errors' && s.node === 'node-b')?.reason).toBe('node node-b stopped heartbeating during the capture (agent gone)');
+
+    const inv: Investigation = await sys.waitFor(id, undefined, 90_000);
+    expect(inv.status).toBe('succeeded');
+    expect(inv.steps.find((s) => s.id === 'errors' && s.node === 'test-node')?.status).toBe('succeeded');
+    // Later steps go only to the node still alive.
+    expect(inv.steps.filter((s) => s.id === 'kills').map((s) => s.node)).toEqual(['test-node']);
+  });
+});

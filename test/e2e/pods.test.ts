@@ -1,0 +1,124 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Investigation } from '../../src/core/investigation.ts';
+import type { PodRef } from '../../src/core/target.ts';
+import type { SyscountResult } from '../../src/core/tool-results.ts';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { startFakeKubeApi, FIXTURES, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
+import { CGROUP_ROOT, mountTmpfs, sleep } from '../helpers/kernel.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/tracehound.mjs', import.meta.url));
+
+/** A pod as the recorded API object describes it. */
+function recordedPod(name: string): PodRef {
+  const o = JSON.parse(readFileSync(join(FIXTURES, 'pods', 'shop', `${name}.json`), 'utf8'));
+  return {
+    namespace: 'shop',
+    name,
+    uid: o.metadata.uid,
+    qosClass: o.status.qosClass,
+    containers: o.status.containerStatuses.map((c: { name: string; containerID: string }) => ({ name: c.name, id: c.containerID })),
+  };
+}
+
+/**
+ * Kubernetes targets end to end: pods from a stand-in API server (recorded responses), two node agents with the
+ * kubelet's cgroup trees for those pods (systemd driver on node-a, cgroupfs on node-b) built under the real cgroup
+ * v2 mount, processes failing with ENOSPC inside the containers' cgroups. Results must name the pods.
+ */
+describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel filter → pod names'), () => {
+  let api: FakeKubeApi;
+  let sys: TestSystem;
+  let nodeA: FakePodCgroups;
+  let nodeB: FakePodCgroups;
+  let fs: { dir: string; unmount(): void };
+  let bin: string;
+  let agentB: ChildProcess | undefined;
+  const procs: ChildProcess[] = [];
+  const cart7 = recordedPod('cart-7d9f');
+  const cart8 = recordedPod('cart-8x2k');
+
+  beforeAll(async () => {
+    assertBpf();
+    api = await startFakeKubeApi();
+    nodeA = buildPodCgroups(join(CGROUP_ROOT, `th-node-a-${process.pid}`), { driver: 'systemd', runtime: 'containerd' }, [cart7]);
+    nodeB = buildPodCgroups(join(CGROUP_ROOT, `th-node-b-${process.pid}`), { driver: 'cgroupfs', runtime: 'containerd' }, [cart8]);
+    fs = mountTmpfs(1024);
+    spawnSync('dd', ['if=/dev/zero', `of=${fs.dir}/ballast`, 'bs=64k'], { stdio: 'ignore' });
+    bin = mkdtempSync(join(tmpdir(), 'th-bin-'));
+    copyFileSync('/usr/bin/dd', join(bin, 'cart-writer'));
+    chmodSync(join(bin, 'cart-writer'), 0o755);
+    // One writer in a container of each pod, failing with ENOSPC over and over.
+    const loop = `while :; do "${bin}/cart-writer" if=/dev/zero of="${fs.dir}/more" bs=4k count=1 oflag=append conv=notrunc 2>/dev/null; sleep 0.05; done`;
+    for (const [tree, path] of [[nodeA, nodeA.pods[0]!.containers['aws-node']!], [nodeB, nodeB.pods[0]!.containers['ray-head']!]] as const) {
+      procs.push(spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec sh -c "$1"', tree.dir(path), loop], { stdio: 'ignore' }));
+    }
+
+    process.env.KUBECONFIG = api.kubeconfig;
+    sys = await startSystem({ env: { NODE_NAME: 'node-a', CGROUP_ROOT: nodeA.root, INVENTORY: 'kubernetes' } });
+    const env = { ...process.env, ...sys.env, NODE_NAME: 'node-b', CGROUP_ROOT: nodeB.root, INVENTORY: 'none', LOG_LEVEL: 'warn' };
+    agentB = spawn(process.execPath, [BIN, 'agent'], { env, stdio: 'ignore' });
+    for (let i = 0; i < 100 && !((await sys.get('/v1/nodes')).json.items as { name: string }[]).some((n) => n.name === 'node-b'); i++) await sleep(100);
+  });
+
+  afterAll(async () => {
+    if (agentB?.pid) {
+      const children = spawnSync('pgrep', ['-P', String(agentB.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      agentB.kill('SIGKILL');
+      for (const pid of children) spawnSync('kill', ['-9', `-${pid}`]);
+    }
+    for (const p of procs) p.kill('SIGKILL');
+    await sys?.stop();
+    delete process.env.KUBECONFIG;
+    nodeA?.remove();
+    nodeB?.remove();
+    fs?.unmount();
+    if (bin) rmSync(bin, { recursive: true, force: true });
+    await api?.close();
+    execFileSync('true');
+  });
+
+  const rowsOf = (inv: Investigation, node: string) => (inv.steps.find((s) => s.id === 'errors' && s.node === node)?.result as SyscountResult | undefined)?.rows ?? [];
+
+  it('a label selector spanning two nodes fans out to both, and every row names its pod', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { namespace: 'shop', labelSelector: 'app=cart' }, params: { duration: '3s' } });
+    expect(res.status).toBe(202);
+    const inv = await sys.waitFor(res.json.id as string, undefined, 60_000);
+    expect(inv.status).toBe('succeeded');
+    expect(inv.steps.filter((s) => s.id === 'errors').map((s) => `${s.node}:${s.status}`).sort()).toEqual(['node-a:succeeded', 'node-b:succeeded']);
+
+    const a = rowsOf(inv, 'node-a');
+    const b = rowsOf(inv, 'node-b');
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.length).toBeGreaterThan(0);
+    expect(a.every((r) => r.pod === 'shop/cart-7d9f')).toBe(true);
+    expect(b.every((r) => r.pod === 'shop/cart-8x2k')).toBe(true);
+    expect(a).toContainEqual(expect.objectContaining({ syscall: 'write', errno: 'ENOSPC', comm: 'cart-writer', container: 'aws-node' }));
+    expect(b).toContainEqual(expect.objectContaining({ syscall: 'write', errno: 'ENOSPC', comm: 'cart-writer', container: 'ray-head' }));
+    const detail = inv.summary?.findings.find((f) => f.title.startsWith('write(2) fails with ENOSPC'))?.detail ?? '';
+    // The finding lists the top processes (each dd is a new pid): they are named by pod and node, not cgroup.
+    const named = [...detail.matchAll(/^- cart-writer \(pid \d+, (pod \S+, node \S+)\): \d+$/gm)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(0);
+    for (const n of named) expect(['pod shop/cart-7d9f, node node-a', 'pod shop/cart-8x2k, node node-b']).toContain(n);
+  });
+
+  it('a pod target runs only on its node', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { pod: 'shop/cart-8x2k' }, params: { duration: '2s' } });
+    const inv = await sys.waitFor(res.json.id as string, undefined, 60_000);
+    expect(inv.status).toBe('succeeded');
+    expect(inv.steps.filter((s) => s.id === 'errors').map((s) => s.node)).toEqual(['node-b']);
+    expect(rowsOf(inv, 'node-b').every((r) => r.pod === 'shop/cart-8x2k')).toBe(true);
+  });
+
+  it('an unknown pod is a 404 naming it, and nothing is queued', async () => {
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { pod: 'shop/nope' } });
+    expect(res.status).toBe(404);
+    expect(res.json.detail).toContain('shop/nope');
+  });
+});
