@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MAX_CGROUPS } from '../../bpf/bpftrace-output.ts';
 import { getTool } from '../../bpf/index.ts';
@@ -79,8 +79,10 @@ async function capture(
   // Pods: every leaf cgroup of their containers (the kernel compares leaf ids), named back in the results.
   let podNames: CgroupNames | null = null;
   if (job.scope.pods?.length) {
-    const found = job.scope.pods.flatMap((p) => podCgroups(deps.cgroupRoot, p));
-    const missing = job.scope.pods.filter((p) => !found.some((c) => c.pod === `${p.namespace}/${p.name}`));
+    // Kernel slots are few: a pod-level cgroup whose processes all live in its container cgroups needs none.
+    const all = job.scope.pods.flatMap((p) => podCgroups(deps.cgroupRoot, p));
+    const missing = job.scope.pods.filter((p) => !all.some((c) => c.pod === `${p.namespace}/${p.name}`));
+    const found = all.filter((c) => c.container !== null || holdsProcesses(deps.cgroupRoot, c.path));
     if (missing.length) {
       throw new CaptureRefused(`no cgroup for pod ${missing.map((p) => `${p.namespace}/${p.name}`).join(', ')} on node ${job.node} (not running here, or another cgroup root)`);
     }
@@ -127,6 +129,14 @@ async function capture(
     result: parsed.result,
     artifacts,
   };
+}
+
+function holdsProcesses(root: string, path: string): boolean {
+  try {
+    return readFileSync(`${root}${path}/cgroup.procs`, 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** Results speak in pods: every object carrying a `cgroupId` of a target pod gets its `pod` and `container`. */
