@@ -5,9 +5,7 @@ import { afterAll, describe, it, expect } from 'vitest';
 import { splitDev, sysfsDeviceNamer } from '../../bpf/biolatency/devices.ts';
 import { BiolatencyResult, biolatency } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency, parseDevOpKey } from '../../bpf/biolatency/parser.ts';
-
-/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
-const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/biolatency/fixtures/${name}`, import.meta.url), 'utf8');

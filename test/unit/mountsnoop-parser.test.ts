@@ -6,11 +6,7 @@ import { MountsnoopResult, mountsnoop } from '../../bpf/mountsnoop/manifest.ts';
 import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-
-/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
-const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
-/** A full set of cgroup ids that no task has: the program loads with every comparison and matches nothing. */
-const UNUSED_CGROUPS = { cgroupIds: [999999992, 999999993, 999999994, 999999995, 999999996, 999999997, 999999998, 999999999], pid: 0 };
+import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/mountsnoop/fixtures/${name}`, import.meta.url), 'utf8');
 

@@ -5,9 +5,7 @@ import { cleanFrame, parseSampleKey, sampleFrames } from '../../bpf/profile/pars
 import type { ParseContext } from '../../bpf/tool.ts';
 import { ProfileResult } from '../../src/core/tool-results.ts';
 import { parseFolded, totalSamples } from '../../src/flamegraph/folded.ts';
-
-/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
-const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/profile/fixtures/${name}`, import.meta.url), 'utf8');

@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { RunqlatResult, runqlat } from '../../bpf/runqlat/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
-
-/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
-const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/runqlat/fixtures/${name}`, import.meta.url), 'utf8');

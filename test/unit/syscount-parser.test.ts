@@ -5,9 +5,7 @@ import { syscount } from '../../bpf/syscount/manifest.ts';
 import { parseFailureKey } from '../../bpf/syscount/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
-
-/** The seven extra cgroup slots of a scope with at most one cgroup: unused, so 0. */
-const NO_MORE_CGROUPS = ['0', '0', '0', '0', '0', '0', '0'];
+import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/syscount/fixtures/${name}`, import.meta.url), 'utf8');
