@@ -28,7 +28,7 @@ export interface ParseContext {
 export interface ExtraArtifact {
   file: string;
   contentType: string;
-  body: string;
+  body: string | Buffer;
 }
 
 export interface Parsed<R> {

@@ -2,17 +2,24 @@ import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { startAgentPart, startApi, startOrchestratorPart, startServices, type Stoppable } from './runtime.ts';
 
-const USAGE = `usage: tracehound [start|api|orchestrator|agent]
+const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
   api            the HTTP API only
   orchestrator   the playbook runner only
   agent          the node agent for this host only (needs root for BPF)
+  flamegraph     folded stacks on stdin → interactive SVG on stdout (see tracehound flamegraph --help)
 Configuration comes from the environment; see README.md.`;
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'start';
   if (command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'flamegraph') {
+    // Loaded on demand: the service does not need the renderer's CLI to start.
+    const { runFlamegraphCommand, processIo } = await import('./flamegraph-cli.ts');
+    process.exitCode = runFlamegraphCommand(argv.slice(1), processIo);
     return;
   }
   if (!['start', 'api', 'orchestrator', 'agent'].includes(command)) {

@@ -1,11 +1,17 @@
 import type { ProfileResult } from '../../src/core/tool-results.ts';
 import { foldStacks, serializeFolded, topFunctions, totalSamples, type FoldedStack } from '../../src/flamegraph/folded.ts';
 import { readCountMap } from '../bpftrace-output.ts';
-import type { Parsed } from '../tool.ts';
+import { toPprof } from '../../src/flamegraph/pprof.ts';
+import { toSpeedscope } from '../../src/flamegraph/speedscope.ts';
+import { renderFlamegraph } from '../../src/flamegraph/svg.ts';
+import type { ExtraArtifact, Parsed } from '../tool.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@stacks';
 export const FOLDED_ARTIFACT = 'stacks.folded';
+export const FLAMEGRAPH_ARTIFACT = 'flamegraph.svg';
+export const SPEEDSCOPE_ARTIFACT = 'profile.speedscope.json';
+export const PPROF_ARTIFACT = 'profile.pb.gz';
 const TOP_FUNCTIONS = 20;
 
 export interface SampleKey {
@@ -83,13 +89,21 @@ export function foldSamples(stdout: string, resolveUser?: UserSymbolResolver): F
 
 export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbolResolver): Parsed<ProfileResult> {
   const folded = foldSamples(stdout, resolveUser);
-  return {
-    result: {
-      samples: totalSamples(folded),
-      hz,
-      topFunctions: topFunctions(folded, TOP_FUNCTIONS),
-      artifacts: [FOLDED_ARTIFACT],
+  const text = serializeFolded(folded);
+  const samples = totalSamples(folded);
+  // Every profile ships in the formats SREs open it with: a flamegraph, speedscope, pprof (go tool pprof, Pyroscope).
+  const extraArtifacts: ExtraArtifact[] = [
+    { file: FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: text },
+    {
+      file: FLAMEGRAPH_ARTIFACT,
+      contentType: 'image/svg+xml',
+      body: renderFlamegraph(text, { title: 'CPU profile', subtitle: `${samples} samples at ${hz} Hz, kernel frames marked _[k]`, countName: 'samples' }),
     },
-    extraArtifacts: [{ file: FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: serializeFolded(folded) }],
+    { file: SPEEDSCOPE_ARTIFACT, contentType: 'application/json', body: toSpeedscope(text, { name: `CPU profile at ${hz} Hz`, hz }) },
+    { file: PPROF_ARTIFACT, contentType: 'application/gzip', body: toPprof(text, { hz }) },
+  ];
+  return {
+    result: { samples, hz, topFunctions: topFunctions(folded, TOP_FUNCTIONS), artifacts: extraArtifacts.map((a) => a.file) },
+    extraArtifacts,
   };
 }

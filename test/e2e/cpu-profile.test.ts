@@ -64,5 +64,18 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     expect(lines.some((l) => /;main;crunch_alpha( |;)/.test(l))).toBe(true);
     const total = lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     expect(total).toBe(result.samples);
+
+    // The HTML report stands alone: headline and the top functions table.
+    const report = await sys.get(`/v1/investigations/${inv.id}/report`);
+    expect(report.status).toBe(200);
+    expect(report.contentType).toMatch(/^text\/html/);
+    expect(report.text).toContain('<td><code>crunch_alpha</code></td>');
+    // The interactive flamegraph is stored and embedded in the report, with the hot function in it.
+    const svg = await sys.get(`/v1/investigations/${inv.id}/artifacts/cpu/test-node/flamegraph.svg`);
+    expect(svg.contentType).toBe('image/svg+xml');
+    expect(svg.text).toMatch(/<title>crunch_alpha \([\d,]+ samples, [\d.]+%\)<\/title>/);
+    expect(report.text).toContain('<iframe title="cpu/test-node/flamegraph.svg"');
+    expect(report.text).toContain('crunch_alpha (');
+    expect(report.text).toContain(inv.summary!.headline.replace(/&/g, '&amp;'));
   });
 });

@@ -88,6 +88,9 @@ describe('investigations API', () => {
     expect(res.status).toBe(400);
     const missing = await sys.get(`/v1/investigations/${json.id}/artifacts/summary.json`);
     expect(missing.status).toBe(404);
+    const report = await sys.get(`/v1/investigations/${json.id}/report`);
+    expect(report.status).toBe(404);
+    expect(report.json.detail).toMatch(/no report yet \(status queued\)/);
   });
 
   it('lists newest first, filters, and pages with a cursor', async () => {

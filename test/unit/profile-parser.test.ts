@@ -6,6 +6,7 @@ import type { ParseContext } from '../../bpf/tool.ts';
 import { ProfileResult } from '../../src/core/tool-results.ts';
 import { parseFolded, totalSamples } from '../../src/flamegraph/folded.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { fromPprof } from '../../src/flamegraph/pprof.ts';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../bpf/profile/fixtures/${name}`, import.meta.url), 'utf8');
@@ -16,10 +17,12 @@ const parse = (stdout: string, hz = 99) => profile.parse(stdout, profile.params.
 const mapLine = (entries: Record<string, number>): string =>
   `${JSON.stringify({ type: 'map', data: { '@complete': 1 } })}\n${JSON.stringify({ type: 'map', data: { '@stacks': entries } })}\n`;
 
+const ARTIFACTS = ['stacks.folded', 'flamegraph.svg', 'profile.speedscope.json', 'profile.pb.gz'];
+
 function foldedOf(stdout: string): string {
   const { extraArtifacts } = parse(stdout);
-  expect(extraArtifacts).toHaveLength(1);
-  return extraArtifacts[0]?.body ?? '';
+  expect(extraArtifacts.map((a) => a.file)).toEqual(ARTIFACTS);
+  return String(extraArtifacts[0]?.body ?? '');
 }
 
 describe('profile parser on recorded output', () => {
@@ -27,15 +30,24 @@ describe('profile parser on recorded output', () => {
     const { result, extraArtifacts } = parse(fixture('burner-pid.json'));
     expect(result.samples).toBe(288);
     expect(result.hz).toBe(99);
-    expect(result.artifacts).toEqual(['stacks.folded']);
+    expect(result.artifacts).toEqual(ARTIFACTS);
     expect(result.topFunctions).toHaveLength(20);
     expect(result.topFunctions[0]).toEqual({ name: 'crunch_alpha', self: 192 / 288, total: 192 / 288 });
     expect(result.topFunctions[1]).toEqual({ name: 'crunch_beta', self: 47 / 288, total: 47 / 288 });
     expect(result.topFunctions).toContainEqual(expect.objectContaining({ name: 'do_syscall_64_[k]', self: 9 / 288 }));
     expect(ProfileResult.parse(result)).toEqual(result);
 
-    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: expect.any(String) }]);
-    const body = extraArtifacts[0]?.body ?? '';
+    expect(extraArtifacts.map((a) => [a.file, a.contentType])).toEqual([
+      ['stacks.folded', 'text/plain; charset=utf-8'],
+      ['flamegraph.svg', 'image/svg+xml'],
+      ['profile.speedscope.json', 'application/json'],
+      ['profile.pb.gz', 'application/gzip'],
+    ]);
+    // The flamegraph and the exports are of the same profile: the hot function is in each.
+    expect(String(extraArtifacts[1]!.body)).toContain('crunch_alpha');
+    expect(JSON.parse(String(extraArtifacts[2]!.body)).shared.frames).toContainEqual({ name: 'crunch_alpha' });
+    expect(fromPprof(extraArtifacts[3]!.body as Buffer)).toContain(';crunch_alpha 192');
+    const body = String(extraArtifacts[0]?.body ?? '');
     const lines = body.trimEnd().split('\n');
     expect(lines).toHaveLength(16);
     expect(lines).toContain('burn;__libc_start_call_main;main;crunch_alpha 192');
@@ -92,8 +104,9 @@ describe('profile parser on recorded output', () => {
 
   it('reports no samples when bpftrace printed only the completion marker', () => {
     const { result, extraArtifacts } = parse(fixture('no-samples.json'), 49);
-    expect(result).toEqual({ samples: 0, hz: 49, topFunctions: [], artifacts: ['stacks.folded'] });
-    expect(extraArtifacts).toEqual([{ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' }]);
+    expect(result).toEqual({ samples: 0, hz: 49, topFunctions: [], artifacts: ARTIFACTS });
+    expect(extraArtifacts[0]).toEqual({ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' });
+    expect(String(extraArtifacts[1]!.body)).toContain('No stack counts found');
   });
 
   it('produces the same folded file every time', () => {

@@ -5,6 +5,7 @@ import { Capabilities } from '../../src/core/capabilities.ts';
 import { planContext } from '../../src/core/playbooks/engine.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
 import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
+import { renderReportHtml } from '../../src/core/report-html.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createRedis } from '../../src/queue/connection.ts';
@@ -282,9 +283,16 @@ async function finish(
   if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };
 
   const summaryDoc = { schemaVersion: 1, ...done };
+  // The HTML report embeds every flamegraph the captures stored, so it stands alone when downloaded.
+  const flamegraphs = new Map<string, string>();
+  for (const a of done.artifacts.filter((x) => x.name.endsWith('/flamegraph.svg'))) {
+    const svg = await ctx.store.get(a.key).catch(() => null);
+    if (svg) flamegraphs.set(a.name, svg.body.toString('utf8'));
+  }
   const files = [
     { name: 'summary.json', body: JSON.stringify(summaryDoc, null, 2), contentType: 'application/json' },
     { name: 'report.md', body: renderReportMarkdown(done), contentType: 'text/markdown; charset=utf-8' },
+    { name: 'report.html', body: renderReportHtml(done, flamegraphs), contentType: 'text/html; charset=utf-8' },
   ];
   const stored = [];
   for (const f of files) {

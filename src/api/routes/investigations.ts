@@ -21,7 +21,7 @@ export const ListQuery = z
 /** `requestedBy` is set from the caller's identity; a client-sent value is accepted for compatibility and ignored. */
 const RequestBody = InvestigationRequest.and(z.object({ requestedBy: z.unknown().optional() }));
 
-const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/artifacts/report.md` });
+const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/report` });
 
 export function investigationRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -102,6 +102,13 @@ export function investigationRoutes(deps: ApiDeps) {
     }
     const obj = await deps.store.get(artifactKey(inv.id, name));
     return c.body(new Uint8Array(obj.body), 200, { 'content-type': obj.contentType, 'content-length': String(obj.size) });
+  });
+
+  app.get('/:id/report', async (c) => {
+    const inv = await load(c.req.param('id'));
+    if (!inv.artifacts.some((a) => a.name === 'report.html')) throw new NotFoundError(`investigation ${inv.id} has no report yet (status ${inv.status})`);
+    const obj = await deps.store.get(artifactKey(inv.id, 'report.html'));
+    return c.body(new Uint8Array(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
   });
 
   app.post('/:id/cancel', async (c) => {

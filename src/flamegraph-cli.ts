@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { renderFlamegraph, FoldedInputError, type FlamegraphOptions } from './flamegraph/svg.ts';
+
+export const FLAMEGRAPH_USAGE = `usage: tracehound flamegraph [options] < stacks.folded > flamegraph.svg
+  --title TEXT        title (default "Flame Graph")
+  --subtitle TEXT     second title line
+  --width PX          image width (default 1200)
+  --height PX         frame height (default 16)
+  --minwidth PX|N%    drop frames narrower than this (default 0.1 px)
+  --colors PALETTE    hot mem io java js wakeup chain aqua green blue red yellow purple orange
+  --inverted          icicle graph (root at the top)
+  --reverse           merge stacks from the leaf
+  --countname NAME    what counts are (default "samples")
+  --nametype TEXT     tooltip prefix (default "Function:")`;
+
+const Options = z
+  .object({
+    title: z.string().max(200).optional(),
+    subtitle: z.string().max(200).optional(),
+    width: z.coerce.number().int().min(100).max(100_000).optional(),
+    height: z.coerce.number().int().min(4).max(200).optional(),
+    minwidth: z
+      .string()
+      .regex(/^\d+(\.\d+)?%?$/, 'expected pixels (0.5) or a percentage (0.1%)')
+      .optional(),
+    colors: z.enum(['hot', 'mem', 'io', 'java', 'js', 'wakeup', 'chain', 'aqua', 'green', 'blue', 'red', 'yellow', 'purple', 'orange']).optional(),
+    inverted: z.boolean().optional(),
+    reverse: z.boolean().optional(),
+    countname: z.string().max(50).optional(),
+    nametype: z.string().max(50).optional(),
+  })
+  .strict();
+
+/** `tracehound flamegraph`: folded stacks on stdin, SVG on stdout, so SREs can pipe any folded file through it. */
+export function runFlamegraphCommand(argv: string[], io: { stdin: () => string; stdout: (s: string) => void; stderr: (s: string) => void }): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        title: { type: 'string' }, subtitle: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' },
+        minwidth: { type: 'string' }, colors: { type: 'string' }, inverted: { type: 'boolean' }, reverse: { type: 'boolean' },
+        countname: { type: 'string' }, nametype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n${FLAMEGRAPH_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(`${FLAMEGRAPH_USAGE}\n`);
+    return 0;
+  }
+  const { help: _help, ...rest } = values;
+  const parsed = Options.safeParse(rest);
+  if (!parsed.success) {
+    io.stderr(`${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n')}\n`);
+    return 2;
+  }
+  const o = parsed.data;
+  const options: FlamegraphOptions = {
+    ...(o.title !== undefined ? { title: o.title } : {}),
+    ...(o.subtitle !== undefined ? { subtitle: o.subtitle } : {}),
+    ...(o.width !== undefined ? { width: o.width } : {}),
+    ...(o.height !== undefined ? { frameHeight: o.height } : {}),
+    ...(o.minwidth !== undefined ? { minWidth: o.minwidth.endsWith('%') ? (o.minwidth as `${number}%`) : Number(o.minwidth) } : {}),
+    ...(o.colors !== undefined ? { colors: o.colors } : {}),
+    ...(o.inverted ? { inverted: true } : {}),
+    ...(o.reverse ? { reverse: true } : {}),
+    ...(o.countname !== undefined ? { countName: o.countname } : {}),
+    ...(o.nametype !== undefined ? { nameType: o.nametype } : {}),
+  };
+  try {
+    io.stdout(renderFlamegraph(io.stdin(), options));
+    return 0;
+  } catch (err) {
+    if (err instanceof FoldedInputError) {
+      io.stderr(`stdin: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export const processIo = {
+  stdin: () => readFileSync(0, 'utf8'),
+  stdout: (s: string) => process.stdout.write(s),
+  stderr: (s: string) => process.stderr.write(s),
+};
