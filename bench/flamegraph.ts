@@ -90,12 +90,12 @@ function render(input: string, output: string): void {
   const builder = new FrameTreeBuilder();
   const fd = openSync(input, 'r');
   const buf = Buffer.alloc(1 << 20);
-  const decoder = new TextDecoder();
   let rssPeakSampled = rssBefore;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     if (n === 0) break;
-    builder.write(decoder.decode(buf.subarray(0, n), { stream: true }));
+    // UTF-8 bytes go in as they are: the builder parses bytes and does not keep the (reused) buffer.
+    builder.write(buf.subarray(0, n));
     rssPeakSampled = Math.max(rssPeakSampled, process.memoryUsage().rss);
   }
   closeSync(fd);

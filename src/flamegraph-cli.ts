@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { renderDiffFlamegraph } from './flamegraph/diff.ts';
 import { renderFlamegraph, FoldedInputError, type FlamegraphOptions } from './flamegraph/svg.ts';
 
 export const FLAMEGRAPH_USAGE = `usage: tracehound flamegraph [options] < stacks.folded > flamegraph.svg
+       tracehound flamegraph --diff [--no-normalize] [options] before.folded after.folded > diff.svg
   --title TEXT        title (default "Flame Graph")
   --subtitle TEXT     second title line
   --width PX          image width (default 1200)
@@ -13,7 +15,9 @@ export const FLAMEGRAPH_USAGE = `usage: tracehound flamegraph [options] < stacks
   --inverted          icicle graph (root at the top)
   --reverse           merge stacks from the leaf
   --countname NAME    what counts are (default "samples")
-  --nametype TEXT     tooltip prefix (default "Function:")`;
+  --nametype TEXT     tooltip prefix (default "Function:")
+  --diff              differential graph: widths from the second profile, red = more, blue = fewer samples
+  --no-normalize      with --diff: compare raw counts instead of scaling the first profile to the second's total`;
 
 const Options = z
   .object({
@@ -34,17 +38,28 @@ const Options = z
   .strict();
 
 /** `tracehound flamegraph`: folded stacks on stdin, SVG on stdout, so SREs can pipe any folded file through it. */
-export function runFlamegraphCommand(argv: string[], io: { stdin: () => string; stdout: (s: string) => void; stderr: (s: string) => void }): number {
+export interface CommandIo {
+  /** Bytes from the process (the renderer's fast path); tests may hand a string. */
+  stdin(): string | Uint8Array;
+  readFile(path: string): string;
+  stdout(s: string): void;
+  stderr(s: string): void;
+}
+
+export function runFlamegraphCommand(argv: string[], io: CommandIo): number {
   let values;
+  let positionals: string[] = [];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: {
         title: { type: 'string' }, subtitle: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' },
         minwidth: { type: 'string' }, colors: { type: 'string' }, inverted: { type: 'boolean' }, reverse: { type: 'boolean' },
         countname: { type: 'string' }, nametype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        diff: { type: 'boolean' }, 'no-normalize': { type: 'boolean' },
       },
       strict: true,
+      allowPositionals: true,
     }));
   } catch (err) {
     io.stderr(`${(err as Error).message}\n${FLAMEGRAPH_USAGE}\n`);
@@ -54,7 +69,11 @@ export function runFlamegraphCommand(argv: string[], io: { stdin: () => string; 
     io.stdout(`${FLAMEGRAPH_USAGE}\n`);
     return 0;
   }
-  const { help: _help, ...rest } = values;
+  const { help: _help, diff, 'no-normalize': noNormalize, ...rest } = values;
+  if (diff ? positionals.length !== 2 : positionals.length !== 0) {
+    io.stderr(`${diff ? '--diff needs two folded files: before and after' : `unexpected argument ${positionals[0]}`}\n${FLAMEGRAPH_USAGE}\n`);
+    return 2;
+  }
   const parsed = Options.safeParse(rest);
   if (!parsed.success) {
     io.stderr(`${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n')}\n`);
@@ -74,19 +93,30 @@ export function runFlamegraphCommand(argv: string[], io: { stdin: () => string; 
     ...(o.nametype !== undefined ? { nameType: o.nametype } : {}),
   };
   try {
-    io.stdout(renderFlamegraph(io.stdin(), options));
+    if (diff) {
+      const [before, after] = positionals.map((f) => io.readFile(f));
+      io.stdout(renderDiffFlamegraph(before ?? '', after ?? '', { ...options, normalize: !noNormalize }));
+    } else {
+      io.stdout(renderFlamegraph(io.stdin(), options));
+    }
     return 0;
   } catch (err) {
     if (err instanceof FoldedInputError) {
-      io.stderr(`stdin: ${err.message}\n`);
+      io.stderr(`${diff ? '' : 'stdin: '}${err.message}\n`);
+      return 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+      io.stderr(`${e.message}\n`);
       return 1;
     }
     throw err;
   }
 }
 
-export const processIo = {
-  stdin: () => readFileSync(0, 'utf8'),
+export const processIo: CommandIo = {
+  stdin: () => readFileSync(0),
+  readFile: (path) => readFileSync(path, 'utf8'),
   stdout: (s: string) => process.stdout.write(s),
   stderr: (s: string) => process.stderr.write(s),
 };

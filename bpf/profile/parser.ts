@@ -103,7 +103,13 @@ export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbo
     { file: PPROF_ARTIFACT, contentType: 'application/gzip', body: toPprof(text, { hz }) },
   ];
   return {
-    result: { samples, hz, topFunctions: topFunctions(folded, TOP_FUNCTIONS), artifacts: extraArtifacts.map((a) => a.file) },
+    result: {
+      samples,
+      hz,
+      unknownSamples: folded.reduce((n, s) => n + (s.frames.includes('[unknown]') ? s.count : 0), 0),
+      topFunctions: topFunctions(folded, TOP_FUNCTIONS),
+      artifacts: extraArtifacts.map((a) => a.file),
+    },
     extraArtifacts,
   };
 }

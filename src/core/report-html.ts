@@ -41,12 +41,22 @@ export function renderReportHtml(inv: Investigation, flamegraphs: ReadonlyMap<st
     const profile = s.status === 'succeeded' ? ProfileResult.safeParse(s.result) : null;
     if (!profile?.success) continue;
     out.push(`<h2>Top functions — ${esc(s.id)} on ${esc(s.node ?? '?')} (${profile.data.samples} samples at ${profile.data.hz} Hz)</h2>`);
+    if (profile.data.unknownSamples > 0) {
+      out.push(
+        `<p>${profile.data.unknownSamples} of ${profile.data.samples} samples (${pct(profile.data.unknownSamples / Math.max(1, profile.data.samples))}) have frames without symbols, shown as <code>[unknown]</code> (stripped binaries, JIT code, processes that exited before the capture ended). Kernel frames are marked <code>_[k]</code>.</p>`,
+      );
+    }
     out.push('<table><tr><th>#</th><th>function</th><th>self</th><th>total</th></tr>');
     profile.data.topFunctions.forEach((f, i) => out.push(`<tr><td>${i + 1}</td><td><code>${esc(f.name)}</code></td><td>${pct(f.self)}</td><td>${pct(f.total)}</td></tr>`));
     out.push('</table>');
   }
   for (const [name, svg] of flamegraphs) {
-    out.push(`<h2>Flamegraph — ${esc(name)}</h2>`, `<iframe title="${esc(name)}" sandbox="allow-scripts" srcdoc="${esc(svg)}"></iframe>`);
+    // allow-modals: the search asks for its pattern with prompt(); the frame keeps its own opaque origin.
+    const height = Math.min(Number(/<svg[^>]*\sheight="(\d+)"/.exec(svg)?.[1] ?? 640) + 24, 2000);
+    out.push(
+      `<h2>Flamegraph — ${esc(name)}</h2>`,
+      `<iframe title="${esc(name)}" sandbox="allow-scripts allow-modals" style="height:${height}px" srcdoc="${esc(svg)}"></iframe>`,
+    );
   }
   out.push('<h2>Steps</h2><table><tr><th>step</th><th>tool</th><th>node</th><th>status</th><th>note</th></tr>');
   for (const s of inv.steps) {

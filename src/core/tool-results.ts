@@ -32,6 +32,8 @@ export type TopFunction = z.infer<typeof TopFunction>;
 export const ProfileResult = z.object({
   samples: z.number().int(),
   hz: z.number().int(),
+  /** Samples with at least one frame that could not be named ("[unknown]": stripped binaries, JIT code, exited processes). */
+  unknownSamples: z.number().int().default(0),
   topFunctions: z.array(TopFunction),
   artifacts: z.array(z.string()),
 });

@@ -13,7 +13,7 @@
  */
 import { frameColor, type PaletteName } from './palette.ts';
 import { CONFIG_PLACEHOLDER, FLAMEGRAPH_SCRIPT } from './script.ts';
-import { buildFrameTree, type FrameTree } from './tree.ts';
+import { buildFrameTree, FrameTreeBuilder, type FrameTree } from './tree.ts';
 
 export { FoldedInputError } from './tree.ts';
 
@@ -44,9 +44,15 @@ const FONT_WIDTH = 0.59; // average glyph width / font size, for Verdana-like fo
 const FONT_FAMILY = 'Verdana, DejaVu Sans, sans-serif';
 
 /** Renders folded stacks (a whole text, or an iterable of lines) as SVG text. */
-export function renderFlamegraph(folded: string | Iterable<string>, options: FlamegraphOptions = {}): string {
-  const tree = buildFrameTree(folded, { reverse: options.reverse === true });
-  return renderFrameTree(tree, options);
+export function renderFlamegraph(folded: string | Uint8Array | Iterable<string>, options: FlamegraphOptions = {}): string {
+  const reverse = options.reverse === true;
+  if (folded instanceof Uint8Array) {
+    // Bytes take the builder's fast path: parsed as UTF-8 in place, no decoded copy of the input.
+    const builder = new FrameTreeBuilder({ reverse });
+    builder.write(folded);
+    return renderFrameTree(builder.end(), options);
+  }
+  return renderFrameTree(buildFrameTree(folded, { reverse }), options);
 }
 
 interface Resolved {

@@ -76,6 +76,17 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     expect(svg.text).toMatch(/<title>crunch_alpha \([\d,]+ samples, [\d.]+%\)<\/title>/);
     expect(report.text).toContain('<iframe title="cpu/test-node/flamegraph.svg"');
     expect(report.text).toContain('crunch_alpha (');
+
+    // A second profile of the same program, compared with the first: a differential flamegraph.
+    const again = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '2s', hz: 199 } });
+    const second = await sys.waitFor(again.json.id as string);
+    expect(second.status).toBe('succeeded');
+    const diff = await sys.get(`/v1/investigations/${inv.id}/diff/${second.id}`);
+    expect(diff.status).toBe(200);
+    expect(diff.contentType).toBe('image/svg+xml');
+    expect(diff.text).toContain('crunch_alpha (');
+    expect((await sys.get(`/v1/investigations/${inv.id}/diff/${second.id}?normalize=maybe`)).status).toBe(400);
+    expect((await sys.get(`/v1/investigations/${inv.id}/diff/inv_00000000000000000000000000`)).status).toBe(404);
     expect(report.text).toContain(inv.summary!.headline.replace(/&/g, '&amp;'));
   });
 });

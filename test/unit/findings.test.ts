@@ -50,8 +50,8 @@ describe('syscall error findings', () => {
 });
 
 describe('cpu profile findings', () => {
-  const profile = (samples: number, fns: [string, number, number][]): ProfileResult => ({
-    samples, hz: 99, artifacts: ['stacks.folded'], topFunctions: fns.map(([name, self, total]) => ({ name, self, total })),
+  const profile = (samples: number, fns: [string, number, number][], unknownSamples = 0): ProfileResult => ({
+    samples, hz: 99, unknownSamples, artifacts: ['stacks.folded'], topFunctions: fns.map(([name, self, total]) => ({ name, self, total })),
   });
 
   it('merges nodes weighted by their samples and ranks by self share', () => {
@@ -65,6 +65,13 @@ describe('cpu profile findings', () => {
     // crunch_alpha: 0.6*300/400 = 0.45; memcpy: (0.1*300 + 0.9*100)/400 = 0.3
     expect(s.headline).toBe('Hottest function on node-17, node-18: crunch_alpha — 45% of 400 samples on CPU itself (45% with callees)');
     expect(s.findings[0]!.detail.split('\n')).toEqual(['1. crunch_alpha — self 45%, total 45%', '2. memcpy — self 30%, total 30%']);
+  });
+
+  it('says how much of the profile has no symbols, when that is a lot', () => {
+    const s = summarizeCpuProfile({ stepId: 'cpu', durationText: '3s', steps: [step('cpu', 'profile', profile(200, [['f', 0.5, 0.5]], 50))] });
+    expect(s.findings[1]).toMatchObject({ severity: 'info', title: '25% of samples have frames without symbols' });
+    const few = summarizeCpuProfile({ stepId: 'cpu', durationText: '3s', steps: [step('cpu', 'profile', profile(200, [['f', 0.5, 0.5]], 5))] });
+    expect(few.findings).toHaveLength(1);
   });
 
   it('calls an idle target idle', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { frameColor, frameFamily, PALETTE_NAMES } from '../../src/flamegraph/palette.ts';
 import { FLAMEGRAPH_SCRIPT } from '../../src/flamegraph/script.ts';
-import { fitLabel, FoldedInputError, renderFlamegraph } from '../../src/flamegraph/svg.ts';
-import { buildFrameTree, FrameTreeBuilder } from '../../src/flamegraph/tree.ts';
+import { fitLabel, FoldedInputError, renderFlamegraph, renderFrameTree } from '../../src/flamegraph/svg.ts';
+import { buildFrameTree, buildFrameTreeFromStream, FrameTreeBuilder } from '../../src/flamegraph/tree.ts';
 
 interface Frame {
   name: string;
@@ -387,5 +387,50 @@ describe('renderFlamegraph input', () => {
     expect(() => renderFlamegraph(THREE, { width: 5 })).toThrow(RangeError);
     expect(() => renderFlamegraph(THREE, { minWidth: -1 })).toThrow(RangeError);
     expect(() => renderFlamegraph(THREE, { minWidth: 'x%' as `${number}%` })).toThrow(RangeError);
+  });
+});
+
+describe('FrameTreeBuilder byte input', () => {
+  const encoder = new TextEncoder();
+  /** Renders `text` fed as UTF-8 bytes in chunks of `size` bytes (splitting lines and multi-byte chars). */
+  const renderBytes = (text: string, size: number, options: { reverse?: boolean } = {}) => {
+    const bytes = encoder.encode(text);
+    const builder = new FrameTreeBuilder(options);
+    for (let i = 0; i < bytes.length; i += size) builder.write(bytes.subarray(i, i + size));
+    return renderFrameTree(builder.end(), options);
+  };
+
+  it('gives the same bytes as text input, whatever the chunking', () => {
+    // Enough distinct, long, partly non-ASCII names to outgrow the initial tables.
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const d = 1 + (i % 9);
+      const frames = Array.from({ length: d }, (_, k) => `ns::fn_${(i * 7 + k * 13) % 1500}_${'x'.repeat(k * 3)}(int)`);
+      if (i % 5 === 0) frames.push(`héllo_€_${i % 40}`, `😀_${i % 3}`);
+      if (i % 11 === 0) frames.splice(1, 0, '');
+      lines.push(`${frames.join(';')} ${1 + (i % 13)}${i % 17 === 0 ? '.5' : ''}`);
+    }
+    const text = `# header\n\n${lines.join('\n')}\r\n  ${lines.slice(0, 50).reverse().join('\n')}`;
+    const expected = renderFlamegraph(text);
+    for (const size of [1, 3, 7, 4096, 1 << 20]) expect(renderBytes(text, size)).toBe(expected);
+    expect(renderBytes(text, 5, { reverse: true })).toBe(renderFlamegraph(text, { reverse: true }));
+  });
+
+  it('strips a UTF-8 byte order mark at the start only, and mixes with text chunks', () => {
+    const text = 'a;b 1\na;c 2\n';
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+    const builder = new FrameTreeBuilder();
+    builder.write(bom.subarray(0, 2));
+    builder.write(new Uint8Array([...bom.subarray(2), ...encoder.encode('a;b 1\na;')]));
+    builder.write('c 2\n');
+    expect(renderFrameTree(builder.end())).toBe(renderFlamegraph(text));
+  });
+
+  it('reports malformed byte lines with their line number', async () => {
+    const stream = async function* () {
+      yield encoder.encode('a;b 1\n# c\na;');
+      yield encoder.encode('c x\n');
+    };
+    await expect(buildFrameTreeFromStream(stream())).rejects.toThrow(/line 3: sample count is not a number in "a;c x"/);
   });
 });

@@ -63,6 +63,13 @@ describe('profile parser on recorded output', () => {
   it('profiles the whole node, kernel threads and unresolved frames included', () => {
     const { result } = parse(fixture('node-wide.json'));
     expect(result.samples).toBe(566);
+    // dd's frames have no symbols in this recording: those samples are counted.
+    const unknown = foldedOf(fixture('node-wide.json'))
+      .split('\n')
+      .filter((l) => l.includes('[unknown]'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(unknown).toBeGreaterThan(0);
+    expect(result.unknownSamples).toBe(unknown);
     expect(result.topFunctions[0]).toEqual({ name: 'crunch_alpha', self: 190 / 566, total: 190 / 566 });
     expect(result.topFunctions[1]).toEqual({ name: 'chacha_permute_[k]', self: 188 / 566, total: 188 / 566 });
 
@@ -104,7 +111,7 @@ describe('profile parser on recorded output', () => {
 
   it('reports no samples when bpftrace printed only the completion marker', () => {
     const { result, extraArtifacts } = parse(fixture('no-samples.json'), 49);
-    expect(result).toEqual({ samples: 0, hz: 49, topFunctions: [], artifacts: ARTIFACTS });
+    expect(result).toEqual({ samples: 0, hz: 49, unknownSamples: 0, topFunctions: [], artifacts: ARTIFACTS });
     expect(extraArtifacts[0]).toEqual({ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' });
     expect(String(extraArtifacts[1]!.body)).toContain('No stack counts found');
   });

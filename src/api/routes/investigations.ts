@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ServiceUnavailableError, UnsupportedTarge
 import { newInvestigationId } from '../../core/ids.ts';
 import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
 import { choosePlaybook, parsePlaybookParams } from '../../core/playbooks/select.ts';
+import { renderDiffFlamegraph } from '../../flamegraph/diff.ts';
 import { targetsPods } from '../../inventory/inventory.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -20,6 +21,13 @@ export const ListQuery = z
 
 /** `requestedBy` is set from the caller's identity; a client-sent value is accepted for compatibility and ignored. */
 const RequestBody = InvestigationRequest.and(z.object({ requestedBy: z.unknown().optional() }));
+
+const DiffQuery = z
+  .object({
+    node: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/).optional(),
+    normalize: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  })
+  .strict();
 
 const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/report` });
 
@@ -109,6 +117,22 @@ export function investigationRoutes(deps: ApiDeps) {
     if (!inv.artifacts.some((a) => a.name === 'report.html')) throw new NotFoundError(`investigation ${inv.id} has no report yet (status ${inv.status})`);
     const obj = await deps.store.get(artifactKey(inv.id, 'report.html'));
     return c.body(new Uint8Array(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
+  });
+
+  // Differential flamegraph: :id is the baseline ("before"), :otherId the comparison ("after").
+  app.get('/:id/diff/:otherId', async (c) => {
+    const q = parseOrThrow(DiffQuery, c.req.query(), 'query', ['query']);
+    const [before, after] = await Promise.all([load(c.req.param('id')), load(c.req.param('otherId'))]);
+    const folded = async (inv: Investigation) => {
+      const a = inv.artifacts.find((x) => x.name.endsWith('/stacks.folded') && (!q.node || x.name.split('/')[1] === q.node));
+      if (!a) throw new NotFoundError(`investigation ${inv.id} has no folded stacks${q.node ? ` from node ${q.node}` : ''}: is it a finished cpu-profile?`);
+      return (await deps.store.get(a.key)).body.toString('utf8');
+    };
+    const svg = renderDiffFlamegraph(await folded(before), await folded(after), {
+      normalize: q.normalize,
+      title: `Differential flamegraph: ${before.id} → ${after.id}`,
+    });
+    return c.body(svg, 200, { 'content-type': 'image/svg+xml' });
   });
 
   app.post('/:id/cancel', async (c) => {

@@ -43,6 +43,18 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
   const headline = hottest
     ? `Hottest function on ${nodes}: ${hottest.name} — ${formatShare(hottest.self)} of ${plural(samples, 'sample')} on CPU itself (${formatShare(hottest.total)} with callees)`
     : `${plural(samples, 'sample')} on ${nodes}, no function stands out`;
+  const unknown = perNode.reduce((n, p) => n + p.result.unknownSamples, 0);
+  const unknownFinding =
+    unknown / samples >= 0.1
+      ? [
+          {
+            severity: 'info' as const,
+            title: `${formatShare(unknown / samples)} of samples have frames without symbols`,
+            detail: `${plural(unknown, 'sample')} include [unknown] frames: stripped binaries, JIT-compiled code (enable perf maps, e.g. node --perf-basic-prof) or processes that exited before the capture ended.`,
+            evidence: perNode.map((p) => `${input.stepId}/${p.node}/stacks.folded`),
+          },
+        ]
+      : [];
   return {
     headline,
     findings: [
@@ -52,6 +64,7 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
         detail: top.map((f, i) => `${i + 1}. ${f.name} — self ${formatShare(f.self)}, total ${formatShare(f.total)}`).join('\n'),
         evidence: perNode.flatMap((p) => [`${input.stepId}/${p.node}/stacks.folded`]),
       },
+      ...unknownFinding,
       ...problems,
     ],
   };
