@@ -20,12 +20,29 @@
  *   unaffected.
  * - A legend line under the title says which colour means what (and the normalization factor when used).
  *
- * Same document structure, element ids, escaping and script as svg.ts, so zoom, search and URL state work the
- * same. Output is a pure function of (the two multisets of stacks, options). A malformed line throws a
- * DiffInputError (a FoldedInputError) whose message starts with "before: " or "after: ".
+ * Same document structure, element ids, escaping, layout and script as svg.ts (both are built from svg-parts.ts),
+ * so zoom, search and URL state work the same. Output is a pure function of (the two multisets of stacks, options).
+ * A malformed line throws a DiffInputError (a FoldedInputError) whose message starts with "before: " or "after: ".
  */
-import { CONFIG_PLACEHOLDER, FLAMEGRAPH_SCRIPT } from './script.ts';
-import { escapeXml, fitLabel, type FlamegraphOptions } from './svg.ts';
+import type { FlamegraphOptions } from './svg.ts';
+import {
+  commentSafe,
+  controls,
+  droppedComment,
+  droppedNote,
+  emptyGraph,
+  escapeXml,
+  fitLabel,
+  footer,
+  formatCount,
+  header,
+  layoutFrames,
+  minWidthLabel,
+  px,
+  resolveBase,
+  titleText,
+  type ResolvedBase,
+} from './svg-parts.ts';
 import { buildFrameTree, FoldedInputError, type FrameTree } from './tree.ts';
 
 export interface DiffFlamegraphOptions extends FlamegraphOptions {
@@ -49,9 +66,6 @@ export class DiffInputError extends FoldedInputError {
   }
 }
 
-const XPAD = 10;
-const FONT_WIDTH = 0.59; // as svg.ts: the script re-fits labels with the same constant
-const FONT_FAMILY = 'Verdana, DejaVu Sans, sans-serif';
 /** Channel value of the faintest change: Gregg's 210, so the smallest delta is still visibly tinted. */
 const PALE = 210;
 
@@ -62,70 +76,19 @@ export function diffColor(delta: number, maxDelta: number): string {
   return delta > 0 ? `rgb(255,${v},${v})` : `rgb(${v},${v},255)`;
 }
 
-interface Resolved {
-  width: number;
-  frameHeight: number;
-  fontSize: number;
-  title: string;
-  subtitle: string;
-  inverted: boolean;
-  countName: string;
-  nameType: string;
-  minWidth: number | `${number}%`;
+interface Resolved extends ResolvedBase {
   normalize: boolean;
   beforeLabel: string;
   afterLabel: string;
 }
 
-// Same validation and defaults as svg.ts (whose resolver is private).
 function resolve(options: DiffFlamegraphOptions): Resolved {
-  const width = options.width ?? 1200;
-  const frameHeight = options.frameHeight ?? 16;
-  if (!Number.isFinite(width) || width <= 2 * XPAD) throw new RangeError(`width must be more than ${2 * XPAD} px`);
-  if (!Number.isFinite(frameHeight) || frameHeight < 2) throw new RangeError('frameHeight must be at least 2 px');
-  const minWidth = options.minWidth ?? 0.1;
-  const minValue = typeof minWidth === 'number' ? minWidth : Number(minWidth.slice(0, -1));
-  if (!Number.isFinite(minValue) || minValue < 0 || (typeof minWidth === 'string' && !minWidth.endsWith('%'))) {
-    throw new RangeError(`minWidth must be a non-negative number of px or a percentage, got ${String(minWidth)}`);
-  }
-  const inverted = options.inverted === true;
   return {
-    width,
-    frameHeight,
-    fontSize: Math.max(1, Math.min(12, frameHeight - 4)),
-    title: options.title ?? (inverted ? 'Differential Icicle Graph' : 'Differential Flame Graph'),
-    subtitle: options.subtitle ?? '',
-    inverted,
-    countName: options.countName ?? 'samples',
-    nameType: options.nameType ?? 'Function:',
-    minWidth,
+    ...resolveBase(options, { flame: 'Differential Flame Graph', icicle: 'Differential Icicle Graph' }),
     normalize: options.normalize === true,
     beforeLabel: options.beforeLabel ?? 'before',
     afterLabel: options.afterLabel ?? 'after',
   };
-}
-
-// eslint-disable-next-line no-control-regex -- the chars XML 1.0 forbids, as in svg.ts
-const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/gu;
-
-/** A JSON value safe inside a CDATA script: no "<", ">" or "&" at all (so never "]]>"), no XML-invalid chars. */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(INVALID_XML, '\ufffd')
-    .replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** Text for inside an XML comment, which must not contain "--" (nor end with "-"). */
-function commentSafe(text: string): string {
-  return escapeXml(text).replace(/-+/g, '-').replace(/-$/, '- ');
-}
-
-function px(hundredths: number): string {
-  return String(hundredths / 100);
-}
-
-function formatCount(n: number): string {
-  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
 }
 
 /** "+3", "-1.5" or "0" (a change that rounds to 0 at 2 decimals is written as 0). */
@@ -134,35 +97,7 @@ function signed(text: string): string {
   return text.startsWith('-') ? text : `+${text}`;
 }
 
-const STYLE = `
-text { font-family: ${FONT_FAMILY}; fill: rgb(0,0,0); }
-#title { text-anchor: middle; }
-#subtitle { text-anchor: middle; fill: rgb(110,110,110); }
-#dropped { text-anchor: end; fill: rgb(110,110,110); }
-#matched { text-anchor: end; }
-#search, #ignorecase { opacity: 0.1; cursor: pointer; }
-#search:hover, #search.show, #ignorecase:hover, #ignorecase.show { opacity: 1; }
-#unzoom { cursor: pointer; }
-#frames > g { cursor: pointer; }
-#frames > g:hover > rect { stroke: rgb(0,0,0); stroke-width: 0.5; }
-#frames text { pointer-events: none; }
-.hide { display: none; }
-.parent { opacity: 0.5; }
-`;
-
-function header(width: number, height: number, fontSize: number): string {
-  return (
-    '<?xml version="1.0" standalone="no"?>\n' +
-    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n' +
-    `<svg version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-    `xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" font-size="${fontSize}">\n` +
-    '<!-- Differential flame graph: tracehound src/flamegraph/diff.ts -->\n' +
-    '<defs><linearGradient id="background" y1="0" y2="1" x1="0" x2="0">' +
-    '<stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/></linearGradient></defs>\n' +
-    `<style type="text/css"><![CDATA[${STYLE}]]></style>\n` +
-    `<rect x="0" y="0" width="${width}" height="${height}" fill="url(#background)"/>\n`
-  );
-}
+const COMMENT = 'Differential flame graph: tracehound src/flamegraph/diff.ts';
 
 function parse(input: 'before' | 'after', folded: string, reverse: boolean): FrameTree {
   try {
@@ -194,15 +129,7 @@ export function renderDiffFlamegraph(before: string, after: string, options: Dif
   const total = treeA.totalSamples;
   const totalB = treeB.totalSamples;
 
-  if (!(total > 0)) {
-    const height = 120;
-    return (
-      header(r.width, height, r.fontSize) +
-      `<text id="title" x="${r.width / 2}" y="${r.fontSize * 2}" font-size="${r.fontSize + 5}">${escapeXml(r.title)}</text>\n` +
-      `<text x="${r.width / 2}" y="${height / 2 + 10}" text-anchor="middle" font-size="${r.fontSize + 5}">` +
-      `ERROR: No stack counts found in ${escapeXml(r.afterLabel)}</text>\n</svg>\n`
-    );
-  }
+  if (!(total > 0)) return emptyGraph(r, COMMENT, `ERROR: No stack counts found in ${escapeXml(r.afterLabel)}`);
 
   // Match every `after` frame with the same path in `before` (-1: new). Parents precede children in both trees.
   const size = treeA.size;
@@ -241,49 +168,10 @@ export function renderDiffFlamegraph(before: string, after: string, options: Dif
     delta[n] = Math.abs(d) <= eps ? 0 : d;
   }
 
-  // Layout, exactly as svg.ts: children in name order (code-unit order) from the parent's left edge, edges from
-  // cumulative counts rounded to 1/100 px once, frames narrower than minSamples dropped with everything above.
+  // Layout exactly as svg.ts: the same frames, edges and order.
   const totals = treeA.total;
-  const inner = r.width - 2 * XPAD;
-  const scale = inner / total;
-  const minSamples =
-    typeof r.minWidth === 'number' ? r.minWidth / scale : (Number(r.minWidth.slice(0, -1)) / 100) * total;
-  const children: number[][] = Array.from({ length: size }, () => []);
-  for (let n = 1; n < size; n++) children[treeA.parentOf(n)]!.push(n);
-  const byName = (a: number, b: number) => {
-    const na = names[a]!;
-    const nb = names[b]!;
-    return na < nb ? -1 : na > nb ? 1 : 0;
-  };
-  const edge = (samples: number) => Math.round((XPAD + samples * scale) * 100);
-
-  const outNode: number[] = [];
-  const outDepth: number[] = [];
-  const outX1: number[] = [];
-  const outX2: number[] = [];
-  let maxDepth = 0;
-  const stack: [node: number, depth: number, start: number][] = [[0, 0, 0]];
-  while (stack.length > 0) {
-    const [node, depth, start] = stack.pop()!;
-    outNode.push(node);
-    outDepth.push(depth);
-    outX1.push(edge(start));
-    outX2.push(edge(start + totals[node]!));
-    if (depth > maxDepth) maxDepth = depth;
-    if (!(totals[node]! >= minSamples)) continue;
-    const kids = children[node]!;
-    if (kids.length > 1) kids.sort(byName);
-    const pushed: [number, number, number][] = [];
-    let cumulative = start;
-    for (const c of kids) {
-      const t = totals[c]!;
-      if (t >= minSamples) pushed.push([c, depth + 1, cumulative]);
-      cumulative += t;
-    }
-    for (let i = pushed.length - 1; i >= 0; i--) stack.push(pushed[i]!);
-  }
-  const kept = outNode.length;
-  const dropped = size - kept;
+  const layout = layoutFrames(treeA, r.width, r.minWidth);
+  const { node: outNode, depth: outDepth, x1: outX1, x2: outX2, kept, dropped } = layout;
 
   let maxDelta = 0;
   for (const n of outNode) maxDelta = Math.max(maxDelta, Math.abs(delta[n]!));
@@ -293,24 +181,21 @@ export function renderDiffFlamegraph(before: string, after: string, options: Dif
   const fontSize = r.fontSize;
   const padTop = fontSize * 4.5; // title row, then the legend/subtitle row
   const padBottom = fontSize * 2 + 10;
-  const height = Math.ceil(padTop + (maxDepth + 1) * fh + padBottom);
+  const height = Math.ceil(padTop + (layout.maxDepth + 1) * fh + padBottom);
   const rowY = (depth: number) => (r.inverted ? padTop + depth * fh : height - padBottom - (depth + 1) * fh);
   const textDy = (fh - 1) / 2 + fontSize * 0.35;
   const countName = escapeXml(r.countName);
   const pctScale = 100 / total;
 
-  const parts: string[] = [header(r.width, height, fontSize)];
-  const minLabel =
-    typeof r.minWidth === 'number' ? `${r.minWidth} px` : `${Number(r.minWidth.slice(0, -1))}% of ${r.countName}`;
-  parts.push(`<!-- ${kept} frames drawn, ${dropped} dropped (narrower than ${commentSafe(minLabel)}) -->\n`);
+  const parts: string[] = [header(r.width, height, fontSize, COMMENT)];
+  const minLabel = minWidthLabel(r);
+  parts.push(droppedComment(layout, minLabel));
   parts.push(
     `<!-- ${onlyBefore} frame${onlyBefore === 1 ? '' : 's'} only in ${commentSafe(r.beforeLabel)}, not drawn; ` +
       `largest self change ${formatCount(maxDelta)} ${commentSafe(r.countName)}` +
       `${scaled ? `; ${commentSafe(r.beforeLabel)} scaled by ${formatScale(scaleB)}` : ''} -->\n`,
   );
-  parts.push(
-    `<text id="title" x="${r.width / 2}" y="${fontSize * 2}" font-size="${fontSize + 5}">${escapeXml(r.title)}</text>\n`,
-  );
+  parts.push(titleText(r));
   const legend =
     `red: more in ${r.afterLabel}, blue: fewer (self ${r.countName} vs ${r.beforeLabel}` +
     `${scaled ? `, ${r.beforeLabel} scaled ×${formatScale(scaleB)} to the same total` : ''})`;
@@ -319,20 +204,8 @@ export function renderDiffFlamegraph(before: string, after: string, options: Dif
     `<text id="subtitle" x="${r.width / 2}" y="${subY}">` +
       `${r.subtitle === '' ? '' : `${escapeXml(r.subtitle)} — `}${escapeXml(legend)}</text>\n`,
   );
-  if (dropped > 0) {
-    parts.push(
-      `<text id="dropped" x="${r.width - XPAD}" y="${subY}" data-dropped="${dropped}">` +
-        `${dropped} frame${dropped === 1 ? '' : 's'} narrower than ${escapeXml(minLabel)} omitted</text>\n`,
-    );
-  }
-  parts.push(
-    `<text id="unzoom" class="hide" x="${XPAD}" y="${fontSize * 2}">Reset Zoom</text>\n` +
-      `<text id="search" x="${r.width - XPAD - 100}" y="${fontSize * 2}">Search</text>\n` +
-      `<text id="ignorecase" x="${r.width - XPAD - 16}" y="${fontSize * 2}">ic</text>\n` +
-      `<text id="details" x="${XPAD}" y="${height - fontSize - 5}"> </text>\n` +
-      `<text id="matched" x="${r.width - XPAD}" y="${height - fontSize - 5}"> </text>\n` +
-      '<g id="frames">\n',
-  );
+  parts.push(droppedNote(r, subY, dropped, minLabel));
+  parts.push(controls(r, height));
 
   const rectTail = `" height="${fh - 1}" fill="`;
   for (let i = 0; i < kept; i++) {
@@ -352,19 +225,7 @@ export function renderDiffFlamegraph(before: string, after: string, options: Dif
         `<text x="${px(x1 + 300)}" y="${(y + textDy).toFixed(1)}">${label === '' ? '' : escapeXml(label)}</text></g>\n`,
     );
   }
-  parts.push('</g>\n');
-  const config = {
-    width: r.width,
-    xpad: XPAD,
-    fontSize,
-    fontWidth: FONT_WIDTH,
-    inverted: r.inverted,
-    nameType: r.nameType,
-  };
-  parts.push(
-    `<script type="text/ecmascript"><![CDATA[\n${FLAMEGRAPH_SCRIPT.replace(CONFIG_PLACEHOLDER, () => scriptJson(config))}]]></script>\n`,
-  );
-  parts.push('</svg>\n');
+  parts.push(footer(r));
   return parts.join('');
 }
 
