@@ -83,6 +83,8 @@ export function topFunctions(stacks: readonly FoldedStack[], limit: number): Top
     self.set(leaf, (self.get(leaf) ?? 0) + count);
     for (const fn of new Set(functions)) total.set(fn, (total.get(fn) ?? 0) + count);
   }
+  // "[unknown]" is many different functions without a name: ranking it would mislead (profiles count it apart).
+  total.delete('[unknown]');
   return [...total.entries()]
     .map(([name, t]) => ({ name, self: (self.get(name) ?? 0) / samples, total: t / samples }))
     .sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

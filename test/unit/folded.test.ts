@@ -83,6 +83,17 @@ describe('topFunctions', () => {
     { frames: ['idle'], count: 1 },
   ]);
 
+  it('does not rank [unknown]: unnamed frames are many functions, counted apart', () => {
+    const withUnknown = foldStacks([
+      { frames: ['app', 'main', '[unknown]'], count: 5 },
+      { frames: ['app', 'main', 'work'], count: 3 },
+    ]);
+    expect(topFunctions(withUnknown, 20)).toEqual([
+      { name: 'work', self: 3 / 8, total: 3 / 8 },
+      { name: 'main', self: 0, total: 1 },
+    ]);
+  });
+
   it('ranks by self share, then total share', () => {
     expect(totalSamples(stacks)).toBe(11);
     expect(topFunctions(stacks, 20)).toEqual([
