@@ -68,7 +68,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
       expect(res.json.playbook).toBe('enospc');
       const inv = await sys.waitFor(res.json.id as string);
 
-      if (process.env.TH_DEBUG) console.log(JSON.stringify(inv.steps.map((s) => ({ ...s, result: JSON.stringify(s.result)?.slice(0, 1500) })), null, 1), JSON.stringify(inv.summary, null, 1));
       expect(inv.status).toBe('succeeded');
       expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'mount', errno: 'ENOSPC', comm: 'mount' }));
       const fmt = (n: number) => n.toLocaleString('en-US');
@@ -100,7 +99,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: cg.path }, params: { duration: '3s' } });
     const inv = await sys.waitFor(res.json.id as string);
 
-    if (process.env.TH_DEBUG) console.log(JSON.stringify(inv.steps.map((s) => ({ ...s, result: JSON.stringify(s.result)?.slice(0, 1500) })), null, 1), JSON.stringify(inv.summary, null, 1));
     expect(inv.status).toBe('succeeded');
     expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'inotify_add_watch', errno: 'ENOSPC', comm: 'node' }));
     expect(inv.summary?.headline).toMatch(/^inotify_add_watch\(2\) fails: uid 0 in user namespace \d+ holds 10 inotify watches, limit max_user_watches=10$/);

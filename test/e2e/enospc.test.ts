@@ -78,7 +78,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(result.rows.every((r) => r.cgroupId === cg.id)).toBe(true);
     expect(result.totalEvents).toBe(result.rows.reduce((n, r) => n + r.count, 0));
 
-    if (process.env.TH_DEBUG) console.log(JSON.stringify(inv.steps.map((s) => ({ ...s, result: JSON.stringify(s.result)?.slice(0, 1500) })), null, 1), JSON.stringify(inv.summary, null, 1));
     // The playbook followed write(2) to the filesystem: the headline names it.
     expect(inv.summary?.headline).toBe(`write(2) fails: ${fs.dir} (tmpfs) is full, 1.0 MiB of 1.0 MiB used`);
     expect(inv.summary?.findings[0]).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^write\(2\) fails with ENOSPC/) });

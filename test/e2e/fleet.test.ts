@@ -1,31 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { sleep } from '../helpers/kernel.ts';
+import { killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/tracehound.mjs', import.meta.url));
-
-/** Kills an agent process and everything it started (its captures run in their own process groups). */
-function killAgent(agent: ChildProcess): void {
-  const children = (() => {
-    try {
-      return execFileSync('pgrep', ['-P', String(agent.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  })();
-  agent.kill('SIGKILL');
-  for (const pid of children) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** Two node agents on this machine — one in the test process, one a separate `tracehound agent` process. */
 describe.skipIf(skipBpf)(bpfSuiteName('fleet: fan-out over live nodes, and a node that dies mid-investigation'), () => {
@@ -33,14 +12,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fleet: fan-out over live nodes, and a nod
   let other: ChildProcess | undefined;
 
   const startOther = async (name: string) => {
-    const env = { ...process.env, ...sys.env, NODE_NAME: name, LOG_LEVEL: 'warn' };
-    other = spawn(process.execPath, [BIN, 'agent'], { env, stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const nodes = (await sys.get('/v1/nodes')).json.items as { name: string }[];
-      if (nodes.some((n) => n.name === name)) return other;
-      await sleep(100);
-    }
-    throw new Error(`agent ${name} did not register`);
+    other = await startAgentProcess(sys, name);
   };
 
   beforeAll(async () => {

@@ -1,8 +1,7 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
 import type { PodRef } from '../../src/core/target.ts';
@@ -10,10 +9,9 @@ import type { SyscountResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startFakeKubeApi, FIXTURES, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
-import { CGROUP_ROOT, mountTmpfs, sleep } from '../helpers/kernel.ts';
+import { CGROUP_ROOT, mountTmpfs } from '../helpers/kernel.ts';
+import { killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/tracehound.mjs', import.meta.url));
 
 /** A pod as the recorded API object describes it. */
 function recordedPod(name: string): PodRef {
@@ -62,17 +60,11 @@ describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel fi
 
     process.env.KUBECONFIG = api.kubeconfig;
     sys = await startSystem({ env: { NODE_NAME: 'node-a', CGROUP_ROOT: nodeA.root, INVENTORY: 'kubernetes' } });
-    const env = { ...process.env, ...sys.env, NODE_NAME: 'node-b', CGROUP_ROOT: nodeB.root, INVENTORY: 'none', LOG_LEVEL: 'warn' };
-    agentB = spawn(process.execPath, [BIN, 'agent'], { env, stdio: 'ignore' });
-    for (let i = 0; i < 100 && !((await sys.get('/v1/nodes')).json.items as { name: string }[]).some((n) => n.name === 'node-b'); i++) await sleep(100);
+    agentB = await startAgentProcess(sys, 'node-b', { CGROUP_ROOT: nodeB.root, INVENTORY: 'none' });
   });
 
   afterAll(async () => {
-    if (agentB?.pid) {
-      const children = spawnSync('pgrep', ['-P', String(agentB.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-      agentB.kill('SIGKILL');
-      for (const pid of children) spawnSync('kill', ['-9', `-${pid}`]);
-    }
+    if (agentB) killAgent(agentB);
     for (const p of procs) p.kill('SIGKILL');
     await sys?.stop();
     delete process.env.KUBECONFIG;
@@ -81,7 +73,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel fi
     fs?.unmount();
     if (bin) rmSync(bin, { recursive: true, force: true });
     await api?.close();
-    execFileSync('true');
   });
 
   const rowsOf = (inv: Investigation, node: string) => (inv.steps.find((s) => s.id === 'errors' && s.node === node)?.result as SyscountResult | undefined)?.rows ?? [];

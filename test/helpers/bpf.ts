@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { BpftraceTool } from '../../bpf/tool.ts';
 
 /** Whether real BPF captures can run here, and if not, why — printed in the skipped suite's name. */
 function check(): { ok: true } | { ok: false; reason: string } {
@@ -25,4 +26,13 @@ export const bpfSuiteName = (name: string) => (BPF.ok ? name : `${name} [BPF una
 
 export function assertBpf(): void {
   if (!BPF.ok) throw new Error(`TRACEHOUND_REQUIRE_BPF=1 but BPF is unavailable: ${BPF.reason}`);
+}
+
+/** Loads a tool's program in bpftrace for two seconds with the given arguments: does it attach and print? */
+export function runProgramBriefly(tool: BpftraceTool, args: string[]): { stdout: string; stderr: string } {
+  const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', tool.programFile, ...args], {
+    env: { ...process.env, ...tool.env },
+    encoding: 'utf8',
+  });
+  return { stdout: run.stdout, stderr: run.stderr };
 }

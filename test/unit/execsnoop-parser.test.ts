@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExecsnoopResult, execsnoop } from '../../bpf/execsnoop/manifest.ts';
 import { readScalar } from '../../bpf/execsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
-import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/execsnoop/fixtures/${name}`, import.meta.url), 'utf8');
@@ -174,10 +173,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('execsnoop program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads within the BPF stack limit and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', execsnoop.programFile, ...execsnoop.args({ top: 20 }, UNUSED_CGROUPS)], {
-      env: { ...process.env, ...execsnoop.env },
-      encoding: 'utf8',
-    });
+    const run = runProgramBriefly(execsnoop, execsnoop.args({ top: 20 }, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout)).toMatchObject({ execs: 0, durationMs: expect.any(Number) });
   });

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { flagNames } from '../../bpf/mountsnoop/flags.ts';
 import { MountsnoopResult, mountsnoop } from '../../bpf/mountsnoop/manifest.ts';
 import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
-import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/mountsnoop/fixtures/${name}`, import.meta.url), 'utf8');
@@ -235,10 +234,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('mountsnoop program'), () => {
 
   it('loads within the BPF stack limit and prints the completion marker', () => {
     // The paths' 200-byte strings are what brings the exit probe near the 512-byte stack.
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', mountsnoop.programFile, ...mountsnoop.args({ maxPaths: 20 }, UNUSED_CGROUPS)], {
-      env: { ...process.env, ...mountsnoop.env },
-      encoding: 'utf8',
-    });
+    const run = runProgramBriefly(mountsnoop, mountsnoop.args({ maxPaths: 20 }, UNUSED_CGROUPS));
     const out = run.stdout;
     expect(out, run.stderr).toContain('"attached_probes"');
     expect(parse(out).rows).toEqual([]);

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OomkillResult, oomkill } from '../../bpf/oomkill/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
-import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/oomkill/fixtures/${name}`, import.meta.url), 'utf8');
@@ -106,10 +105,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('oomkill program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', oomkill.programFile, ...oomkill.args({}, UNUSED_CGROUPS)], {
-      env: { ...process.env, ...oomkill.env },
-      encoding: 'utf8',
-    });
+    const run = runProgramBriefly(oomkill, oomkill.args({}, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout)).toEqual({ kills: [], total: 0 });
   });

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TcpretransResult, tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
 import { formatAddress, parseRetransKey, tcpStateName } from '../../bpf/tcpretrans/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
-import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../bpf/tcpretrans/fixtures/${name}`, import.meta.url), 'utf8');
@@ -148,10 +147,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('tcpretrans program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads and prints the completion marker', () => {
-    const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', tcpretrans.programFile, ...tcpretrans.args({ maxFlows: 50 }, UNUSED_CGROUPS)], {
-      env: { ...process.env, ...tcpretrans.env },
-      encoding: 'utf8',
-    });
+    const run = runProgramBriefly(tcpretrans, tcpretrans.args({ maxFlows: 50 }, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout).total).toBe(0);
   });
