@@ -2,12 +2,13 @@ import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { startAgentPart, startApi, startOrchestratorPart, startServices, type Stoppable } from './runtime.ts';
 
-const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph]
+const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
   api            the HTTP API only
   orchestrator   the playbook runner only
   agent          the node agent for this host only (needs root for BPF)
   flamegraph     folded stacks on stdin → interactive SVG on stdout (see tracehound flamegraph --help)
+  token create   a new API token and its ACCESS_FILE entry (see tracehound token --help)
 Configuration comes from the environment; see README.md.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -20,6 +21,11 @@ async function main(argv: string[]): Promise<void> {
     // Loaded on demand: the service does not need the renderer's CLI to start.
     const { runFlamegraphCommand, processIo } = await import('./flamegraph-cli.ts');
     process.exitCode = runFlamegraphCommand(argv.slice(1), processIo);
+    return;
+  }
+  if (command === 'token') {
+    const { runTokenCommand } = await import('./token-cli.ts');
+    process.exitCode = runTokenCommand(argv.slice(1), { out: (s) => process.stdout.write(s), err: (s) => console.error(s) });
     return;
   }
   if (!['start', 'api', 'orchestrator', 'agent'].includes(command)) {
@@ -57,12 +63,17 @@ async function main(argv: string[]): Promise<void> {
     const services = await startServices(config, log);
     parts.push(...services.owned);
     if (command === 'start' || command === 'agent') parts.push(await startAgentPart(config, services, log));
-    if (command === 'start' || command === 'orchestrator') parts.push(await startOrchestratorPart(config, services, log));
-    if (command === 'start' || command === 'api') {
-      const api = await startApi(config, services, log);
-      parts.push(api);
+    // The API before the orchestrator: links in notifications point at the address it really listens on.
+    const api = command === 'start' || command === 'api' ? await startApi(config, services, log) : null;
+    if (api) parts.push(api);
+    if (command === 'start' || command === 'orchestrator') parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url } : {}));
+    if (api) {
       log.info({ url: api.url }, 'API listening');
       console.log(`tracehound ${command} ready: ${api.url}  (${describeConfig(config)}; Ctrl-C stops everything)`);
+      if (api.generatedToken) {
+        console.log(`API token (admin, this run only; also in ${api.generatedToken.file}):\n  ${api.generatedToken.token}`);
+        console.log(`  try: curl -H "Authorization: Bearer $(cat ${api.generatedToken.file})" ${api.url}/v1/nodes`);
+      }
     } else {
       console.log(`tracehound ${command} running (${describeConfig(config)}; Ctrl-C stops it)`);
     }

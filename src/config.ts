@@ -68,7 +68,44 @@ export const ConfigSchema = z.object({
   /** After the time box, bpftrace gets SIGINT to print its maps; it is killed if still running this long after. */
   CAPTURE_KILL_GRACE: durationEnv('2s'),
   CAPTURE_MAX_DURATION: durationEnv('120s'),
+  /** Highest sampling rate any request may ask for (per CPU); profile overhead grows with it. */
+  CAPTURE_MAX_HZ: z.coerce.number().int().min(1).max(10_000).default(999),
   NODE_HEARTBEAT: durationEnv('5s'),
+
+  /** YAML with hashed API tokens and Slack restrictions (see README). Without it, `npm start` makes an admin token. */
+  ACCESS_FILE: optional(z.string().min(1)),
+  /** Investigations one requester may start per window, e.g. "30/1m". */
+  RATE_LIMIT: z
+    .string()
+    .default('30/1m')
+    .transform((v, ctx) => {
+      const m = /^(\d{1,6})\/(.+)$/.exec(v);
+      const windowMs = m ? parseDurationMs(m[2]!) : undefined;
+      if (!m || windowMs === undefined || Number(m[1]) < 1 || windowMs < 1000) {
+        ctx.addIssue({ code: 'custom', message: 'expected <count>/<window> such as "30/1m"' });
+        return z.NEVER;
+      }
+      return { points: Number(m[1]), windowMs };
+    }),
+  /** Where users reach the API (links in Slack); defaults to the address it listens on. */
+  PUBLIC_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'expected http(s)://host[:port][/path]' })),
+  /** Key for signed report links (≥ 32 characters); without it one is generated and kept in DATA_DIR. */
+  LINK_SECRET: optional(z.string().min(32, 'use at least 32 characters')),
+  LINK_TTL: durationEnv('7d'),
+  SLACK_SIGNING_SECRET: optional(z.string().min(8)),
+  /** YAML rules mapping Alertmanager alerts to playbooks; the webhook is off without them. */
+  ALERT_RULES_FILE: optional(z.string().min(1)),
+  ALERTMANAGER_BEARER_TOKEN: optional(z.string().min(16, 'use at least 16 characters')),
+  /** "user:password", as in Alertmanager's basic_auth. */
+  ALERTMANAGER_BASIC_AUTH: optional(z.string().regex(/^[^:]+:.{8,}$/, 'expected user:password (password ≥ 8 characters)')),
+  ALERT_SLACK_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/ })),
+  /** Hosts notifications may be posted to (Slack response_url and webhooks), comma-separated. */
+  NOTIFY_URL_HOSTS: z
+    .string()
+    .default('hooks.slack.com')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Schedules may not fire more often than this. */
+  SCHEDULE_MIN_INTERVAL: durationEnv('1m'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

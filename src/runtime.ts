@@ -6,7 +6,23 @@ import type { Logger } from 'pino';
 import { startNodeAgent } from '../workers/node-agent/agent.ts';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
 import { createApp } from './api/app.ts';
+import type { AlertmanagerSettings, ApiDeps } from './api/deps.ts';
+import { loadAlertRules } from './alerts/load.ts';
+import type { AlertRules } from './alerts/rules.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { loadAccessFile, type AccessFile } from './auth/access-file.ts';
+import { apiTokens, linkSecret } from './auth/bootstrap.ts';
+import { LinkSigner } from './auth/signed-links.ts';
 import type { Config } from './config.ts';
+import { RequesterRateLimiter } from './intake/rate-limit.ts';
+import type { IntakeDeps } from './intake/start.ts';
+import { NOTIFICATIONS_QUEUE, Notifier } from './notify/notifier.ts';
+import { NotifyTargets } from './notify/targets.ts';
+import { OnceKeys } from './queue/once-keys.ts';
+import { SCHEDULES_QUEUE, ScheduleStore } from './schedules/schedule-store.ts';
+import type { Redis } from 'ioredis';
+import { startNotificationWorker } from '../workers/orchestrator/notification-worker.ts';
+import { startScheduleRunner } from '../workers/orchestrator/schedule-runner.ts';
 import type { Playbook } from './core/playbooks/playbook.ts';
 import { NodeRegistry } from './inventory/node-registry.ts';
 import { createRedis } from './queue/connection.ts';
@@ -27,6 +43,10 @@ export interface Stoppable {
 export interface Services {
   playbooks: readonly Playbook[];
   inventory: Inventory | null;
+  access: AccessFile;
+  alertRules: AlertRules | null;
+  /** Key of signed links: the API checks them, the notification worker makes them. */
+  linkSecret: string;
   redisUrl: string;
   store: ArtifactStore;
   /** Embedded servers this process started, to stop last. */
@@ -37,6 +57,9 @@ export interface Services {
 export async function startServices(config: Config, log: Logger): Promise<Services> {
   // Playbooks first: a broken playbook file should stop start-up before any server is started.
   const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
+  const access = await loadAccessFile(config.ACCESS_FILE);
+  const alertRules = config.ALERT_RULES_FILE ? await loadAlertRules(config.ALERT_RULES_FILE, playbooks) : null;
+  const secret = await linkSecret(config.LINK_SECRET, resolve(config.DATA_DIR));
   const inventory = await createInventory(config);
   if (inventory) log.info({ inventory: inventory.kind }, 'inventory configured');
   const owned: Stoppable[] = [];
@@ -72,17 +95,60 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
     });
     const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
     await store.ensureBucket();
-    return { playbooks, inventory, redisUrl, store, owned };
+    return { playbooks, inventory, access, alertRules, linkSecret: secret, redisUrl, store, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);
     throw err;
   }
 }
 
-export async function startApi(config: Config, services: Services, log: Logger): Promise<Stoppable & { url: string }> {
+/** The one door for investigations, shared by the API and the schedule runner. */
+function intakeDeps(config: Config, services: Services, redis: Redis, investigations: Queue, audit: AuditLog, log: Logger, rateLimit: boolean): IntakeDeps {
+  const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
+  return {
+    playbooks: services.playbooks,
+    inventory: services.inventory,
+    records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
+    investigations,
+    audit,
+    notifyTargets,
+    limiter: rateLimit ? new RequesterRateLimiter(redis, config.QUEUE_PREFIX, config.RATE_LIMIT) : null,
+    limits: { maxDurationMs: config.CAPTURE_MAX_DURATION, maxHz: config.CAPTURE_MAX_HZ },
+    log,
+  };
+}
+
+const publicBaseUrl = (config: Config, listening?: string) => config.PUBLIC_BASE_URL ?? listening ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
+
+function alertmanagerSettings(config: Config, rules: AlertRules | null): AlertmanagerSettings | null {
+  if (!rules) return null;
+  const basic = config.ALERTMANAGER_BASIC_AUTH;
+  const colon = basic?.indexOf(':') ?? -1;
+  return {
+    rules,
+    ...(config.ALERTMANAGER_BEARER_TOKEN ? { bearerToken: config.ALERTMANAGER_BEARER_TOKEN } : {}),
+    ...(basic ? { basicAuth: { username: basic.slice(0, colon), password: basic.slice(colon + 1) } } : {}),
+    ...(config.ALERT_SLACK_WEBHOOK_URL ? { slackWebhookUrl: config.ALERT_SLACK_WEBHOOK_URL } : {}),
+  };
+}
+
+export async function startApi(
+  config: Config,
+  services: Services,
+  log: Logger,
+): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
+  const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
   const redis = createRedis(services.redisUrl);
-  const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-  const app = createApp({
+  const queue = (name: string) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const investigations = queue(INVESTIGATIONS_QUEUE);
+  const schedulesQueue = queue(SCHEDULES_QUEUE);
+  const notificationsQueue = queue(NOTIFICATIONS_QUEUE);
+  const apiLog = log.child({ part: 'api' });
+  const audit = new AuditLog(redis, config.QUEUE_PREFIX, apiLog);
+  const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
+  // The signer needs the public URL, known only once the server listens on a port (PORT=0 in tests).
+  let links = new LinkSigner(services.linkSecret, publicBaseUrl(config), config.LINK_TTL / 1000);
+  const deps: ApiDeps = {
     playbooks: services.playbooks,
     inventory: services.inventory,
     records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
@@ -92,8 +158,23 @@ export async function startApi(config: Config, services: Services, log: Logger):
     pingRedis: async () => {
       await redis.ping();
     },
-    log: log.child({ part: 'api' }),
-  });
+    log: apiLog,
+    intake: intakeDeps(config, services, redis, investigations, audit, apiLog, true),
+    audit,
+    auth: { tokens: tokens.tokens, linkSecret: services.linkSecret },
+    notifier: new Notifier(notifyTargets, notificationsQueue),
+    notifyTargets,
+    notifyHosts: config.NOTIFY_URL_HOSTS,
+    get links() {
+      return links;
+    },
+    schedules: new ScheduleStore(redis, config.QUEUE_PREFIX, schedulesQueue),
+    scheduleMinIntervalMs: config.SCHEDULE_MIN_INTERVAL,
+    once: new OnceKeys(redis, config.QUEUE_PREFIX),
+    slack: config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET, rules: services.access.slack.rules } : null,
+    alertmanager: alertmanagerSettings(config, services.alertRules),
+  };
+  const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
     s.once('error', fail);
@@ -101,20 +182,77 @@ export async function startApi(config: Config, services: Services, log: Logger):
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host}:${port}`;
+  links = new LinkSigner(services.linkSecret, publicBaseUrl(config, url), config.LINK_TTL / 1000);
   return {
     name: 'api',
-    url: `http://${host}:${port}`,
+    url,
+    routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
+    ...(tokens.generated ? { generatedToken: tokens.generated } : {}),
     stop: async () => {
       await new Promise<void>((ok) => server.close(() => ok()));
-      await investigations.close();
+      await Promise.all([investigations.close(), schedulesQueue.close(), notificationsQueue.close()]);
       await redis.quit();
     },
   };
 }
 
-export async function startOrchestratorPart(config: Config, services: Services, log: Logger): Promise<Stoppable> {
-  const o = await startOrchestrator({ playbooks: services.playbooks, inventory: services.inventory, redisUrl: services.redisUrl, prefix: config.QUEUE_PREFIX, store: services.store, log });
-  return { name: 'orchestrator', stop: o.close };
+/** The orchestrator with what runs beside it: the schedule runner and the notification worker. */
+export async function startOrchestratorPart(config: Config, services: Services, log: Logger, opts: { publicUrl?: string } = {}): Promise<Stoppable> {
+  const redis = createRedis(services.redisUrl);
+  const queue = (name: string) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const investigations = queue(INVESTIGATIONS_QUEUE);
+  const schedulesQueue = queue(SCHEDULES_QUEUE);
+  const notificationsQueue = queue(NOTIFICATIONS_QUEUE);
+  const audit = new AuditLog(redis, config.QUEUE_PREFIX, log.child({ part: 'schedules' }));
+  const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
+  const schedules = new ScheduleStore(redis, config.QUEUE_PREFIX, schedulesQueue);
+  const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
+  const notifier = new Notifier(notifyTargets, notificationsQueue);
+  const o = await startOrchestrator({
+    playbooks: services.playbooks,
+    inventory: services.inventory,
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    store: services.store,
+    log,
+    hooks: {
+      changed: (id, event) => notifier.changed(id, event),
+      previousRuns: async (inv) => {
+        const ids = inv.schedule ? await schedules.previousRuns(inv.schedule, inv.id, 5) : [];
+        const found = await Promise.all(ids.map((id) => records.find(id)));
+        return found.filter((x): x is NonNullable<typeof x> => x !== null && x.status === 'succeeded');
+      },
+    },
+  });
+  const runner = startScheduleRunner({
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    schedules,
+    schedulesQueue,
+    intake: intakeDeps(config, services, redis, investigations, audit, log, false),
+    audit,
+    log,
+  });
+  const notifications = startNotificationWorker({
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    records,
+    targets: notifyTargets,
+    links: new LinkSigner(services.linkSecret, publicBaseUrl(config, opts.publicUrl), config.LINK_TTL / 1000),
+    allowedHosts: config.NOTIFY_URL_HOSTS,
+    log,
+  });
+  return {
+    name: 'orchestrator',
+    stop: async () => {
+      await runner.close();
+      await notifications.close();
+      await o.close();
+      await Promise.all([investigations.close(), schedulesQueue.close(), notificationsQueue.close()]);
+      await redis.quit();
+    },
+  };
 }
 
 export async function startAgentPart(config: Config, services: Services, log: Logger): Promise<Stoppable> {

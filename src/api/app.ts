@@ -1,17 +1,28 @@
 import { Hono } from 'hono';
 import { TracehoundError } from '../core/errors.ts';
+import { authMiddleware } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
+import type { AppEnv } from './env.ts';
 import { openApiDocument } from './openapi.ts';
 import { problem, problemFromError } from './problem.ts';
+import { alertmanagerRoutes } from './routes/alertmanager.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { investigationRoutes } from './routes/investigations.ts';
 import { playbookRoutes } from './routes/playbooks.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { slackRoutes } from './routes/slack.ts';
 
-export function createApp(deps: ApiDeps): Hono {
-  const app = new Hono();
+export function createApp(deps: ApiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', authMiddleware(deps.auth, deps.audit));
   app.route('/', healthRoutes(deps));
   app.route('/v1/investigations', investigationRoutes(deps));
   app.route('/v1/playbooks', playbookRoutes(deps.playbooks));
+  app.route('/v1/schedules', scheduleRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/chatops/slack', slackRoutes(deps));
+  app.route('/v1/webhooks/alertmanager', alertmanagerRoutes(deps));
   const openapi = openApiDocument();
   app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));

@@ -1,10 +1,34 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { AlertRules } from '../alerts/rules.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { SlackRule } from '../auth/access-file.ts';
+import type { LinkSigner } from '../auth/signed-links.ts';
 import type { Playbook } from '../core/playbooks/playbook.ts';
+import type { IntakeDeps } from '../intake/start.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { NotifyTargets } from '../notify/targets.ts';
 import type { InvestigationRecords } from '../queue/investigation-records.ts';
+import type { OnceKeys } from '../queue/once-keys.ts';
+import type { ScheduleStore } from '../schedules/schedule-store.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
+import type { AuthConfig } from './auth.ts';
+
+export interface SlackSettings {
+  signingSecret: string;
+  rules: readonly SlackRule[];
+}
+
+export interface AlertmanagerSettings {
+  rules: AlertRules;
+  /** Accepted credentials: a bearer token and/or basic auth, as configured in Alertmanager's http_config. */
+  bearerToken?: string;
+  basicAuth?: { username: string; password: string };
+  /** Incoming webhook to post each started investigation's result to. */
+  slackWebhookUrl?: string;
+}
 
 /** Everything the API needs from the outside world, injected so tests run it against real Redis and S3. */
 export interface ApiDeps {
@@ -17,4 +41,18 @@ export interface ApiDeps {
   store: ArtifactStore;
   pingRedis(): Promise<void>;
   log: Logger;
+  intake: IntakeDeps;
+  audit: AuditLog;
+  auth: AuthConfig;
+  notifier: Notifier;
+  notifyTargets: NotifyTargets;
+  /** Hosts the server may post notifications to (NOTIFY_URL_HOSTS). */
+  notifyHosts: readonly string[];
+  links: LinkSigner;
+  schedules: ScheduleStore;
+  scheduleMinIntervalMs: number;
+  /** Remembers deliveries already handled (Slack trigger_id, Alertmanager alert occurrences). */
+  once: OnceKeys;
+  slack: SlackSettings | null;
+  alertmanager: AlertmanagerSettings | null;
 }

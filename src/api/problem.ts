@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { TracehoundError, ValidationError, type FieldError } from '../core/errors.ts';
+import { RateLimitedError, TracehoundError, UnauthorizedError, ValidationError, type FieldError } from '../core/errors.ts';
 
 export interface Problem {
   type: string;
@@ -18,6 +18,8 @@ export function problem(c: Context, p: Problem): Response {
 }
 
 export function problemFromError(c: Context, err: TracehoundError): Response {
+  if (err instanceof UnauthorizedError) c.header('WWW-Authenticate', 'Bearer realm="tracehound"');
+  if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSec));
   return problem(c, {
     type: err.type,
     title: err.title,

@@ -1,17 +1,19 @@
 import { z } from 'zod';
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Parses "500ms", "10s", "2m" or a bare number of seconds into milliseconds; undefined when malformed. */
+/** Parses "500ms", "10s", "2m", "1h", "7d" or a bare number of seconds into milliseconds; undefined when malformed. */
 export function parseDurationMs(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text > 0 ? Math.round(text * 1000) : undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) return undefined;
   const value = Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
   return value > 0 ? Math.round(value) : undefined;
 }
 
 export function formatDurationMs(ms: number): string {
+  if (ms >= 86_400_000 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;

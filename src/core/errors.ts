@@ -54,3 +54,29 @@ export class ServiceUnavailableError extends TracehoundError {
   readonly type = 'https://tracehound.dev/problems/unavailable';
   readonly title = 'Service unavailable';
 }
+
+/** No credential, or one that does not check out. */
+export class UnauthorizedError extends TracehoundError {
+  readonly status = 401;
+  readonly type = 'https://tracehound.dev/problems/unauthorized';
+  readonly title = 'Unauthorized';
+}
+
+/** A valid identity asking for something outside its scopes, namespaces or playbooks. */
+export class ForbiddenError extends TracehoundError {
+  readonly status = 403;
+  readonly type = 'https://tracehound.dev/problems/forbidden';
+  readonly title = 'Forbidden';
+}
+
+export class RateLimitedError extends TracehoundError {
+  readonly status = 429;
+  readonly type = 'https://tracehound.dev/problems/rate-limited';
+  readonly title = 'Too many requests';
+  constructor(
+    message: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(message);
+  }
+}

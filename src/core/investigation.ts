@@ -78,6 +78,8 @@ export const Investigation = z.object({
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   requestedBy: z.string(),
+  /** The schedule whose firing created it; sweeps compare runs of the same schedule. */
+  schedule: z.string().optional(),
   reason: z.string().optional(),
   steps: z.array(Step),
   summary: Summary.optional(),

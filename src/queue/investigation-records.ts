@@ -8,6 +8,8 @@ export interface ListQuery {
   limit: number;
   /** Opaque: the id of the last item of the previous page. */
   cursor?: string;
+  /** What the caller may see (namespace-limited tokens); applied while paging, like the other filters. */
+  visible?: (inv: Investigation) => boolean;
 }
 
 /**
@@ -69,6 +71,7 @@ export class InvestigationRecords {
         const inv = Investigation.parse(JSON.parse(raw));
         if (q.status && inv.status !== q.status) continue;
         if (q.playbook && inv.playbook !== q.playbook) continue;
+        if (q.visible && !q.visible(inv)) continue;
         items.push(inv);
         if (items.length === q.limit) {
           const more = i < ids.length - 1 || ids.length === batch;

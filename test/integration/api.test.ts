@@ -32,7 +32,7 @@ describe('investigations API', () => {
     const got = await sys.get(`/v1/investigations/${res.json.id}`);
     expect(got.status).toBe(200);
     expect(got.json).toMatchObject({ id: res.json.id, status: 'queued', target: { node: 'test-node' }, params: { duration: '5s' }, steps: [] });
-    expect(got.json.requestedBy).not.toBe('forged');
+    expect(got.json.requestedBy).toBe('token:admin');
   });
 
   it.each([
@@ -61,7 +61,11 @@ describe('investigations API', () => {
   });
 
   it('rejects malformed JSON with a problem document', async () => {
-    const res = await fetch(`${sys.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"playbook":' });
+    const res = await fetch(`${sys.url}/v1/investigations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sys.tokens.admin}` },
+      body: '{"playbook":',
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });

@@ -8,10 +8,12 @@ describe('durations', () => {
     ['2m', 120_000],
     ['1.5s', 1500],
     ['30', 30_000],
+    ['1h', 3_600_000],
+    ['7d', 604_800_000],
     [5, 5000],
   ] as const)('parses %s', (input, ms) => expect(parseDurationMs(input)).toBe(ms));
 
-  it.each(['', 's', '10h', '-1s', '0s', '1e3s', '10 s', 'ten', Number.NaN, 0])('rejects %s', (input) => {
+  it.each(['', 's', '10y', '1w', '-1s', '0s', '1e3s', '10 s', 'ten', Number.NaN, 0])('rejects %s', (input) => {
     expect(parseDurationMs(input as string)).toBeUndefined();
   });
 
@@ -25,6 +27,6 @@ describe('durations', () => {
   });
 
   it('formats back the way people write them', () => {
-    expect([60_000, 10_000, 1500].map(formatDurationMs)).toEqual(['1m', '10s', '1500ms']);
+    expect([60_000, 10_000, 1500, 3_600_000, 7_200_000, 86_400_000, 5_400_000].map(formatDurationMs)).toEqual(['1m', '10s', '1500ms', '1h', '2h', '1d', '90m']);
   });
 });

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../src/config.ts';
 import { isTerminal } from '../../src/core/investigation.ts';
@@ -52,6 +52,11 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   const heartbeat = setInterval(beat, config.NODE_HEARTBEAT);
 
   const workerConnection = createRedis(opts.redisUrl);
+  // The per-node cap holds across agents too (two agents started under one node name must not double it):
+  // overlapping captures skew each other's figures and add up in overhead.
+  const ownQueue = new Queue(captureQueueName(config.NODE_NAME), { connection: workerConnection, prefix: config.QUEUE_PREFIX });
+  await ownQueue.setGlobalConcurrency(config.AGENT_CONCURRENCY);
+  await ownQueue.close();
   const worker = new Worker<unknown, CaptureOutcome>(
     captureQueueName(config.NODE_NAME),
     async (job) => {

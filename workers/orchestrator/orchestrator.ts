@@ -1,6 +1,7 @@
 import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { isTerminal, type Investigation, type Step } from '../../src/core/investigation.ts';
+import { isTerminal, type Investigation, type Step, type Summary } from '../../src/core/investigation.ts';
+import { compareSweep, comparisonFindings, type SweepComparison } from '../../src/sweeps/compare.ts';
 import { Capabilities } from '../../src/core/capabilities.ts';
 import { planContext } from '../../src/core/playbooks/engine.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
@@ -28,6 +29,14 @@ export interface Orchestrator {
   close(): Promise<void>;
 }
 
+/** What the orchestrator tells the rest of the system; failures here never fail an investigation. */
+export interface OrchestratorHooks {
+  /** Status or steps changed ('progress'), or the investigation ended ('final'): notifications. */
+  changed?(id: string, event: 'progress' | 'final'): Promise<void>;
+  /** Earlier finished runs of the same schedule, newest first: what a sweep is compared with. */
+  previousRuns?(inv: Investigation): Promise<Investigation[]>;
+}
+
 const now = () => new Date().toISOString();
 const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
 
@@ -44,6 +53,7 @@ export async function startOrchestrator(opts: {
   concurrency?: number;
   /** How often to look for captures whose node died; the registry TTL bounds how fast death is seen. */
   watchdogIntervalMs?: number;
+  hooks?: OrchestratorHooks;
 }): Promise<Orchestrator> {
   const log = opts.log.child({ part: 'orchestrator' });
   const redis = createRedis(opts.redisUrl);
@@ -61,7 +71,7 @@ export async function startOrchestrator(opts: {
 
   const watchdog = new CaptureWatchdog(redis, opts.prefix, registry, captureQueue, log);
   watchdog.start(opts.watchdogIntervalMs ?? 1000);
-  const ctx: RunContext = { playbooks: opts.playbooks, inventory: opts.inventory, records, registry, captureQueue, watchdog, store: opts.store, log };
+  const ctx: RunContext = { playbooks: opts.playbooks, inventory: opts.inventory, records, registry, captureQueue, watchdog, store: opts.store, log, hooks: opts.hooks ?? {} };
   const workerConnection = createRedis(opts.redisUrl);
   const processJob = async (job: Job, token?: string) => {
     try {
@@ -73,6 +83,7 @@ export async function startOrchestrator(opts: {
       const inv = id ? await ctx.records.find(id).catch(() => null) : null;
       if (inv && !isTerminal(inv.status)) {
         await ctx.records.put({ ...inv, status: 'failed', reason: `orchestrator error: ${(err as Error).message}`, finishedAt: now() });
+        await tell(ctx, inv.id, 'final');
       }
       throw err;
     }
@@ -106,6 +117,15 @@ interface RunContext {
   watchdog: CaptureWatchdog;
   store: ArtifactStore;
   log: Logger;
+  hooks: OrchestratorHooks;
+}
+
+async function tell(ctx: RunContext, id: string, event: 'progress' | 'final'): Promise<void> {
+  try {
+    await ctx.hooks.changed?.(id, event);
+  } catch (err) {
+    ctx.log.warn({ err, investigation: id }, 'could not queue a notification');
+  }
 }
 
 async function runInvestigation(job: Job, token: string, ctx: RunContext): Promise<void> {
@@ -122,6 +142,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
     inv = { ...inv, status: 'running', startedAt: now() };
     await ctx.records.put(inv);
     ctx.log.info({ investigation: id, playbook: playbook.name }, 'investigation started');
+    await tell(ctx, id, 'progress');
   }
 
   for (;;) {
@@ -130,6 +151,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       progress.stepIndex += 1;
       delete progress.dispatched;
       await job.updateData({ id, progress });
+      await tell(ctx, id, 'progress');
     }
     if (await ctx.records.isCancelRequested(id)) {
       return finish(ctx, { ...inv, status: 'cancelled', reason: 'cancelled on request' }, { playbook, params });
@@ -281,6 +303,8 @@ async function finish(
   };
   if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
   if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };
+  const comparison = done.schedule && done.status === 'succeeded' ? await compareWithPreviousRuns(ctx, done) : null;
+  if (comparison && done.summary) done.summary = withComparison(done.summary, comparison);
 
   const summaryDoc = { schemaVersion: 1, ...done };
   // The HTML report embeds every flamegraph the captures stored, so it stands alone when downloaded.
@@ -293,6 +317,7 @@ async function finish(
     { name: 'summary.json', body: JSON.stringify(summaryDoc, null, 2), contentType: 'application/json' },
     { name: 'report.md', body: renderReportMarkdown(done), contentType: 'text/markdown; charset=utf-8' },
     { name: 'report.html', body: renderReportHtml(done, flamegraphs), contentType: 'text/html; charset=utf-8' },
+    ...(comparison ? [{ name: 'comparison.json', body: JSON.stringify(comparison, null, 2), contentType: 'application/json' }] : []),
   ];
   const stored = [];
   for (const f of files) {
@@ -303,5 +328,28 @@ async function finish(
   done = { ...done, artifacts: [...stored, ...done.artifacts.filter((a) => !files.some((f) => f.name === a.name))] };
   await ctx.records.put(done);
   ctx.log.info({ investigation: done.id, status: done.status, headline: done.summary?.headline }, 'investigation finished');
+  await tell(ctx, done.id, 'final');
+}
+
+/** Scheduled runs (sweeps) are compared per node with the schedule's earlier runs; null when there is nothing to compare. */
+async function compareWithPreviousRuns(ctx: RunContext, inv: Investigation): Promise<SweepComparison | null> {
+  if (!ctx.hooks.previousRuns) return null;
+  try {
+    const previous = await ctx.hooks.previousRuns(inv);
+    return compareSweep(inv, previous);
+  } catch (err) {
+    ctx.log.warn({ err, investigation: inv.id }, 'could not compare with previous runs');
+    return null;
+  }
+}
+
+/** Changes since earlier runs lead the findings; the headline says how many need a look. */
+function withComparison(summary: Summary, comparison: SweepComparison): Summary {
+  const changes = comparisonFindings(comparison);
+  const notable = changes.filter((f) => f.severity !== 'info').length;
+  return {
+    headline: notable > 0 ? `${summary.headline} — ${notable} change(s) since previous sweeps` : summary.headline,
+    findings: [...changes.filter((f) => f.severity !== 'info'), ...summary.findings, ...changes.filter((f) => f.severity === 'info')],
+  };
 }
 

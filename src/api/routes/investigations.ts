@@ -1,13 +1,15 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, ServiceUnavailableError, UnsupportedTargetError, ValidationError } from '../../core/errors.ts';
-import { newInvestigationId } from '../../core/ids.ts';
-import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
-import { choosePlaybook, parsePlaybookParams } from '../../core/playbooks/select.ts';
+import { canSee } from '../../auth/authorize.ts';
+import type { Identity } from '../../auth/identity.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { InvestigationRequest, InvestigationStatus, type Investigation } from '../../core/investigation.ts';
 import { renderDiffFlamegraph } from '../../flamegraph/diff.ts';
-import { targetsPods } from '../../inventory/inventory.ts';
+import { cancelInvestigation } from '../../intake/cancel.ts';
+import { startInvestigation } from '../../intake/start.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
+import type { AppEnv } from '../env.ts';
 import { parseOrThrow } from '../problem.ts';
 
 export const ListQuery = z
@@ -32,11 +34,12 @@ const DiffQuery = z
 const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/report` });
 
 export function investigationRoutes(deps: ApiDeps) {
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
 
-  const load = async (id: string): Promise<Investigation> => {
+  /** Investigations outside a namespace-limited caller's namespaces do not exist for it. */
+  const load = async (id: string, who: Identity): Promise<Investigation> => {
     const inv = /^inv_[0-9a-z]{26}$/.test(id) ? await deps.records.find(id) : null;
-    if (!inv) throw new NotFoundError(`no investigation ${id}`);
+    if (!inv || !canSee(who, inv)) throw new NotFoundError(`no investigation ${id}`);
     return inv;
   };
 
@@ -52,57 +55,22 @@ export function investigationRoutes(deps: ApiDeps) {
       body = rest;
     }
     const req = parseOrThrow(RequestBody, body, 'investigation request');
-    const playbook = choosePlaybook(deps.playbooks, req);
-    parsePlaybookParams(playbook, req.params);
-    if (!req.target && !playbook.fleetWide) {
-      throw new ValidationError('a target is required', [{ path: 'target', message: `${playbook.name} needs a target; only fleet-wide playbooks run without one` }]);
-    }
-    if (req.target && targetsPods(req.target)) {
-      if (deps.inventory?.kind !== 'kubernetes') {
-        throw new UnsupportedTargetError(
-          'pod, namespace and labelSelector targets need the Kubernetes inventory, which is not configured on this server; target a node, cgroup or pid',
-        );
-      }
-    }
-    // Unknown pods, hosts and selectors matching nothing are the caller's error, answered now (404), not in a failed step later.
-    if (req.target && deps.inventory) await deps.inventory.resolve(req.target);
-
-    const id = newInvestigationId();
-    const inv: Investigation = {
-      id,
-      status: 'queued',
-      playbook: playbook.name,
-      ...(req.symptom ? { symptom: req.symptom } : {}),
-      ...(req.target ? { target: req.target } : {}),
-      params: req.params,
-      createdAt: new Date().toISOString(),
-      requestedBy: 'http:anonymous',
-      steps: [],
-      artifacts: [],
-    };
-    await deps.records.create(inv);
-    try {
-      await deps.investigations.add('investigate', { id }, { jobId: id, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } });
-    } catch (err) {
-      await deps.records.remove(id).catch(() => undefined);
-      deps.log.error({ err }, 'enqueue failed');
-      throw new ServiceUnavailableError('could not queue the investigation; try again');
-    }
-    deps.log.info({ investigation: id, playbook: playbook.name, target: req.target }, 'investigation queued');
-    c.header('Location', links(id).self);
-    return c.json({ id, status: inv.status, playbook: inv.playbook, links: links(id) }, 202);
+    const inv = await startInvestigation(deps.intake, c.get('identity'), req);
+    c.header('Location', links(inv.id).self);
+    return c.json({ id: inv.id, status: inv.status, playbook: inv.playbook, links: links(inv.id) }, 202);
   });
 
   app.get('/', async (c) => {
     const q = parseOrThrow(ListQuery, c.req.query(), 'query', ['query']);
-    const page = await deps.records.list(q);
+    const who = c.get('identity');
+    const page = await deps.records.list({ ...q, visible: (inv) => canSee(who, inv) });
     return c.json({ items: page.items, nextCursor: page.nextCursor });
   });
 
-  app.get('/:id', async (c) => c.json(await load(c.req.param('id'))));
+  app.get('/:id', async (c) => c.json(await load(c.req.param('id'), c.get('identity'))));
 
   app.get('/:id/artifacts/*', async (c) => {
-    const inv = await load(c.req.param('id'));
+    const inv = await load(c.req.param('id'), c.get('identity'));
     const prefix = `/v1/investigations/${inv.id}/artifacts/`;
     const name = decodeURIComponent(c.req.path.slice(c.req.path.indexOf(prefix) + prefix.length));
     if (!isSafeArtifactName(name)) {
@@ -113,7 +81,7 @@ export function investigationRoutes(deps: ApiDeps) {
   });
 
   app.get('/:id/report', async (c) => {
-    const inv = await load(c.req.param('id'));
+    const inv = await load(c.req.param('id'), c.get('identity'));
     if (!inv.artifacts.some((a) => a.name === 'report.html')) throw new NotFoundError(`investigation ${inv.id} has no report yet (status ${inv.status})`);
     const obj = await deps.store.get(artifactKey(inv.id, 'report.html'));
     return c.body(new Uint8Array(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
@@ -122,7 +90,8 @@ export function investigationRoutes(deps: ApiDeps) {
   // Differential flamegraph: :id is the baseline ("before"), :otherId the comparison ("after").
   app.get('/:id/diff/:otherId', async (c) => {
     const q = parseOrThrow(DiffQuery, c.req.query(), 'query', ['query']);
-    const [before, after] = await Promise.all([load(c.req.param('id')), load(c.req.param('otherId'))]);
+    const who = c.get('identity');
+    const [before, after] = await Promise.all([load(c.req.param('id'), who), load(c.req.param('otherId'), who)]);
     const folded = async (inv: Investigation) => {
       const a = inv.artifacts.find((x) => x.name.endsWith('/stacks.folded') && (!q.node || x.name.split('/')[1] === q.node));
       if (!a) throw new NotFoundError(`investigation ${inv.id} has no folded stacks${q.node ? ` from node ${q.node}` : ''}: is it a finished cpu-profile?`);
@@ -136,24 +105,9 @@ export function investigationRoutes(deps: ApiDeps) {
   });
 
   app.post('/:id/cancel', async (c) => {
-    const inv = await load(c.req.param('id'));
-    if (isTerminal(inv.status)) throw new ConflictError(`investigation ${inv.id} already ${inv.status}`);
-    // Still waiting in the queue: take it out so no capture ever starts.
-    if (inv.status === 'queued') {
-      const job = await deps.investigations.getJob(inv.id);
-      if (job && (await job.getState()) === 'waiting') {
-        await job.remove().catch(() => undefined);
-        if (!(await deps.investigations.getJob(inv.id))) {
-          const done: Investigation = { ...inv, status: 'cancelled', reason: 'cancelled before it started', finishedAt: new Date().toISOString() };
-          await deps.records.put(done);
-          await deps.records.requestCancel(inv.id);
-          return c.json(done, 202);
-        }
-      }
-    }
-    await deps.records.requestCancel(inv.id);
-    deps.log.info({ investigation: inv.id }, 'cancel requested');
-    return c.json({ ...(await load(inv.id)), cancelRequested: true }, 202);
+    const who = c.get('identity');
+    const inv = await load(c.req.param('id'), who);
+    return c.json(await cancelInvestigation(deps, who, inv), 202);
   });
 
   return app;

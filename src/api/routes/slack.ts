@@ -1,0 +1,165 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { SlackRule } from '../../auth/access-file.ts';
+import { canSee } from '../../auth/authorize.ts';
+import { identity, type Identity } from '../../auth/identity.ts';
+import { ackMessage, errorMessage, helpMessage, statusMessage, sweepsMessage, type SlackMessage } from '../../chatops/blocks.ts';
+import { parseChatCommand, type ChatCommand } from '../../chatops/command.ts';
+import { verifySlackSignature } from '../../chatops/signature.ts';
+import { TracehoundError, UnauthorizedError, ValidationError } from '../../core/errors.ts';
+import { InvestigationRequest } from '../../core/investigation.ts';
+import { cancelInvestigation } from '../../intake/cancel.ts';
+import { startInvestigation } from '../../intake/start.ts';
+import { allowedUrl } from '../../notify/targets.ts';
+import { messageLinks } from '../../notify/links.ts';
+import type { ApiDeps, SlackSettings } from '../deps.ts';
+import type { AppEnv } from '../env.ts';
+import { fieldErrors } from '../problem.ts';
+
+/** The slash command form Slack (and Mattermost) posts; only the fields we use are checked. */
+const SlashCommand = z.looseObject({
+  command: z.string().max(64),
+  text: z.string().max(4000).default(''),
+  user_id: z.string().min(1).max(64),
+  user_name: z.string().max(128).optional(),
+  channel_id: z.string().min(1).max(64),
+  response_url: z.url({ protocol: /^https?$/ }),
+  trigger_id: z.string().min(1).max(256),
+});
+
+/** A retried delivery gets the first answer again; kept long enough to cover Slack's retries. */
+const TRIGGER_TTL_SEC = 3600;
+
+/** Slack users and channels as identities: `slack:<user>`, limited by the first ACCESS_FILE rule that matches. */
+export function slackIdentity(settings: SlackSettings, user: string, channel: string): Identity | null {
+  if (settings.rules.length === 0) return identity(`slack:${user}`, ['investigations:read', 'investigations:write']);
+  const rule: SlackRule | undefined = settings.rules.find((r) => (!r.users || r.users.includes(user)) && (!r.channels || r.channels.includes(channel)));
+  if (!rule) return null;
+  return identity(`slack:${user}`, rule.write ? ['investigations:read', 'investigations:write'] : ['investigations:read'], {
+    namespaces: rule.namespaces ?? null,
+    playbooks: rule.playbooks ?? null,
+  });
+}
+
+/** Errors become a short ephemeral reply naming what to fix; never a stack trace. */
+function explain(err: unknown): SlackMessage | null {
+  if (err instanceof ValidationError) {
+    const fields = err.errors.map((e) => `• ${e.path}: ${e.message}`).join('\n');
+    return errorMessage(`${err.message}${fields ? `\n${fields}` : ''}\nTry \`/investigate help\`.`);
+  }
+  if (err instanceof TracehoundError) return errorMessage(err.message);
+  return null;
+}
+
+export function slackRoutes(deps: ApiDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/commands', async (c) => {
+    const settings = deps.slack;
+    if (!settings) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
+    // The signature covers the raw bytes: verify before parsing anything.
+    const raw = await c.req.text();
+    const check = verifySlackSignature({
+      signingSecret: settings.signingSecret,
+      timestamp: c.req.header('x-slack-request-timestamp'),
+      signature: c.req.header('x-slack-signature'),
+      rawBody: raw,
+      nowSec: Math.floor(Date.now() / 1000),
+    });
+    if (!check.ok) {
+      deps.log.warn({ reason: check.reason }, 'rejected a Slack request');
+      throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
+    }
+    const form = SlashCommand.safeParse(Object.fromEntries(new URLSearchParams(raw)));
+    if (!form.success) {
+      throw new ValidationError('not a slash command payload', fieldErrors(form.error));
+    }
+    const cmd = form.data;
+
+    if (!(await deps.once.claim('slack-trigger', cmd.trigger_id, TRIGGER_TTL_SEC))) {
+      const first = await deps.once.get('slack-trigger', cmd.trigger_id);
+      return c.json(first && first !== 'pending' ? (JSON.parse(first) as unknown) : errorMessage('Already received; working on it.'));
+    }
+    const answer = async (m: SlackMessage) => {
+      await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
+      return c.json(m);
+    };
+
+    const who = slackIdentity(settings, cmd.user_id, cmd.channel_id);
+    if (!who) {
+      await deps.audit.append({ actor: `slack:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
+      return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
+    }
+    const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
+    try {
+      return await answer(await run(deps, who, parsed, cmd.response_url));
+    } catch (err) {
+      const m = explain(err);
+      if (m) return answer(m);
+      deps.log.error({ err }, 'Slack command failed');
+      await deps.once.release('slack-trigger', cmd.trigger_id);
+      return c.json(errorMessage('Something went wrong on our side; it is in the server log. Try again in a moment.'));
+    }
+  });
+
+  return app;
+}
+
+async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: string): Promise<SlackMessage> {
+  const playbookInfo = deps.playbooks.map((p) => ({ name: p.name, title: p.title }));
+  const visible = async (id: string) => {
+    const inv = await deps.records.find(id);
+    return inv && canSee(who, inv) ? inv : null;
+  };
+  switch (cmd.kind) {
+    case 'help':
+      return helpMessage(cmd.topic, playbookInfo);
+    case 'invalid':
+      return errorMessage(cmd.message);
+    case 'status': {
+      const inv = await visible(cmd.id);
+      return inv ? statusMessage(inv, messageLinks(inv, deps.links)) : errorMessage(`No investigation ${cmd.id}.`);
+    }
+    case 'cancel': {
+      const inv = await visible(cmd.id);
+      if (!inv) return errorMessage(`No investigation ${cmd.id}.`);
+      if (!who.scopes.has('investigations:write')) return errorMessage('You may look but not cancel.');
+      const after = await cancelInvestigation(deps, who, inv);
+      return errorMessage(after.status === 'cancelled' ? `Cancelled ${inv.id} before it started.` : `Cancelling ${inv.id}: its captures stop now.`);
+    }
+    case 'sweeps': {
+      const schedules = (await deps.schedules.list()).filter((s) => canSee(who, s));
+      const last = await Promise.all(schedules.map((s) => (s.lastInvestigation ? deps.records.find(s.lastInvestigation) : null)));
+      return sweepsMessage(
+        schedules.map((s, i) => {
+          const inv = last[i];
+          return {
+            name: s.name,
+            ...(s.cron ? { cron: s.cron } : {}),
+            ...(s.every ? { every: s.every } : {}),
+            playbook: s.playbook,
+            ...(s.target ? { target: s.target } : {}),
+            nextRunAt: s.nextRunAt,
+            lastInvestigation: inv ? { id: inv.id, status: inv.status, ...(inv.summary ? { headline: inv.summary.headline } : {}) } : null,
+          };
+        }),
+      );
+    }
+    case 'investigate': {
+      const req = InvestigationRequest.safeParse({
+        ...(cmd.playbook ? { playbook: cmd.playbook } : {}),
+        ...(cmd.symptom ? { symptom: cmd.symptom } : {}),
+        ...(Object.keys(cmd.target).length ? { target: cmd.target } : {}),
+        params: cmd.params,
+      });
+      if (!req.success) throw new ValidationError('that request does not check out', fieldErrors(req.error));
+      const canPost = allowedUrl(responseUrl, deps.notifyHosts);
+      if (!canPost) deps.log.warn({ host: new URL(responseUrl).hostname }, 'response_url host not in NOTIFY_URL_HOSTS; no follow-ups');
+      const inv = await startInvestigation(deps.intake, who, req.data, {
+        detail: { via: 'slack' },
+        notify: canPost ? [{ kind: 'slack-response-url', url: responseUrl }] : [],
+      });
+      return ackMessage(inv, canPost ? undefined : `I cannot post the result here (response_url host not allowed); use \`/investigate status ${inv.id}\`.`);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * HMAC-signed, expiring API links, so that a button in Slack opens a report without an API token. The signature
+ * covers the path and the expiry; nothing else in the URL grants anything. Only GETs of paths that
+ * `isLinkablePath` accepts honour a signature.
+ */
+const mac = (secret: string, path: string, exp: number) =>
+  createHmac('sha256', secret).update(`GET\n${path}\n${exp}`).digest('base64url');
+
+const LINKABLE = [/^\/v1\/investigations\/inv_[0-9a-z]{26}\/report$/, /^\/v1\/investigations\/inv_[0-9a-z]{26}\/artifacts\/[^?#]+$/];
+
+export const isLinkablePath = (path: string) => LINKABLE.some((re) => re.test(path));
+
+export function signPath(secret: string, path: string, expiresAtSec: number): string {
+  if (!isLinkablePath(path)) throw new Error(`not a linkable path: ${path}`);
+  return `${path}?exp=${expiresAtSec}&sig=${mac(secret, path, expiresAtSec)}`;
+}
+
+export type LinkCheck = { ok: true } | { ok: false; reason: 'not linkable' | 'malformed' | 'expired' | 'bad signature' };
+
+export function verifySignedPath(secret: string, path: string, exp: string | undefined, sig: string | undefined, nowSec: number): LinkCheck {
+  if (!isLinkablePath(path)) return { ok: false, reason: 'not linkable' };
+  if (!exp || !/^\d{1,12}$/.test(exp) || !sig || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return { ok: false, reason: 'malformed' };
+  const expected = Buffer.from(mac(secret, path, Number(exp)));
+  if (!timingSafeEqual(expected, Buffer.from(sig))) return { ok: false, reason: 'bad signature' };
+  if (Number(exp) < nowSec) return { ok: false, reason: 'expired' };
+  return { ok: true };
+}
+
+/** Builds absolute signed URLs under the public base URL users can reach. */
+export class LinkSigner {
+  constructor(
+    private readonly secret: string,
+    private readonly publicBaseUrl: string,
+    private readonly ttlSec: number,
+  ) {}
+
+  url(path: string, nowSec = Math.floor(Date.now() / 1000)): string {
+    return this.publicBaseUrl.replace(/\/+$/, '') + signPath(this.secret, path, nowSec + this.ttlSec);
+  }
+}

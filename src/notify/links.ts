@@ -1,0 +1,13 @@
+import type { LinkSigner } from '../auth/signed-links.ts';
+import type { Investigation } from '../core/investigation.ts';
+
+/** Signed links to what a message points at: the report, the first flamegraph and its PNG thumbnail. */
+export function messageLinks(inv: Investigation, links: LinkSigner) {
+  const art = (suffix: string) => inv.artifacts.find((a) => a.name.endsWith(suffix))?.name;
+  const artifactUrl = (name: string | undefined) => (name ? links.url(`/v1/investigations/${inv.id}/artifacts/${name}`) : undefined);
+  const report = inv.artifacts.some((a) => a.name === 'report.html') ? links.url(`/v1/investigations/${inv.id}/report`) : undefined;
+  const flamegraph = artifactUrl(art('/flamegraph.svg'));
+  const flamegraphPng = artifactUrl(art('/flamegraph.png'));
+  return { ...(report ? { report } : {}), ...(flamegraph ? { flamegraph } : {}), ...(flamegraphPng ? { flamegraphPng } : {}) };
+}
+

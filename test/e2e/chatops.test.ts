@@ -1,0 +1,70 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
+import { createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
+
+const SOURCE = fileURLToPath(new URL('../fixtures/burner.c', import.meta.url));
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real capture, its summary and flamegraph back in the channel'), () => {
+  let sys: TestSystem;
+  let hook: HookServer;
+  let cg: TestCgroup;
+  let dir: string;
+  let burner: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    assertBpf();
+    dir = mkdtempSync(join(tmpdir(), 'th-burner-'));
+    execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', join(dir, 'th-burner'), SOURCE]);
+    hook = await startHookServer();
+    sys = await startSystem({ env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1' } });
+    cg = createTestCgroup('slack');
+  });
+  afterAll(async () => {
+    burner?.kill('SIGKILL');
+    cg?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await sys?.stop();
+    await hook?.close();
+  });
+
+  it('acks, then posts the hottest function, a PNG thumbnail and signed links that open without a token', async () => {
+    burner = cg.spawn(join(dir, 'th-burner'), []);
+    const responseUrl = `${hook.url}/commands/1234/abcd`;
+    const ack = await slashCommand(sys.url, `profile cgroup=${cg.path} for=3s hz=199`, { responseUrl });
+    expect(ack.status).toBe(200);
+    const id = /inv_[0-9a-z]{26}/.exec(blocksOf(ack.json).text)![0];
+    const inv = await sys.waitFor(id);
+    expect(inv).toMatchObject({ status: 'succeeded', playbook: 'cpu-profile', requestedBy: 'slack:U0ALICE', params: { duration: '3s', hz: 199 } });
+
+    const posts = await hook.waitFor(1, '/commands/1234/abcd');
+    await new Promise((r) => setTimeout(r, 500));
+    const all = hook.received.filter((r) => r.path === '/commands/1234/abcd').map((r) => r.body);
+    expect(all.length).toBeLessThanOrEqual(5);
+    expect(posts.length).toBeGreaterThan(0);
+    const final = blocksOf(all.at(-1));
+    expect((all.at(-1) as { response_type: string }).response_type).toBe('in_channel');
+    expect(final.text).toContain('crunch_alpha');
+    expect(final.text).toContain(inv.summary!.headline.slice(0, 30));
+
+    // Slack shows only PNG/JPEG: the image block points at the stored thumbnail, through a signed link.
+    expect(final.images).toHaveLength(1);
+    expect(final.images[0]).toMatch(new RegExp(`/v1/investigations/${id}/artifacts/cpu/test-node/flamegraph\\.png\\?exp=\\d+&sig=`));
+    const png = Buffer.from(await (await fetch(final.images[0]!)).arrayBuffer());
+    expect(png.subarray(0, 8).equals(PNG)).toBe(true);
+    const svg = await fetch(final.buttons['Flamegraph']!);
+    expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(await svg.text()).toContain('crunch_alpha');
+    expect((await fetch(final.buttons['Open report']!)).status).toBe(200);
+    // The same link with its signature cut off is refused.
+    expect((await fetch(final.buttons['Open report']!.replace(/&sig=.*/, ''))).status).toBe(401);
+  });
+});

@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+
+export interface HookServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** Bodies received, by path, in order. */
+  received: { path: string; body: unknown; at: number }[];
+  /** Waits until `n` posts reached `path` (or any path). */
+  waitFor(n: number, path?: string, timeoutMs?: number): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+/** A local stand-in for Slack's response_url and incoming webhooks: records each JSON post, answers "ok" like Slack. */
+export async function startHookServer(opts: { status?: number } = {}): Promise<HookServer> {
+  const received: HookServer['received'] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = Buffer.concat(chunks).toString('utf8');
+      }
+      received.push({ path: req.url ?? '/', body, at: Date.now() });
+      res.writeHead(opts.status ?? 200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return {
+    url,
+    received,
+    async waitFor(n, path, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const got = received.filter((r) => !path || r.path === path).map((r) => r.body);
+        if (got.length >= n) return got;
+        if (Date.now() > deadline) throw new Error(`only ${got.length} of ${n} posts to ${path ?? 'any path'} within ${timeoutMs} ms: ${JSON.stringify(got).slice(0, 1000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}

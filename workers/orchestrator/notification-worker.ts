@@ -1,0 +1,74 @@
+import { Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { LinkSigner } from '../../src/auth/signed-links.ts';
+import { messageLinks } from '../../src/notify/links.ts';
+import { finalMessage, progressMessage } from '../../src/chatops/blocks.ts';
+import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
+import { NOTIFICATIONS_QUEUE, NotifyJob } from '../../src/notify/notifier.ts';
+import { allowedUrl, type NotifyTargets } from '../../src/notify/targets.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+
+/** Slack accepts 5 posts per response_url; progress may use 4 so the final result always has its post. */
+export const RESPONSE_URL_POSTS = 5;
+
+const hasProblems = (inv: Investigation) => inv.status !== 'succeeded' || (inv.summary?.findings ?? []).some((f) => f.severity !== 'info');
+
+/** Posts investigation progress and results to Slack (response_url, incoming webhooks), with retries. */
+export function startNotificationWorker(opts: {
+  redisUrl: string;
+  prefix: string;
+  records: InvestigationRecords;
+  targets: NotifyTargets;
+  links: LinkSigner;
+  allowedHosts: readonly string[];
+  log: Logger;
+}): { close(): Promise<void> } {
+  const log = opts.log.child({ part: 'notifications' });
+  const post = async (url: string, message: unknown) => {
+    if (!allowedUrl(url, opts.allowedHosts)) throw new Error(`refusing to post to ${new URL(url).hostname}: not in NOTIFY_URL_HOSTS`);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`${new URL(url).hostname} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  };
+
+  const process = async (job: Job) => {
+    const { id, event } = NotifyJob.parse(job.data);
+    const inv = await opts.records.find(id);
+    if (!inv) return;
+    const targets = await opts.targets.list(id);
+    const final = event === 'final' && isTerminal(inv.status);
+    for (const [i, t] of targets.entries()) {
+      if (final) {
+        if ((await opts.targets.posts(id, i)) >= RESPONSE_URL_POSTS && t.kind === 'slack-response-url') continue;
+        if (t.kind === 'slack-webhook' && t.when === 'problems' && !hasProblems(inv)) continue;
+        if (!(await opts.targets.markFinal(id, i))) continue;
+        try {
+          await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)));
+        } catch (err) {
+          await opts.targets.unmarkFinal(id, i);
+          throw err;
+        }
+        await opts.targets.countPost(id, i);
+      } else if (t.kind === 'slack-response-url' && !isTerminal(inv.status)) {
+        if ((await opts.targets.countPost(id, i)) >= RESPONSE_URL_POSTS - 1) continue;
+        await post(t.url, progressMessage(inv));
+      }
+    }
+  };
+
+  const connection = createRedis(opts.redisUrl);
+  const worker = new Worker(NOTIFICATIONS_QUEUE, process, { connection, prefix: opts.prefix, concurrency: 8 });
+  worker.on('error', (err) => log.error({ err }, 'notification worker error'));
+  worker.on('failed', (job, err) => log.warn({ err: err.message, job: job?.data, attempt: job?.attemptsMade }, 'notification failed'));
+  return {
+    async close() {
+      await worker.close();
+      await connection.quit();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { Worker, type Job, type Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../../src/audit/audit-log.ts';
+import { identity } from '../../src/auth/identity.ts';
+import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import { SCHEDULES_QUEUE, type ScheduleStore } from '../../src/schedules/schedule-store.ts';
+
+/**
+ * Turns each firing of a BullMQ job scheduler into a normal investigation, requested by `schedule:<name>`.
+ * The schedule was authorized when it was created; firings pass the same checks again (a pod may be gone).
+ */
+export function startScheduleRunner(opts: {
+  redisUrl: string;
+  prefix: string;
+  schedules: ScheduleStore;
+  schedulesQueue: Queue;
+  intake: IntakeDeps;
+  audit: AuditLog;
+  log: Logger;
+}): { close(): Promise<void> } {
+  const log = opts.log.child({ part: 'schedules' });
+  const connection = createRedis(opts.redisUrl);
+  const worker = new Worker(
+    SCHEDULES_QUEUE,
+    async (job: Job<{ schedule?: string }>) => {
+      const name = job.data.schedule ?? '';
+      const s = await opts.schedules.get(name);
+      if (!s) {
+        // Deleted between its last tick and this one: make sure it stops ticking.
+        await opts.schedulesQueue.removeJobScheduler(name).catch(() => undefined);
+        return { skipped: 'schedule deleted' };
+      }
+      const who = identity(`schedule:${s.name}`, ['investigations:write']);
+      try {
+        const inv = await startInvestigation(opts.intake, who, { playbook: s.playbook, ...(s.target ? { target: s.target } : {}), params: s.params }, {
+          schedule: s.name,
+          notify: s.notify ? [{ kind: 'slack-webhook', url: s.notify.slackWebhookUrl, when: s.notify.when }] : [],
+        });
+        await opts.schedules.recordRun(s.name, inv.id);
+        await opts.audit.append({ actor: who.requestedBy, action: 'schedule.fire', subject: s.name, detail: { investigation: inv.id } });
+        log.info({ schedule: s.name, investigation: inv.id }, 'schedule fired');
+        return { investigation: inv.id };
+      } catch (err) {
+        await opts.audit.append({ actor: who.requestedBy, action: 'schedule.fire', subject: s.name, detail: { error: (err as Error).message } });
+        log.warn({ err, schedule: s.name }, 'scheduled investigation could not start');
+        throw err;
+      }
+    },
+    { connection, prefix: opts.prefix, concurrency: 4 },
+  );
+  worker.on('error', (err) => log.error({ err }, 'schedule worker error'));
+  return {
+    async close() {
+      await worker.close();
+      await connection.quit();
+    },
+  };
+}
