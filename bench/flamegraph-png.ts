@@ -1,8 +1,8 @@
 /**
  * Flame graph PNG cost, printed (not asserted): a folded profile of 20,000 distinct stacks (depth 10–40 over a few
  * thousand function names, deterministic pseudo-random walks over a fixed call graph with a hot path, some ending
- * in kernel frames; the same generator as bench/flamegraph.ts) is rendered to SVG, and that SVG is rasterised to a
- * 1200 px wide PNG as the profile parser does for every CPU profile.
+ * in kernel frames; bench/synthetic-profile.ts, shared with bench/flamegraph.ts) is rendered to SVG, and that SVG is
+ * rasterised to a 1200 px wide PNG as the profile parser does for every CPU profile.
  * Target: under 1 s and under 300 MB peak RSS (the SVG bench's memory budget) for the rasterisation. Peak RSS is the kernel's high-water mark
  * (VmHWM) of a child process that only reads the SVG and rasterises it, so generating the input and the SVG does
  * not count against it; resvg's native allocations are in it.
@@ -15,63 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderFlamegraphPng, staticFlamegraphSvg } from '../src/flamegraph/png.ts';
 import { renderFlamegraph } from '../src/flamegraph/svg.ts';
-
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-function vmHwm(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
-
-/** xorshift32: deterministic, seedable. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-function generate(stacks: number): string {
-  const rand = prng(0xf1a3e);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
-  const modules = ['net', 'http', 'db', 'cache', 'json', 'crypto', 'sched', 'io', 'rpc', 'auth', 'queue', 'log'];
-  const USER = 3000;
-  const KERNEL = 400;
-  const user = Array.from({ length: USER }, (_, i) => `${pick(modules)}::${pick(modules)}_handler_${i}(int, void*)`);
-  const kernel = Array.from({ length: KERNEL }, (_, i) => `k_${pick(modules)}_func_${i}_[k]`);
-  // The first callee is the hot path, taken 85% of the time, so walks share prefixes the way real stacks do.
-  const HOT = 0.85;
-  const callees = user.map(() => Array.from({ length: 2 + Math.floor(rand() * 7) }, () => Math.floor(rand() * USER)));
-  const kcallees = kernel.map(() => Array.from({ length: 2 + Math.floor(rand() * 3) }, () => Math.floor(rand() * KERNEL)));
-  const callee = <T>(a: readonly T[]): T => (rand() >= HOT ? pick(a) : a[0]!);
-  const comms = ['api-server', 'worker', 'postgres', 'nginx', 'redis-server', 'java', 'node', 'envoy'];
-  const entries = Array.from({ length: 24 }, () => Math.floor(rand() * USER));
-
-  const seen = new Set<string>();
-  while (seen.size < stacks) {
-    const depth = 10 + Math.floor(rand() * 31);
-    const frames = [pick(comms)];
-    let f = pick(entries);
-    const kernelFrom = rand() < 0.35 ? depth - 2 - Math.floor(rand() * 6) : depth;
-    let k = Math.floor(rand() * KERNEL);
-    for (let d = 1; d < depth; d++) {
-      if (d < kernelFrom) {
-        frames.push(user[f]!);
-        f = callee(callees[f]!);
-      } else {
-        frames.push(kernel[k]!);
-        k = callee(kcallees[k]!);
-      }
-    }
-    seen.add(frames.join(';'));
-  }
-  return [...seen].map((s) => `${s} ${1 + Math.floor(rand() ** 3 * 2000)}\n`).join('');
-}
+import { mb, syntheticFolded, vmHwm } from './synthetic-profile.ts';
 
 function rasterise(input: string, output: string, width: number): void {
   const svg = readFileSync(input, 'utf8');
@@ -114,7 +58,7 @@ if (process.argv[2] === 'rasterise') {
     const input = join(dir, 'flamegraph.svg');
     const output = join(dir, 'flamegraph.png');
     const g0 = performance.now();
-    const svg = renderFlamegraph(generate(stacks), { title: 'bench' });
+    const svg = renderFlamegraph(syntheticFolded({ stacks }), { title: 'bench' });
     writeFileSync(input, svg);
     const frames = /<!-- (\d+) frames drawn, (\d+) dropped/.exec(svg);
     console.log(

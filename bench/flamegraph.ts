@@ -8,81 +8,13 @@
  * BENCH_UNIFORM=1 for the uniform call graph worst case).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderFrameTree } from '../src/flamegraph/svg.ts';
 import { FrameTreeBuilder } from '../src/flamegraph/tree.ts';
-
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-function vmHwm(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
-
-/** xorshift32: deterministic, seedable. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-function generate(stacks: number, shuffle: boolean, uniform: boolean): string {
-  const rand = prng(0xf1a3e);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
-  const modules = ['net', 'http', 'db', 'cache', 'json', 'crypto', 'sched', 'io', 'rpc', 'auth', 'queue', 'log'];
-  const USER = 3000;
-  const KERNEL = 400;
-  const user = Array.from({ length: USER }, (_, i) => `${pick(modules)}::${pick(modules)}_handler_${i}(int, void*)`);
-  const kernel = Array.from({ length: KERNEL }, (_, i) => `k_${pick(modules)}_func_${i}_[k]`);
-  // Each function calls 2–8 others; unless BENCH_UNIFORM=1 the first callee is the hot path, taken 85% of the time,
-  // so walks share prefixes the way real stacks do. Uniform choices make nearly every frame past depth ~6 distinct:
-  // a worst case (about 18 new frames per stack), not a profile.
-  const HOT = 0.85;
-  const callees = user.map(() => Array.from({ length: 2 + Math.floor(rand() * 7) }, () => Math.floor(rand() * USER)));
-  const kcallees = kernel.map(() => Array.from({ length: 2 + Math.floor(rand() * 3) }, () => Math.floor(rand() * KERNEL)));
-  const callee = <T>(a: readonly T[]): T =>
-    uniform || rand() >= HOT ? pick(a) : a[0]!;
-  const comms = ['api-server', 'worker', 'postgres', 'nginx', 'redis-server', 'java', 'node', 'envoy'];
-  const entries = Array.from({ length: 24 }, () => Math.floor(rand() * USER));
-
-  const seen = new Set<string>();
-  while (seen.size < stacks) {
-    const depth = 10 + Math.floor(rand() * 31);
-    const frames = [pick(comms)];
-    let f = pick(entries);
-    const kernelFrom = rand() < 0.35 ? depth - 2 - Math.floor(rand() * 6) : depth;
-    let k = Math.floor(rand() * KERNEL);
-    for (let d = 1; d < depth; d++) {
-      if (d < kernelFrom) {
-        frames.push(user[f]!);
-        f = callee(callees[f]!);
-      } else {
-        frames.push(kernel[k]!);
-        k = callee(kcallees[k]!);
-      }
-    }
-    seen.add(frames.join(';'));
-  }
-  const lines = [...seen].map((s) => `${s} ${1 + Math.floor(rand() ** 3 * 2000)}\n`);
-  if (shuffle) {
-    for (let i = lines.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [lines[i], lines[j]] = [lines[j]!, lines[i]!];
-    }
-  } else {
-    lines.sort();
-  }
-  return lines.join('');
-}
+import { mb, syntheticFolded, vmHwm } from './synthetic-profile.ts';
 
 function render(input: string, output: string): void {
   const rssBefore = process.memoryUsage().rss;
@@ -135,7 +67,7 @@ if (process.argv[2] === 'render') {
     const input = join(dir, 'stacks.folded');
     const output = join(dir, 'flamegraph.svg');
     const g0 = performance.now();
-    writeFileSync(input, generate(stacks, shuffle, uniform));
+    writeFileSync(input, syntheticFolded({ stacks, shuffle, uniform }));
     console.log(
       `input: ${stacks} distinct stacks (${shuffle ? 'shuffled' : 'sorted'}, ${uniform ? 'uniform' : 'skewed'} call ` +
         `graph), ${mb(statSync(input).size)}, ` +

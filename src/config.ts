@@ -93,6 +93,8 @@ export const ConfigSchema = z.object({
   LINK_SECRET: optional(z.string().min(32, 'use at least 32 characters')),
   LINK_TTL: durationEnv('7d'),
   SLACK_SIGNING_SECRET: optional(z.string().min(8)),
+  /** The token Mattermost shows for a slash command pointed at the same endpoint (Mattermost does not sign). */
+  MATTERMOST_COMMAND_TOKEN: optional(z.string().min(16, 'use the token Mattermost generated for the command')),
   /** YAML rules mapping Alertmanager alerts to playbooks; the webhook is off without them. */
   ALERT_RULES_FILE: optional(z.string().min(1)),
   ALERTMANAGER_BEARER_TOKEN: optional(z.string().min(16, 'use at least 16 characters')),

@@ -171,7 +171,14 @@ export async function startApi(
     schedules: new ScheduleStore(redis, config.QUEUE_PREFIX, schedulesQueue),
     scheduleMinIntervalMs: config.SCHEDULE_MIN_INTERVAL,
     once: new OnceKeys(redis, config.QUEUE_PREFIX),
-    slack: config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET, rules: services.access.slack.rules } : null,
+    slack:
+      config.SLACK_SIGNING_SECRET || config.MATTERMOST_COMMAND_TOKEN
+        ? {
+            ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}),
+            ...(config.MATTERMOST_COMMAND_TOKEN ? { mattermostToken: config.MATTERMOST_COMMAND_TOKEN } : {}),
+            rules: services.access.slack.rules,
+          }
+        : null,
     alertmanager: alertmanagerSettings(config, services.alertRules),
   };
   const app = createApp(deps);

@@ -17,7 +17,10 @@ import type { ArtifactStore } from '../storage/artifact-store.ts';
 import type { AuthConfig } from './auth.ts';
 
 export interface SlackSettings {
-  signingSecret: string;
+  /** Slack signs each request with it (X-Slack-Signature). */
+  signingSecret?: string;
+  /** Mattermost's slash commands carry a per-command token instead of a signature. */
+  mattermostToken?: string;
   rules: readonly SlackRule[];
 }
 

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, HonoRequest } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { RateLimitedError, TracehoundError, UnauthorizedError, ValidationError, type FieldError } from '../core/errors.ts';
@@ -39,4 +39,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   const r = schema.safeParse(value);
   if (!r.success) throw new ValidationError(`invalid ${what}`, fieldErrors(r.error, root));
   return r.data;
+}
+
+/** The request body as JSON, or a 400 saying it is not JSON (`expected` says what was wanted). */
+export async function readJson(req: HonoRequest, expected = 'a JSON object'): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ValidationError('request body is not valid JSON', [{ path: '(body)', message: `expected ${expected}` }]);
+  }
 }

@@ -1,29 +1,23 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
-import { createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
-const SOURCE = fileURLToPath(new URL('../fixtures/burner.c', import.meta.url));
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real capture, its summary and flamegraph back in the channel'), () => {
   let sys: TestSystem;
   let hook: HookServer;
   let cg: TestCgroup;
-  let dir: string;
+  let built: { exe: string; remove(): void } | undefined;
   let burner: ChildProcess | undefined;
 
   beforeAll(async () => {
     assertBpf();
-    dir = mkdtempSync(join(tmpdir(), 'th-burner-'));
-    execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', join(dir, 'th-burner'), SOURCE]);
+    built = compileBurner();
     hook = await startHookServer();
     sys = await startSystem({ env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1' } });
     cg = createTestCgroup('slack');
@@ -31,13 +25,13 @@ describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real c
   afterAll(async () => {
     burner?.kill('SIGKILL');
     cg?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    built?.remove();
     await sys?.stop();
     await hook?.close();
   });
 
   it('acks, then posts the hottest function, a PNG thumbnail and signed links that open without a token', async () => {
-    burner = cg.spawn(join(dir, 'th-burner'), []);
+    burner = cg.spawn(built!.exe, []);
     const responseUrl = `${hook.url}/commands/1234/abcd`;
     const ack = await slashCommand(sys.url, `profile cgroup=${cg.path} for=3s hz=199`, { responseUrl });
     expect(ack.status).toBe(200);

@@ -1,28 +1,20 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
-const SOURCE = fileURLToPath(new URL('../fixtures/burner.c', import.meta.url));
 
 describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process burning CPU in a known function'), () => {
   let sys: TestSystem;
   let cg: TestCgroup;
-  let dir: string;
+  let built: { exe: string; remove(): void } | undefined;
   let burner: ChildProcess | undefined;
 
   beforeAll(async () => {
     assertBpf();
-    dir = mkdtempSync(join(tmpdir(), 'th-burner-'));
-    // Frame pointers make user stacks walkable by the kernel's unwinder; -O0 because at -O1 gcc still drops the
-    // frame of a leaf function, and main would vanish from the stacks.
-    execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', join(dir, 'th-burner'), SOURCE]);
+    built = compileBurner();
     sys = await startSystem();
     cg = createTestCgroup('profile');
   });
@@ -30,12 +22,12 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
   afterAll(async () => {
     burner?.kill('SIGKILL');
     cg?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    built?.remove();
     await sys?.stop();
   });
 
   it('finds crunch_alpha at the top and stores the folded stacks', async () => {
-    burner = cg.spawn(join(dir, 'th-burner'), []);
+    burner = cg.spawn(built!.exe, []);
     const res = await sys.post('/v1/investigations', {
       playbook: 'cpu-profile',
       target: { cgroup: cg.path },

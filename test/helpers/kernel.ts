@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const CGROUP_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
 
@@ -83,3 +84,15 @@ export function processRunning(pattern: string): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Compiles test/fixtures/burner.c (burns CPU in crunch_alpha, less in crunch_beta) into a temp dir. Frame pointers
+ * make user stacks walkable by the kernel's unwinder; -O0 because at -O1 gcc still drops the frame of a leaf
+ * function, and main would vanish from the stacks.
+ */
+export function compileBurner(): { exe: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'th-burner-'));
+  const exe = join(dir, 'th-burner');
+  execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', exe, fileURLToPath(new URL('../fixtures/burner.c', import.meta.url))]);
+  return { exe, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

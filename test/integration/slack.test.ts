@@ -9,6 +9,8 @@ import { startSystem, type TestSystem } from '../helpers/system.ts';
  * No agent runs here, so investigations fail at their first step ("no live agent"): enough to see every
  * message and the final summary arrive. test/e2e/chatops.test.ts runs a real capture.
  */
+const MATTERMOST_TOKEN = 'mattermost-command-token-4f8s9d';
+
 describe('Slack slash commands', () => {
   let sys: TestSystem;
   let hook: HookServer;
@@ -20,7 +22,7 @@ describe('Slack slash commands', () => {
     hook = await startHookServer();
     sys = await startSystem({
       parts: ['api', 'orchestrator'],
-      env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1' },
+      env: { SLACK_SIGNING_SECRET: SLACK_SECRET, MATTERMOST_COMMAND_TOKEN: MATTERMOST_TOKEN, NOTIFY_URL_HOSTS: '127.0.0.1' },
       slackRules: [
         { users: ['U0MALLORY'], write: false },
         { channels: ['C0SHOP'], namespaces: ['shop'], playbooks: ['enospc'] },
@@ -146,5 +148,31 @@ describe('Slack slash commands', () => {
   it('does not post to a response_url on a host outside NOTIFY_URL_HOSTS', async () => {
     const res = await slashCommand(sys.url, 'enospc node=test-node for=1s', { responseUrl: 'https://attacker.example/hook' });
     expect(blocksOf(res.json).text).toMatch(/cannot post the result here/);
+  });
+
+  describe('Mattermost (compatible slash commands, authenticated by the command token)', () => {
+    const mattermost = async (token: string, text: string) => {
+      const form = new URLSearchParams({
+        channel_id: 'C0SRE', channel_name: 'sre', command: '/investigate', response_url: responseUrl(), team_domain: 'ops',
+        team_id: 'T0MM', text, token, trigger_id: `mm-${Date.now()}-${Math.random()}`, user_id: 'U0BOB', user_name: 'bob',
+      });
+      const res = await fetch(`${sys.url}/v1/chatops/slack/commands`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Token ${token}` },
+        body: form.toString(),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+
+    it('accepts the command token and records mattermost:<user>', async () => {
+      const res = await mattermost(MATTERMOST_TOKEN, 'enospc node=test-node for=1s');
+      expect(res.status).toBe(200);
+      const id = /inv_[0-9a-z]{26}/.exec(String(res.json.text))![0];
+      expect((await sys.get(`/v1/investigations/${id}`)).json.requestedBy).toBe('mattermost:U0BOB');
+    });
+
+    it('refuses a wrong token with 401', async () => {
+      expect((await mattermost('mattermost-command-token-wrong!', 'help')).status).toBe(401);
+    });
   });
 });

@@ -4,11 +4,11 @@ import { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { planInvestigations } from '../../alerts/plan.ts';
 import { hasScope, identity } from '../../auth/identity.ts';
 import { findToken } from '../../auth/tokens.ts';
-import { ServiceUnavailableError, TracehoundError, UnauthorizedError, ValidationError } from '../../core/errors.ts';
+import { ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
 import { startInvestigation } from '../../intake/start.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
-import { parseOrThrow } from '../problem.ts';
+import { parseOrThrow, readJson } from '../problem.ts';
 
 /** Alertmanager re-sends until it gets a 2xx and HA pairs both send: an occurrence is acted on once for this long. */
 const DEDUPE_TTL_SEC = 7 * 24 * 3600;
@@ -42,12 +42,7 @@ export function alertmanagerRoutes(deps: ApiDeps) {
       c.header('WWW-Authenticate', 'Basic realm="tracehound", Bearer realm="tracehound"');
       throw new UnauthorizedError('Alertmanager credentials missing or wrong (see ALERTMANAGER_BEARER_TOKEN / ALERTMANAGER_BASIC_AUTH)');
     }
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ValidationError('request body is not valid JSON', [{ path: '(body)', message: 'expected an Alertmanager webhook payload' }]);
-    }
+    const body = await readJson(c.req, 'an Alertmanager webhook payload');
     const payload = parseOrThrow(AlertmanagerPayload, body, 'Alertmanager payload');
     const plan = planInvestigations(payload, settings.rules);
     const who = identity(`alertmanager:${payload.receiver}`, ['investigations:write']);

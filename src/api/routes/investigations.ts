@@ -10,7 +10,7 @@ import { startInvestigation } from '../../intake/start.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
-import { parseOrThrow } from '../problem.ts';
+import { parseOrThrow, readJson } from '../problem.ts';
 
 export const ListQuery = z
   .object({
@@ -44,12 +44,7 @@ export function investigationRoutes(deps: ApiDeps) {
   };
 
   app.post('/', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ValidationError('request body is not valid JSON', [{ path: '(body)', message: 'expected a JSON object' }]);
-    }
+    let body = await readJson(c.req);
     if (body && typeof body === 'object' && 'requestedBy' in body) {
       const { requestedBy: _ignored, ...rest } = body as Record<string, unknown>;
       body = rest;

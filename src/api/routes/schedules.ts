@@ -6,19 +6,14 @@ import { allowedUrl } from '../../notify/targets.ts';
 import { checkCadence, ScheduleName, ScheduleRequest, type Schedule } from '../../schedules/schedule.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
-import { parseOrThrow } from '../problem.ts';
+import { parseOrThrow, readJson } from '../problem.ts';
 
 /** Scheduled investigations (health sweeps): each firing starts a normal investigation as `schedule:<name>`. */
 export function scheduleRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ValidationError('request body is not valid JSON', [{ path: '(body)', message: 'expected a JSON object' }]);
-    }
+    const body = await readJson(c.req);
     const req = parseOrThrow(ScheduleRequest, body, 'schedule');
     const cadence = checkCadence(req, deps.scheduleMinIntervalMs);
     if (cadence) throw new ValidationError('invalid schedule', [{ path: req.cron !== undefined ? 'cron' : 'every', message: cadence }]);

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { SlackRule } from '../../auth/access-file.ts';
@@ -30,15 +31,42 @@ const SlashCommand = z.looseObject({
 /** A retried delivery gets the first answer again; kept long enough to cover Slack's retries. */
 const TRIGGER_TTL_SEC = 3600;
 
-/** Slack users and channels as identities: `slack:<user>`, limited by the first ACCESS_FILE rule that matches. */
-export function slackIdentity(settings: SlackSettings, user: string, channel: string): Identity | null {
-  if (settings.rules.length === 0) return identity(`slack:${user}`, ['investigations:read', 'investigations:write']);
+/** Chat users and channels as identities: `slack:<user>`, limited by the first ACCESS_FILE rule that matches. */
+export function slackIdentity(settings: SlackSettings, user: string, channel: string, platform: 'slack' | 'mattermost' = 'slack'): Identity | null {
+  if (settings.rules.length === 0) return identity(`${platform}:${user}`, ['investigations:read', 'investigations:write']);
   const rule: SlackRule | undefined = settings.rules.find((r) => (!r.users || r.users.includes(user)) && (!r.channels || r.channels.includes(channel)));
   if (!rule) return null;
-  return identity(`slack:${user}`, rule.write ? ['investigations:read', 'investigations:write'] : ['investigations:read'], {
+  return identity(`${platform}:${user}`, rule.write ? ['investigations:read', 'investigations:write'] : ['investigations:read'], {
     namespaces: rule.namespaces ?? null,
     playbooks: rule.playbooks ?? null,
   });
+}
+
+/**
+ * Slack signs requests (checked when the X-Slack-Signature header is present); Mattermost sends the command's
+ * token, as `Authorization: Token …` and in the form. Either must check out before the body is looked at.
+ */
+function authenticateChat(
+  settings: SlackSettings,
+  raw: string,
+  header: (name: string) => string | undefined,
+): { ok: true; platform: 'slack' | 'mattermost' } | { ok: false; reason: string } {
+  if (header('x-slack-signature') !== undefined || !settings.mattermostToken) {
+    if (!settings.signingSecret) return { ok: false, reason: 'Slack is not configured (SLACK_SIGNING_SECRET)' };
+    const check = verifySlackSignature({
+      signingSecret: settings.signingSecret,
+      timestamp: header('x-slack-request-timestamp'),
+      signature: header('x-slack-signature'),
+      rawBody: raw,
+      nowSec: Math.floor(Date.now() / 1000),
+    });
+    return check.ok ? { ok: true, platform: 'slack' } : { ok: false, reason: `Slack request signature rejected: ${check.reason}` };
+  }
+  const presented = /^Token\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1] ?? new URLSearchParams(raw).get('token') ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(presented), digest(settings.mattermostToken))
+    ? { ok: true, platform: 'mattermost' }
+    : { ok: false, reason: 'Mattermost command token does not match' };
 }
 
 /** Errors become a short ephemeral reply naming what to fix; never a stack trace. */
@@ -56,19 +84,13 @@ export function slackRoutes(deps: ApiDeps) {
 
   app.post('/commands', async (c) => {
     const settings = deps.slack;
-    if (!settings) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
+    if (!settings) throw new UnauthorizedError('ChatOps is not configured on this server (SLACK_SIGNING_SECRET or MATTERMOST_COMMAND_TOKEN)');
     // The signature covers the raw bytes: verify before parsing anything.
     const raw = await c.req.text();
-    const check = verifySlackSignature({
-      signingSecret: settings.signingSecret,
-      timestamp: c.req.header('x-slack-request-timestamp'),
-      signature: c.req.header('x-slack-signature'),
-      rawBody: raw,
-      nowSec: Math.floor(Date.now() / 1000),
-    });
-    if (!check.ok) {
-      deps.log.warn({ reason: check.reason }, 'rejected a Slack request');
-      throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
+    const chat = authenticateChat(settings, raw, (name) => c.req.header(name));
+    if (!chat.ok) {
+      deps.log.warn({ reason: chat.reason }, 'rejected a slash command');
+      throw new UnauthorizedError(`slash command rejected: ${chat.reason}`);
     }
     const form = SlashCommand.safeParse(Object.fromEntries(new URLSearchParams(raw)));
     if (!form.success) {
@@ -85,9 +107,9 @@ export function slackRoutes(deps: ApiDeps) {
       return c.json(m);
     };
 
-    const who = slackIdentity(settings, cmd.user_id, cmd.channel_id);
+    const who = slackIdentity(settings, cmd.user_id, cmd.channel_id, chat.platform);
     if (!who) {
-      await deps.audit.append({ actor: `slack:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
+      await deps.audit.append({ actor: `${chat.platform}:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
       return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
     }
     const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
@@ -156,7 +178,7 @@ async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: 
       const canPost = allowedUrl(responseUrl, deps.notifyHosts);
       if (!canPost) deps.log.warn({ host: new URL(responseUrl).hostname }, 'response_url host not in NOTIFY_URL_HOSTS; no follow-ups');
       const inv = await startInvestigation(deps.intake, who, req.data, {
-        detail: { via: 'slack' },
+        detail: { via: who.requestedBy.split(':')[0] },
         notify: canPost ? [{ kind: 'slack-response-url', url: responseUrl }] : [],
       });
       return ackMessage(inv, canPost ? undefined : `I cannot post the result here (response_url host not allowed); use \`/investigate status ${inv.id}\`.`);
