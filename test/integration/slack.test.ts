@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
+import { startUnresponsiveServer } from '../helpers/fake-kube-api.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
@@ -174,5 +175,29 @@ describe('Slack slash commands', () => {
     it('refuses a wrong token with 401', async () => {
       expect((await mattermost('mattermost-command-token-wrong!', 'help')).status).toBe(401);
     });
+  });
+});
+
+describe('Slack, when a dependency is slow', () => {
+  it('answers within 3 s anyway, and posts the real reply to response_url when it is ready', async () => {
+    const hook = await startHookServer();
+    const hung = await startUnresponsiveServer();
+    process.env.KUBECONFIG = hung.kubeconfig;
+    const sys = await startSystem({ parts: ['api'], env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1', INVENTORY: 'kubernetes' } });
+    try {
+      const started = Date.now();
+      // Resolving the pod waits on a Kubernetes API that never answers (the inventory gives up after 5 s).
+      const res = await slashCommand(sys.url, 'enospc pod=shop/cart-7d9f for=5s', { responseUrl: `${hook.url}/late` });
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(blocksOf(res.json).text).toMatch(/Working on it/);
+      const [late] = await hook.waitFor(1, '/late', 15_000);
+      expect((late as { response_type: string }).response_type).toBe('ephemeral');
+      expect(blocksOf(late).text).toMatch(/Kubernetes API .* did not answer/);
+    } finally {
+      await sys.stop();
+      delete process.env.KUBECONFIG;
+      await hung.close();
+      await hook.close();
+    }
   });
 });

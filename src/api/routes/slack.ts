@@ -28,6 +28,9 @@ const SlashCommand = z.looseObject({
   trigger_id: z.string().min(1).max(256),
 });
 
+/** Slack shows an error when the reply takes over 3 s; leave room for the network. */
+export const ACK_WITHIN_MS = 2500;
+
 /** A retried delivery gets the first answer again; kept long enough to cover Slack's retries. */
 const TRIGGER_TTL_SEC = 3600;
 
@@ -113,15 +116,34 @@ export function slackRoutes(deps: ApiDeps) {
       return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
     }
     const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
-    try {
-      return await answer(await run(deps, who, parsed, cmd.response_url));
-    } catch (err) {
-      const m = explain(err);
-      if (m) return answer(m);
-      deps.log.error({ err }, 'Slack command failed');
-      await deps.once.release('slack-trigger', cmd.trigger_id);
-      return c.json(errorMessage('Something went wrong on our side; it is in the server log. Try again in a moment.'));
+    const work = run(deps, who, parsed, cmd.response_url).then(
+      (m) => m,
+      async (err: unknown) => {
+        const m = explain(err);
+        if (m) return m;
+        deps.log.error({ err }, 'slash command failed');
+        await deps.once.release('slack-trigger', cmd.trigger_id);
+        return null;
+      },
+    );
+    // Slack gives up after 3 s. A slow dependency (the Kubernetes API, say) must not cost the user their answer:
+    // past ACK_WITHIN_MS they get "working on it" now and the real reply on response_url when it is ready.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ACK_WITHIN_MS)));
+    const first = await Promise.race([work, late]);
+    clearTimeout(timer);
+    if (first === 'late') {
+      void work.then(async (m) => {
+        if (!m || !allowedUrl(cmd.response_url, deps.notifyHosts)) return;
+        await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
+        await fetch(cmd.response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m), signal: AbortSignal.timeout(10_000) }).catch(
+          (err: unknown) => deps.log.warn({ err }, 'could not post a late slash command reply'),
+        );
+      });
+      return c.json(errorMessage('Working on it; the answer follows here in a moment.'));
     }
+    if (!first) return c.json(errorMessage('Something went wrong on our side; it is in the server log. Try again in a moment.'));
+    return answer(first);
   });
 
   return app;
