@@ -32,13 +32,15 @@ writeFileSync(
   join(dir, 'sweep.yaml'),
   `name: bench-sweep\ntitle: one fleet-wide step\ndescription: fan-out benchmark\nfleetWide: true\nsteps:\n  - { id: errors, tool: syscount, title: failing syscalls, duration: 1s }\nfindings:\n  - { use: syscall-errors, step: errors }\n`,
 );
-const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: join(dir, 'data'), PLAYBOOKS_DIR: dir, REDIS_URL: '', S3_ENDPOINT: '' });
+const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: join(dir, 'data'), PLAYBOOKS_DIR: dir, REDIS_URL: '', S3_ENDPOINT: '', ACCESS_FILE: '', RATE_LIMIT: '100000/1m' });
 const log = createLogger('silent');
 const services = await startServices(config, log);
 const parts: Stoppable[] = [...services.owned];
 parts.push(await startOrchestratorPart(config, services, log));
 const api = await startApi(config, services, log);
 parts.push(api);
+// No ACCESS_FILE: the API made an admin token for this run, as npm start does.
+const auth = () => ({ authorization: `Bearer ${api.generatedToken!.token}` });
 
 const redis = createRedis(services.redisUrl);
 const registry = new NodeRegistry(redis, config.QUEUE_PREFIX);
@@ -65,10 +67,10 @@ async function growTo(n: number) {
 
 async function sweep(): Promise<{ ms: number; inv: Investigation }> {
   const t0 = performance.now();
-  const res = await fetch(`${api.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ playbook: 'bench-sweep' }) });
+  const res = await fetch(`${api.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify({ playbook: 'bench-sweep' }) });
   const { id } = (await res.json()) as { id: string };
   for (;;) {
-    const inv = (await (await fetch(`${api.url}/v1/investigations/${id}`)).json()) as Investigation;
+    const inv = (await (await fetch(`${api.url}/v1/investigations/${id}`, { headers: auth() })).json()) as Investigation;
     if (['succeeded', 'failed', 'cancelled'].includes(inv.status)) return { ms: performance.now() - t0, inv };
     await new Promise((r) => setTimeout(r, 10));
   }

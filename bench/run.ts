@@ -13,20 +13,22 @@ import { startAgentPart, startApi, startOrchestratorPart, startServices, type St
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const dataDir = mkdtempSync(join(tmpdir(), 'th-bench-'));
-const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, REDIS_URL: '', S3_ENDPOINT: '' });
+const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, REDIS_URL: '', S3_ENDPOINT: '', ACCESS_FILE: '', RATE_LIMIT: '100000/1m' });
 const log = createLogger(config.LOG_LEVEL);
 const services = await startServices(config, log);
 const parts: Stoppable[] = [...services.owned];
 parts.push(await startAgentPart(config, services, log), await startOrchestratorPart(config, services, log));
 const api = await startApi(config, services, log);
 parts.push(api);
+// No ACCESS_FILE: the API made an admin token for this run, as npm start does.
+const auth = () => ({ authorization: `Bearer ${api.generatedToken!.token}` });
 
 async function investigate(body: unknown): Promise<{ inv: Investigation; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${api.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${api.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify(body) });
   const { id } = (await res.json()) as { id: string };
   for (;;) {
-    const inv = (await (await fetch(`${api.url}/v1/investigations/${id}`)).json()) as Investigation;
+    const inv = (await (await fetch(`${api.url}/v1/investigations/${id}`, { headers: auth() })).json()) as Investigation;
     if (['succeeded', 'failed', 'cancelled'].includes(inv.status)) return { inv, ms: performance.now() - t0 };
     await new Promise((r) => setTimeout(r, 20));
   }

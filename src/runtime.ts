@@ -225,6 +225,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     log,
     hooks: {
       changed: (id, event) => notifier.changed(id, event),
+      wantsThumbnails: (id) => notifyTargets.has(id),
       previousRuns: async (inv) => {
         const ids = inv.schedule ? await schedules.previousRuns(inv.schedule, inv.id, 5) : [];
         const found = await Promise.all(ids.map((id) => records.find(id)));

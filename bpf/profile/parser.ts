@@ -3,7 +3,6 @@ import { foldStacks, serializeFolded, topFunctions, totalSamples, type FoldedSta
 import { readCountMap } from '../bpftrace-output.ts';
 import { toPprof } from '../../src/flamegraph/pprof.ts';
 import { toSpeedscope } from '../../src/flamegraph/speedscope.ts';
-import { renderFlamegraphPng } from '../../src/flamegraph/png.ts';
 import { renderFlamegraph } from '../../src/flamegraph/svg.ts';
 import type { ExtraArtifact, Parsed } from '../tool.ts';
 
@@ -11,8 +10,6 @@ import type { ExtraArtifact, Parsed } from '../tool.ts';
 export const MAP_NAME = '@stacks';
 export const FOLDED_ARTIFACT = 'stacks.folded';
 export const FLAMEGRAPH_ARTIFACT = 'flamegraph.svg';
-/** A bitmap of the same flamegraph, for chat tools that show only PNG/JPEG (Slack). */
-export const FLAMEGRAPH_PNG_ARTIFACT = 'flamegraph.png';
 export const SPEEDSCOPE_ARTIFACT = 'profile.speedscope.json';
 export const PPROF_ARTIFACT = 'profile.pb.gz';
 const TOP_FUNCTIONS = 20;
@@ -94,12 +91,14 @@ export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbo
   const folded = foldSamples(stdout, resolveUser);
   const text = serializeFolded(folded);
   const samples = totalSamples(folded);
-  const svg = renderFlamegraph(text, { title: 'CPU profile', subtitle: `${samples} samples at ${hz} Hz, kernel frames marked _[k]`, countName: 'samples' });
   // Every profile ships in the formats SREs open it with: a flamegraph, speedscope, pprof (go tool pprof, Pyroscope).
   const extraArtifacts: ExtraArtifact[] = [
     { file: FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: text },
-    { file: FLAMEGRAPH_ARTIFACT, contentType: 'image/svg+xml', body: svg },
-    ...flamegraphPng(svg),
+    {
+      file: FLAMEGRAPH_ARTIFACT,
+      contentType: 'image/svg+xml',
+      body: renderFlamegraph(text, { title: 'CPU profile', subtitle: `${samples} samples at ${hz} Hz, kernel frames marked _[k]`, countName: 'samples' }),
+    },
     { file: SPEEDSCOPE_ARTIFACT, contentType: 'application/json', body: toSpeedscope(text, { name: `CPU profile at ${hz} Hz`, hz }) },
     { file: PPROF_ARTIFACT, contentType: 'application/gzip', body: toPprof(text, { hz }) },
   ];
@@ -113,13 +112,4 @@ export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbo
     },
     extraArtifacts,
   };
-}
-
-/** The PNG thumbnail of the flamegraph, or nothing when it cannot be rendered: a nicety must not fail the capture. */
-function flamegraphPng(svg: string): ExtraArtifact[] {
-  try {
-    return [{ file: FLAMEGRAPH_PNG_ARTIFACT, contentType: 'image/png', body: renderFlamegraphPng(svg) }];
-  } catch {
-    return [];
-  }
 }

@@ -23,6 +23,11 @@ export const CaptureJob = z.object({
   /** 0 for instant readers (collectors). */
   durationMs: z.number().int().min(0),
   scope: CaptureScope,
+  /**
+   * Also store PNG thumbnails of flamegraphs (chat shows no SVG). Only when someone will be sent the picture:
+   * rasterising costs 0.1–0.5 s per profile, and the API renders one on demand for anyone else who asks.
+   */
+  thumbnails: z.boolean().default(false),
 });
 export type CaptureJob = z.infer<typeof CaptureJob>;
 

@@ -49,7 +49,9 @@ describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real c
     expect(final.text).toContain('crunch_alpha');
     expect(final.text).toContain(inv.summary!.headline.slice(0, 30));
 
-    // Slack shows only PNG/JPEG: the image block points at the stored thumbnail, through a signed link.
+    // Slack shows only PNG/JPEG: the agent stored a thumbnail (this investigation goes to chat), and the image
+    // block points at it through a signed link.
+    expect(inv.artifacts).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'cpu/test-node/flamegraph.png', contentType: 'image/png' })]));
     expect(final.images).toHaveLength(1);
     expect(final.images[0]).toMatch(new RegExp(`/v1/investigations/${id}/artifacts/cpu/test-node/flamegraph\\.png\\?exp=\\d+&sig=`));
     const png = Buffer.from(await (await fetch(final.images[0]!)).arrayBuffer());

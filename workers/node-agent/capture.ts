@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MAX_CGROUPS } from '../../bpf/bpftrace-output.ts';
 import { getTool } from '../../bpf/index.ts';
-import type { BpftraceTool, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
+import type { BpftraceTool, ExtraArtifact, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
+import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../src/flamegraph/png.ts';
 import type { CaptureJob, CaptureOutcome } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
@@ -113,6 +114,7 @@ async function capture(
     { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
     { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
     ...parsed.extraArtifacts,
+    ...(job.thumbnails ? thumbnails(parsed.extraArtifacts, deps.log) : []),
   ];
   const artifacts: ArtifactRef[] = [];
   for (const f of files) {
@@ -129,6 +131,19 @@ async function capture(
     result: parsed.result,
     artifacts,
   };
+}
+
+/** PNGs of the flamegraphs a tool produced; a picture that cannot be drawn is logged and left out, never a failure. */
+function thumbnails(extra: readonly ExtraArtifact[], log: Logger): ExtraArtifact[] {
+  return extra.flatMap((a) => {
+    if (!isFlamegraphSvg(a.file)) return [];
+    try {
+      return [{ file: thumbnailName(a.file), contentType: 'image/png', body: renderFlamegraphPng(String(a.body)) }];
+    } catch (err) {
+      log.warn({ err, file: a.file }, 'could not render a flamegraph thumbnail');
+      return [];
+    }
+  });
 }
 
 function holdsProcesses(root: string, path: string): boolean {

@@ -33,6 +33,8 @@ export interface Orchestrator {
 export interface OrchestratorHooks {
   /** Status or steps changed ('progress'), or the investigation ended ('final'): notifications. */
   changed?(id: string, event: 'progress' | 'final'): Promise<void>;
+  /** Whether someone will be sent pictures of this investigation (chat): then agents store PNG thumbnails too. */
+  wantsThumbnails?(id: string): Promise<boolean>;
   /** Earlier finished runs of the same schedule, newest first: what a sweep is compared with. */
   previousRuns?(inv: Investigation): Promise<Investigation[]>;
 }
@@ -181,6 +183,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       id: step.id, title: step.title, tool: step.tool, node, status: 'failed' as const, reason: `node ${node} has no live agent`, artifacts: [], finishedAt: now(),
     }));
     const dispatched: { node: string; durationMs: number }[] = [];
+    const thumbnails = (await ctx.hooks.wantsThumbnails?.(id).catch(() => false)) ?? false;
     for (const { node, pods } of resolution.placements) {
       const caps = Capabilities.safeParse((await ctx.registry.get(node))?.capabilities);
       const decision = step.plan(pctx, caps.success ? caps.data : null);
@@ -195,6 +198,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
         tool: decision.tool,
         params: decision.params,
         durationMs: decision.durationMs,
+        thumbnails,
         scope: {
           ...(target.cgroup ? { cgroup: target.cgroup } : {}),
           ...(target.pid ? { pid: target.pid } : {}),

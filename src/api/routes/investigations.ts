@@ -5,6 +5,7 @@ import type { Identity } from '../../auth/identity.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { InvestigationRequest, InvestigationStatus, type Investigation } from '../../core/investigation.ts';
 import { renderDiffFlamegraph } from '../../flamegraph/diff.ts';
+import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../flamegraph/png.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
 import { startInvestigation } from '../../intake/start.ts';
 import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
@@ -71,9 +72,21 @@ export function investigationRoutes(deps: ApiDeps) {
     if (!isSafeArtifactName(name)) {
       throw new ValidationError('invalid artifact path', [{ path: 'path', message: 'expected a path such as "errors/node-17/result.json"' }]);
     }
-    const obj = await deps.store.get(artifactKey(inv.id, name));
+    const obj = await deps.store.get(artifactKey(inv.id, name)).catch(async (err: unknown) => {
+      const svgName = name.replace(/\.png$/, '.svg');
+      if (!(err instanceof NotFoundError) || svgName === name || !isFlamegraphSvg(svgName)) throw err;
+      return thumbnailOnDemand(inv.id, svgName);
+    });
     return c.body(new Uint8Array(obj.body), 200, { 'content-type': obj.contentType, 'content-length': String(obj.size) });
   });
+
+  /** Agents draw thumbnails only for chat; anyone else asking for one gets it drawn now and stored beside the SVG. */
+  const thumbnailOnDemand = async (id: string, svgName: string) => {
+    const svg = await deps.store.get(artifactKey(id, svgName));
+    const png = renderFlamegraphPng(svg.body.toString('utf8'));
+    await deps.store.put(artifactKey(id, thumbnailName(svgName)), png, 'image/png');
+    return { body: png, contentType: 'image/png', size: png.length };
+  };
 
   app.get('/:id/report', async (c) => {
     const inv = await load(c.req.param('id'), c.get('identity'));
