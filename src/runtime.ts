@@ -18,6 +18,7 @@ import { RequesterRateLimiter } from './intake/rate-limit.ts';
 import type { IntakeDeps } from './intake/start.ts';
 import { NOTIFICATIONS_QUEUE, Notifier } from './notify/notifier.ts';
 import { NotifyTargets } from './notify/targets.ts';
+import { InvestigationChanges } from './queue/investigation-changes.ts';
 import { OnceKeys } from './queue/once-keys.ts';
 import { SCHEDULES_QUEUE, ScheduleStore } from './schedules/schedule-store.ts';
 import type { Redis } from 'ioredis';
@@ -146,12 +147,15 @@ export async function startApi(
   const apiLog = log.child({ part: 'api' });
   const audit = new AuditLog(redis, config.QUEUE_PREFIX, apiLog);
   const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
+  const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
+  const changes = await InvestigationChanges.start(createRedis(services.redisUrl), records.changeChannel);
   // The signer needs the public URL, known only once the server listens on a port (PORT=0 in tests).
   let links = new LinkSigner(services.linkSecret, publicBaseUrl(config), config.LINK_TTL / 1000);
   const deps: ApiDeps = {
     playbooks: services.playbooks,
     inventory: services.inventory,
-    records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
+    records,
+    changes,
     investigations,
     registry: new NodeRegistry(redis, config.QUEUE_PREFIX),
     store: services.store,
@@ -197,6 +201,8 @@ export async function startApi(
     routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     ...(tokens.generated ? { generatedToken: tokens.generated } : {}),
     stop: async () => {
+      // Open event streams would hold the server open: end them first.
+      await changes.close();
       await new Promise<void>((ok) => server.close(() => ok()));
       await Promise.all([investigations.close(), schedulesQueue.close(), notificationsQueue.close()]);
       await redis.quit();

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { TracehoundError } from '../core/errors.ts';
+import { httpRequests, metrics } from '../metrics.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
@@ -15,6 +16,11 @@ import { slackRoutes } from './routes/slack.ts';
 
 export function createApp(deps: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use('*', async (c, next) => {
+    await next();
+    // The route pattern, not the path: one series per route, whatever the ids.
+    httpRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+  });
   app.use('*', authMiddleware(deps.auth, deps.audit));
   app.route('/', healthRoutes(deps));
   app.route('/v1/investigations', investigationRoutes(deps));
@@ -26,6 +32,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   const openapi = openApiDocument();
   app.get('/openapi.json', (c) => c.json(openapi));
   app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));
+  app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
 
   app.notFound((c) =>
     problem(c, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${c.req.method} ${c.req.path}`, instance: c.req.path }),

@@ -10,6 +10,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { NotifyTargets } from '../notify/targets.ts';
+import type { InvestigationChanges } from '../queue/investigation-changes.ts';
 import type { InvestigationRecords } from '../queue/investigation-records.ts';
 import type { OnceKeys } from '../queue/once-keys.ts';
 import type { ScheduleStore } from '../schedules/schedule-store.ts';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   /** Resolves pods and selectors at request time, so an unknown pod is a 404 before anything is queued. */
   inventory: Inventory | null;
   records: InvestigationRecords;
+  /** Pushes record changes to SSE streams. */
+  changes: InvestigationChanges;
   investigations: Queue;
   registry: NodeRegistry;
   store: ArtifactStore;

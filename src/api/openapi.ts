@@ -63,6 +63,13 @@ export function openApiDocument() {
           responses: { 200: { description: 'the artifact, with its content type' }, 400: problem('invalid path'), 404: problem('unknown investigation or artifact') },
         },
       },
+      '/v1/investigations/{id}/events': {
+        get: {
+          summary: 'Server-sent events: status, then each step change, then end',
+          parameters: [idParam],
+          responses: { 200: { description: 'text/event-stream: events `status`, `step`, `end` with JSON data' }, 404: problem('unknown id') },
+        },
+      },
       '/v1/investigations/{id}/cancel': {
         post: { summary: 'Stop its captures at once', parameters: [idParam], responses: { 202: { description: 'cancelled or cancelling', ...json('Investigation') }, 404: problem('unknown id'), 409: problem('already ended') } },
       },
@@ -99,6 +106,7 @@ export function openApiDocument() {
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics of this process', responses: { 200: { description: 'text exposition format' } } } },
       '/readyz': { get: { summary: 'Redis and object storage reachable', responses: { 200: { description: 'ready' }, 503: problem('not ready') } } },
     },
     components: {

@@ -13,6 +13,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import { targetsPods } from '../inventory/inventory.ts';
 import type { InvestigationRecords } from '../queue/investigation-records.ts';
 import type { NotifyTarget, NotifyTargets } from '../notify/targets.ts';
+import { investigationsRefused, investigationsStarted, sourceOf } from '../metrics.ts';
 import type { RequesterRateLimiter } from './rate-limit.ts';
 
 /** Bounds that hold whatever a playbook allows: the fleet's budget for one capture. */
@@ -49,7 +50,14 @@ export async function startInvestigation(
   // The HTTP edge checks scopes per route; Slack, alerts and schedules come through here only.
   if (!hasScope(who, 'investigations:write')) throw new ForbiddenError(`${who.requestedBy} may read but not start investigations`);
   const playbook = await checkInvestigation(deps, who, req);
-  if (deps.limiter) await deps.limiter.take(who.requestedBy);
+  if (deps.limiter) {
+    try {
+      await deps.limiter.take(who.requestedBy);
+    } catch (err) {
+      investigationsRefused.inc({ source: sourceOf(who.requestedBy) });
+      throw err;
+    }
+  }
 
   const id = newInvestigationId();
   const inv: Investigation = {
@@ -80,6 +88,7 @@ export async function startInvestigation(
     subject: id,
     detail: { playbook: playbook.name, ...(req.target ? { target: req.target } : {}), ...(opts.detail ?? {}) },
   });
+  investigationsStarted.inc({ playbook: playbook.name, source: sourceOf(who.requestedBy) });
   deps.log.info({ investigation: id, playbook: playbook.name, target: req.target, requestedBy: who.requestedBy }, 'investigation queued');
   return inv;
 }

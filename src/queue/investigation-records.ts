@@ -31,9 +31,13 @@ export class InvestigationRecords {
   get cancelChannel() {
     return `${this.prefix}:cancel`;
   }
+  /** Every write publishes the id here, so API replicas can stream changes (SSE) without polling. */
+  get changeChannel() {
+    return `${this.prefix}:inv-changed`;
+  }
 
   async create(inv: Investigation): Promise<void> {
-    await this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).zadd(this.indexKey, 0, inv.id).exec();
+    await this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).zadd(this.indexKey, 0, inv.id).publish(this.changeChannel, inv.id).exec();
   }
 
   async remove(id: string): Promise<void> {
@@ -52,7 +56,7 @@ export class InvestigationRecords {
   }
 
   async put(inv: Investigation): Promise<void> {
-    await this.redis.set(this.key(inv.id), JSON.stringify(inv));
+    await this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).publish(this.changeChannel, inv.id).exec();
   }
 
   /** Newest first. Filters are applied while walking the index, so a page holds `limit` matches when there are. */

@@ -18,11 +18,13 @@ const EXPECTED: Record<string, 'public' | 'slack' | 'alertmanager' | Scope> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /openapi.json': 'public',
+  'GET /metrics': 'public',
   'POST /v1/investigations': 'investigations:write',
   'GET /v1/investigations': 'investigations:read',
   'GET /v1/investigations/:id': 'investigations:read',
   'GET /v1/investigations/:id/artifacts/*': 'investigations:read',
   'GET /v1/investigations/:id/report': 'investigations:read',
+  'GET /v1/investigations/:id/events': 'investigations:read',
   'GET /v1/investigations/:id/diff/:otherId': 'investigations:read',
   'POST /v1/investigations/:id/cancel': 'investigations:write',
   'GET /v1/playbooks': 'investigations:read',
@@ -45,7 +47,9 @@ describe('API tokens and scopes', () => {
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       ...(method === 'POST' ? { body: '{}' } : {}),
     });
-    await res.arrayBuffer();
+    // An event stream stays open while the investigation runs: the status line is the answer here.
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) await res.body?.cancel();
+    else await res.arrayBuffer();
     return res;
   };
 

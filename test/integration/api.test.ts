@@ -149,4 +149,19 @@ describe('investigations API', () => {
     const props = (res.json.parameters as { properties: Record<string, { type?: string; maximum?: number }> }).properties;
     expect(props.hz).toMatchObject({ type: 'integer', maximum: 999 });
   });
+
+  it('exposes Prometheus metrics without a token: requests by route pattern, investigations by source', async () => {
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"()|.+]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const series = 'tracehound_investigations_started_total{playbook="cpu-profile",source="token"}';
+    const before = value(await (await fetch(`${sys.url}/metrics`)).text(), series);
+    expect((await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { node: 'test-node' } })).status).toBe(202);
+    const res = await fetch(`${sys.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(value(text, series)).toBe(before + 1);
+    expect(text).toMatch(/^tracehound_http_requests_total\{method="POST",route="\/v1\/investigations",status="202"\} \d+$/m);
+    expect(text).toMatch(/^tracehound_http_requests_total\{method="GET",route="\/v1\/investigations\/:id",status="\d+"\} \d+$/m);
+    expect(text).toContain('tracehound_process_resident_memory_bytes');
+  });
 });

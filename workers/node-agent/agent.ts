@@ -8,6 +8,7 @@ import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
 import { CaptureJob, captureQueueName, type CaptureOutcome } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { AGENT_VERSION } from '../../src/version.ts';
+import { captureSeconds, captures } from '../../src/metrics.ts';
 import { detectCapabilities, type Capabilities } from './capabilities.ts';
 import { executeCapture } from './capture.ts';
 
@@ -74,6 +75,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
           return { stepId: data.stepId, node: data.node, status: 'cancelled', reason: 'investigation already ended', startedAt: at, finishedAt: at, artifacts: [] };
         }
         log.info({ investigation: data.investigationId, step: data.stepId, tool: data.tool, durationMs: data.durationMs }, 'capture start');
+        const t0 = performance.now();
         const outcome = await executeCapture(
           data,
           {
@@ -89,6 +91,8 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
           ac.signal,
         );
         log.info({ investigation: data.investigationId, step: data.stepId, status: outcome.status, reason: outcome.reason }, 'capture end');
+        captures.inc({ tool: data.tool, status: outcome.status });
+        captureSeconds.observe({ tool: data.tool }, (performance.now() - t0) / 1000);
         return outcome;
       } finally {
         set.delete(ac);

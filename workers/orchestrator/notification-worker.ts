@@ -4,6 +4,7 @@ import type { LinkSigner } from '../../src/auth/signed-links.ts';
 import { messageLinks } from '../../src/notify/links.ts';
 import { finalMessage, progressMessage } from '../../src/chatops/blocks.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
+import { notificationsPosted } from '../../src/metrics.ts';
 import { NOTIFICATIONS_QUEUE, NotifyJob } from '../../src/notify/notifier.ts';
 import { allowedUrl, type NotifyTargets } from '../../src/notify/targets.ts';
 import { createRedis } from '../../src/queue/connection.ts';
@@ -25,7 +26,7 @@ export function startNotificationWorker(opts: {
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'notifications' });
-  const post = async (url: string, message: unknown) => {
+  const post = async (url: string, message: unknown, kind: string) => {
     if (!allowedUrl(url, opts.allowedHosts)) throw new Error(`refusing to post to ${new URL(url).hostname}: not in NOTIFY_URL_HOSTS`);
     const res = await fetch(url, {
       method: 'POST',
@@ -33,6 +34,7 @@ export function startNotificationWorker(opts: {
       body: JSON.stringify(message),
       signal: AbortSignal.timeout(10_000),
     });
+    notificationsPosted.inc({ kind, result: res.ok ? 'ok' : `http_${res.status}` });
     if (!res.ok) throw new Error(`${new URL(url).hostname} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
   };
 
@@ -48,7 +50,7 @@ export function startNotificationWorker(opts: {
         if (t.kind === 'slack-webhook' && t.when === 'problems' && !hasProblems(inv)) continue;
         if (!(await opts.targets.markFinal(id, i))) continue;
         try {
-          await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)));
+          await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)), t.kind);
         } catch (err) {
           await opts.targets.unmarkFinal(id, i);
           throw err;
@@ -56,7 +58,7 @@ export function startNotificationWorker(opts: {
         await opts.targets.countPost(id, i);
       } else if (t.kind === 'slack-response-url' && !isTerminal(inv.status)) {
         if ((await opts.targets.countPost(id, i)) >= RESPONSE_URL_POSTS - 1) continue;
-        await post(t.url, progressMessage(inv));
+        await post(t.url, progressMessage(inv), t.kind);
       }
     }
   };

@@ -9,6 +9,7 @@ import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
 import { renderReportHtml } from '../../src/core/report-html.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
+import { investigationSeconds, investigationsFinished } from '../../src/metrics.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
 import { CaptureOutcome, INVESTIGATIONS_QUEUE, InvestigateJob, captureQueueName, type CaptureJob } from '../../src/queue/jobs.ts';
@@ -332,6 +333,8 @@ async function finish(
   done = { ...done, artifacts: [...stored, ...done.artifacts.filter((a) => !files.some((f) => f.name === a.name))] };
   await ctx.records.put(done);
   ctx.log.info({ investigation: done.id, status: done.status, headline: done.summary?.headline }, 'investigation finished');
+  investigationsFinished.inc({ playbook: done.playbook, status: done.status });
+  investigationSeconds.observe({ playbook: done.playbook }, (Date.parse(finishedAt) - Date.parse(done.createdAt)) / 1000);
   await tell(ctx, done.id, 'final');
 }
 

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { canSee } from '../../auth/authorize.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
-import { InvestigationRequest, InvestigationStatus, type Investigation } from '../../core/investigation.ts';
+import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
 import { renderDiffFlamegraph } from '../../flamegraph/diff.ts';
 import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../flamegraph/png.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
@@ -33,6 +34,27 @@ const DiffQuery = z
   .strict();
 
 const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/report` });
+
+/** What changed since the last events: the status, and each (step, node) entry whose status or reason moved. */
+function investigationEvents(inv: Investigation, sent: Map<string, string>, lastStatus: string): { event: string; data: string }[] {
+  const out: { event: string; data: string }[] = [];
+  if (inv.status !== lastStatus) {
+    out.push({ event: 'status', data: JSON.stringify({ id: inv.id, status: inv.status, ...(inv.reason ? { reason: inv.reason } : {}) }) });
+  }
+  for (const s of inv.steps) {
+    const key = `${s.id}/${s.node ?? ''}`;
+    const view = { id: s.id, node: s.node, tool: s.tool, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
+    const text = JSON.stringify(view);
+    if (sent.get(key) !== text) {
+      sent.set(key, text);
+      out.push({ event: 'step', data: text });
+    }
+  }
+  if (isTerminal(inv.status)) {
+    out.push({ event: 'end', data: JSON.stringify({ id: inv.id, status: inv.status, headline: inv.summary?.headline ?? null, links: links(inv.id) }) });
+  }
+  return out;
+}
 
 export function investigationRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
@@ -110,6 +132,48 @@ export function investigationRoutes(deps: ApiDeps) {
       title: `Differential flamegraph: ${before.id} → ${after.id}`,
     });
     return c.body(svg, 200, { 'content-type': 'image/svg+xml' });
+  });
+
+  // Server-sent events: a snapshot, then each change of status and of each step, then `end`; a comment every 15 s
+  // keeps proxies from closing a quiet stream.
+  app.get('/:id/events', async (c) => {
+    const first = await load(c.req.param('id'), c.get('identity'));
+    return streamSSE(c, async (stream) => {
+      let changed = true;
+      let wake: (() => void) | undefined;
+      const off = deps.changes.on(first.id, () => {
+        changed = true;
+        wake?.();
+      });
+      const stop = () => wake?.();
+      stream.onAbort(stop);
+      deps.changes.closed.addEventListener('abort', stop);
+      const sent = new Map<string, string>();
+      let status = '';
+      try {
+        while (!stream.aborted && !deps.changes.closed.aborted) {
+          if (changed) {
+            changed = false;
+            const inv = await deps.records.find(first.id);
+            if (!inv) break;
+            for (const e of investigationEvents(inv, sent, status)) await stream.writeSSE(e);
+            status = inv.status;
+            if (isTerminal(inv.status)) break;
+          }
+          await new Promise<void>((ok) => {
+            const t = setTimeout(ok, 15_000);
+            wake = () => {
+              clearTimeout(t);
+              ok();
+            };
+          });
+          if (!changed && !stream.aborted) await stream.write(': keep-alive\n\n');
+        }
+      } finally {
+        off();
+        deps.changes.closed.removeEventListener('abort', stop);
+      }
+    });
   });
 
   app.post('/:id/cancel', async (c) => {
