@@ -75,6 +75,12 @@ async function main(argv: string[]): Promise<void> {
         console.log(`  try: curl -H "Authorization: Bearer $(cat ${api.generatedToken.file})" ${api.url}/v1/nodes`);
       }
     } else {
+      if (config.METRICS_PORT !== undefined) {
+        const { startMetricsServer } = await import('./metrics-server.ts');
+        const m = await startMetricsServer(config.METRICS_PORT, config.HOST);
+        parts.push({ name: 'metrics', stop: m.stop });
+        log.info({ url: m.url }, 'metrics served');
+      }
       console.log(`tracehound ${command} running (${describeConfig(config)}; Ctrl-C stops it)`);
     }
   } catch (err) {

@@ -106,6 +106,8 @@ export const ConfigSchema = z.object({
     .string()
     .default('hooks.slack.com')
     .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Serve /metrics on this port in `tracehound orchestrator` and `tracehound agent` (the API serves its own). */
+  METRICS_PORT: optional(z.coerce.number().int().min(1).max(65535)),
   /** Schedules may not fire more often than this. */
   SCHEDULE_MIN_INTERVAL: durationEnv('1m'),
 });

@@ -29,6 +29,7 @@ export const ACCESS_POLICY: readonly { method: 'GET' | 'POST' | 'DELETE'; path: 
   { method: 'DELETE', path: '/v1/schedules/:name', access: 'schedules:write' },
   { method: 'GET', path: '/v1/audit', access: 'admin' },
   { method: 'POST', path: '/v1/chatops/slack/commands', access: 'slack' },
+  { method: 'POST', path: '/v1/chatops/slack/interactions', access: 'slack' },
   { method: 'POST', path: '/v1/webhooks/alertmanager', access: 'alertmanager' },
 ];
 

@@ -98,6 +98,12 @@ export function openApiDocument() {
           responses: { 200: { description: 'an ephemeral reply (Block Kit); follow-ups go to response_url' }, 401: problem('bad or stale signature') },
         },
       },
+      '/v1/chatops/slack/interactions': {
+        post: {
+          summary: 'Slack interactivity Request URL: acknowledges clicks on the messages\' link buttons (signed like commands)',
+          responses: { 200: { description: 'acknowledged' }, 401: problem('bad or stale signature') },
+        },
+      },
       '/v1/webhooks/alertmanager': {
         post: {
           summary: 'Prometheus Alertmanager webhook (version 4); rules map alerts to playbooks and targets',

@@ -35,6 +35,7 @@ const EXPECTED: Record<string, 'public' | 'slack' | 'alertmanager' | Scope> = {
   'DELETE /v1/schedules/:name': 'schedules:write',
   'GET /v1/audit': 'admin',
   'POST /v1/chatops/slack/commands': 'slack',
+  'POST /v1/chatops/slack/interactions': 'slack',
   'POST /v1/webhooks/alertmanager': 'alertmanager',
 };
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { startUnresponsiveServer } from '../helpers/fake-kube-api.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
+import { signSlackRequest } from '../../src/chatops/signature.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -61,6 +62,22 @@ describe('Slack slash commands', () => {
       const res = await fetch(`${sys.url}/v1/chatops/slack/commands`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=help' });
       expect(res.status).toBe(401);
     });
+  });
+
+  it('acknowledges signed button clicks (interactivity) and refuses unsigned ones', async () => {
+    const click = (secret: string) => {
+      const body = new URLSearchParams({
+        payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE' }, actions: [{ action_id: 'open_report', type: 'button' }] }),
+      }).toString();
+      const ts = Math.floor(Date.now() / 1000);
+      return fetch(`${sys.url}/v1/chatops/slack/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(secret, ts, body) },
+        body,
+      });
+    };
+    expect((await click(SLACK_SECRET)).status).toBe(200);
+    expect((await click('not-the-signing-secret')).status).toBe(401);
   });
 
   it('acts once on a replayed trigger_id and answers the replay with the first reply', async () => {

@@ -31,6 +31,21 @@ const SlashCommand = z.looseObject({
 /** Slack shows an error when the reply takes over 3 s; leave room for the network. */
 export const ACK_WITHIN_MS = 2500;
 
+/** What a button click reports (https://api.slack.com/reference/interaction-payloads/block-actions). */
+const InteractionPayload = z.looseObject({
+  type: z.string().max(64),
+  user: z.looseObject({ id: z.string().max(64) }).optional(),
+  actions: z.array(z.looseObject({ action_id: z.string().max(255) })).max(25).optional(),
+});
+
+const parseJsonOrNull = (text: string | null): unknown => {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
+
 /** A retried delivery gets the first answer again; kept long enough to cover Slack's retries. */
 const TRIGGER_TTL_SEC = 3600;
 
@@ -84,6 +99,26 @@ function explain(err: unknown): SlackMessage | null {
 
 export function slackRoutes(deps: ApiDeps) {
   const app = new Hono<AppEnv>();
+
+  // Slack's interactivity Request URL. The messages' buttons are links (the browser opens them), but with
+  // interactivity on Slack also reports each click here and shows an error unless it is acknowledged.
+  app.post('/interactions', async (c) => {
+    const settings = deps.slack;
+    if (!settings?.signingSecret) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
+    const raw = await c.req.text();
+    const check = verifySlackSignature({
+      signingSecret: settings.signingSecret,
+      timestamp: c.req.header('x-slack-request-timestamp'),
+      signature: c.req.header('x-slack-signature'),
+      rawBody: raw,
+      nowSec: Math.floor(Date.now() / 1000),
+    });
+    if (!check.ok) throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
+    const payload = InteractionPayload.safeParse(parseJsonOrNull(new URLSearchParams(raw).get('payload')));
+    if (!payload.success) throw new ValidationError('not a Slack interaction payload', fieldErrors(payload.error, ['payload']));
+    deps.log.debug({ user: payload.data.user?.id, actions: payload.data.actions?.map((a) => a.action_id) }, 'Slack interaction acknowledged');
+    return c.body(null, 200);
+  });
 
   app.post('/commands', async (c) => {
     const settings = deps.slack;
