@@ -440,6 +440,34 @@ export class FrameTreeBuilder {
     return this.tree;
   }
 
+  /**
+   * One frame deeper, counting the line's samples. Nodes are appended, so one at index ≥ `firstNew` (the tree's
+   * size when the line began) was made by this line and has no children yet: once a frame is new, so is everything
+   * above it, and no lookup is needed.
+   */
+  private descend(node: number, id: number, count: number, firstNew: number): number {
+    const next = node >= firstNew ? this.tree.newChild(node, id) : this.tree.child(node, id);
+    this.tree.total[next]! += count;
+    return next;
+  }
+
+  /** Counts the line's samples on the frames it shares with the previous line; returns the deepest one's node. */
+  private reusePrefix(depth: number, count: number): number {
+    const total = this.tree.total;
+    for (let j = 0; j < depth; j++) total[this.nodes[j]!]! += count;
+    return this.nodes[depth - 1]!;
+  }
+
+  /** Ends a line of `depth` frames: in reverse, its path is built leaf first, from the names collected. */
+  private finishLine(depth: number, count: number, firstNew: number): void {
+    this.prevDepth = depth;
+    if (this.reverse) {
+      let node = 0;
+      for (let k = depth - 1; k >= 0; k--) node = this.descend(node, this.ids[k]!, count, firstNew);
+    }
+    this.tree.total[0]! += count;
+  }
+
   /** Parses and merges text[start, end) as one line. */
   private line(text: string, start: number, end: number): void {
     const lineNo = ++this.lineNo;
@@ -479,8 +507,7 @@ export class FrameTreeBuilder {
     let depth = 0;
     let pos = s;
     let node = 0;
-    // Once a frame is new, so is everything above it: no more lookups.
-    let fresh = false;
+    const firstNew = tree.size;
     let done = false;
     const prevDepth = this.prevDepth;
     while (depth < prevDepth) {
@@ -494,11 +521,7 @@ export class FrameTreeBuilder {
         break;
       }
     }
-    if (depth > 0 && !reverse) {
-      const total = tree.total;
-      for (let j = 0; j < depth; j++) total[nodes[j]!]! += count;
-      node = nodes[depth - 1]!;
-    }
+    if (depth > 0 && !reverse) node = this.reusePrefix(depth, count);
 
     while (!done) {
       let stop = text.indexOf(';', pos);
@@ -509,35 +532,12 @@ export class FrameTreeBuilder {
         this.nodes = nodes = growInt32(nodes);
       }
       ids[depth] = id;
-      if (!reverse) {
-        if (fresh) {
-          node = tree.newChild(node, id);
-        } else {
-          const before = tree.size;
-          node = tree.child(node, id);
-          fresh = tree.size !== before;
-        }
-        tree.total[node]! += count;
-        nodes[depth] = node;
-      }
+      if (!reverse) nodes[depth] = node = this.descend(node, id, count, firstNew);
       depth++;
       if (stop === se) break;
       pos = stop + 1;
     }
-    this.prevDepth = depth;
-    if (reverse) {
-      for (let k = depth - 1; k >= 0; k--) {
-        if (fresh) {
-          node = tree.newChild(node, ids[k]!);
-        } else {
-          const before = tree.size;
-          node = tree.child(node, ids[k]!);
-          fresh = tree.size !== before;
-        }
-        tree.total[node]! += count;
-      }
-    }
-    tree.total[0]! += count;
+    this.finishLine(depth, count, firstNew);
   }
   /** Parses and merges bytes[start, end) as one line: the same as `line`, over UTF-8 bytes (`view` views them). */
   private lineBytes(bytes: Uint8Array, view: DataView, start: number, end: number): void {
@@ -578,8 +578,7 @@ export class FrameTreeBuilder {
     let depth = 0;
     let pos = s;
     let node = 0;
-    // Once a frame is new, so is everything above it: no more lookups.
-    let fresh = false;
+    const firstNew = tree.size;
     let done = false;
     const prevDepth = this.prevDepth;
     while (depth < prevDepth) {
@@ -592,11 +591,7 @@ export class FrameTreeBuilder {
         break;
       }
     }
-    if (depth > 0 && !reverse) {
-      const total = tree.total;
-      for (let j = 0; j < depth; j++) total[nodes[j]!]! += count;
-      node = nodes[depth - 1]!;
-    }
+    if (depth > 0 && !reverse) node = this.reusePrefix(depth, count);
 
     while (!done) {
       // One pass finds the end of the frame and hashes it (ASCII bytes are its UTF-16 code units).
@@ -623,35 +618,12 @@ export class FrameTreeBuilder {
         this.nodes = nodes = growInt32(nodes);
       }
       ids[depth] = id;
-      if (!reverse) {
-        if (fresh) {
-          node = tree.newChild(node, id);
-        } else {
-          const before = tree.size;
-          node = tree.child(node, id);
-          fresh = tree.size !== before;
-        }
-        tree.total[node]! += count;
-        nodes[depth] = node;
-      }
+      if (!reverse) nodes[depth] = node = this.descend(node, id, count, firstNew);
       depth++;
       if (stop === se) break;
       pos = stop + 1;
     }
-    this.prevDepth = depth;
-    if (reverse) {
-      for (let k = depth - 1; k >= 0; k--) {
-        if (fresh) {
-          node = tree.newChild(node, ids[k]!);
-        } else {
-          const before = tree.size;
-          node = tree.child(node, ids[k]!);
-          fresh = tree.size !== before;
-        }
-        tree.total[node]! += count;
-      }
-    }
-    tree.total[0]! += count;
+    this.finishLine(depth, count, firstNew);
   }
 }
 
