@@ -6,9 +6,9 @@ import { splitDev, sysfsDeviceNamer } from '../../bpf/biolatency/devices.ts';
 import { BiolatencyResult, biolatency } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency, parseDevOpKey } from '../../bpf/biolatency/parser.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../bpf/biolatency/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('biolatency', name);
 
 /** The recording machine's disks: vda (254:0) and the test's loop0 (7:0), detached since. */
 const names = (withLoop = true) => (major: number, minor: number) =>

@@ -5,21 +5,12 @@ import { readScalar } from '../../bpf/execsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { recordingContext, toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../bpf/execsnoop/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('execsnoop', name);
 
 /** storm-cgroup.json ran in test cgroup id 1013, storm-pid.json in id 1032 (both /th-execsnoop, re-created). */
-function context(): ParseContext & { lookups: number[] } {
-  const lookups: number[] = [];
-  return {
-    arch: 'x64',
-    lookups,
-    cgroupPathOf(id: number) {
-      lookups.push(id);
-      return id === 1013 || id === 1032 ? '/th-execsnoop' : null;
-    },
-  };
-}
+const context = () => recordingContext({ 1013: '/th-execsnoop', 1032: '/th-execsnoop' });
 
 const parse = (stdout: string, params: object = {}, ctx: ParseContext = context()) =>
   execsnoop.parse(stdout, execsnoop.params.parse(params), ctx).result;

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { getTool } from '../../bpf/index.ts';
 import { funcgraph, FuncgraphParams } from '../../bpf/funcgraph/manifest.ts';
 import { parseFuncgraph, parseGraphLine, parseRet, type ParseOptions } from '../../bpf/funcgraph/parser.ts';
 import { FuncgraphResult, type FuncgraphCall } from '../../bpf/funcgraph/result.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../bpf/funcgraph/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('funcgraph', name);
 
 const parse = (text: string, opts: Partial<ParseOptions> = {}) => {
   const result = parseFuncgraph(text, { function: 'f', depth: 10, ...opts });

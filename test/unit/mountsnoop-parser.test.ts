@@ -6,21 +6,12 @@ import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { recordingContext, toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../bpf/mountsnoop/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('mountsnoop', name);
 
 /** binds-and-lazy-unmounts.json ran in test cgroup /th-mountsnoop (id 842), mount-max-enospc.json in id 861. */
-function context(): ParseContext & { lookups: number[] } {
-  const lookups: number[] = [];
-  return {
-    arch: 'x64',
-    lookups,
-    cgroupPathOf(id: number) {
-      lookups.push(id);
-      return id === 842 || id === 861 ? '/th-mountsnoop' : null;
-    },
-  };
-}
+const context = () => recordingContext({ 842: '/th-mountsnoop', 861: '/th-mountsnoop' });
 
 const parse = (stdout: string, params: object = {}, ctx: ParseContext = context()) =>
   mountsnoop.parse(stdout, mountsnoop.params.parse(params), ctx).result;

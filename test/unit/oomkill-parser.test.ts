@@ -4,8 +4,9 @@ import { OomkillResult, oomkill } from '../../bpf/oomkill/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../bpf/oomkill/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('oomkill', name);
 
 /** memcg-two-kills.json ran with the workload in cgroup v2 /th-oomkill (id 1127). */
 const ctx: ParseContext = { arch: 'x64', cgroupPathOf: (id) => (id === 1127 ? '/th-oomkill' : null) };

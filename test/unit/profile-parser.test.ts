@@ -7,9 +7,9 @@ import { ProfileResult } from '../../src/core/tool-results.ts';
 import { parseFolded, totalSamples } from '../../src/flamegraph/folded.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 import { fromPprof } from '../../src/flamegraph/pprof.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../bpf/profile/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('profile', name);
 
 const ctx: ParseContext = { arch: 'x64', cgroupPathOf: () => null };
 const parse = (stdout: string, hz = 99) => profile.parse(stdout, profile.params.parse({ hz }), ctx);

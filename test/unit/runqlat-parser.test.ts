@@ -3,24 +3,14 @@ import { describe, it, expect } from 'vitest';
 import { RunqlatResult, runqlat } from '../../bpf/runqlat/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { recordingContext, toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../bpf/runqlat/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('runqlat', name);
 
 /** Each recording re-created the test cgroup /fixture-rq, so it had another id each time (see fixtures/README.md). */
 const TEST_CGROUP_IDS = [424, 443, 462, 481];
 
-function context(): ParseContext & { lookups: number[] } {
-  const lookups: number[] = [];
-  return {
-    arch: 'x64',
-    lookups,
-    cgroupPathOf(id: number) {
-      lookups.push(id);
-      return TEST_CGROUP_IDS.includes(id) ? '/fixture-rq' : id === 1 ? '/' : null;
-    },
-  };
-}
+const context = () => recordingContext({ ...Object.fromEntries(TEST_CGROUP_IDS.map((id) => [id, '/fixture-rq'])), 1: '/' });
 
 const parse = (stdout: string, ctx: ParseContext = context()) => runqlat.parse(stdout, runqlat.params.parse({}), ctx);
 

@@ -6,22 +6,12 @@ import { parseFailureKey } from '../../bpf/syscount/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { recordingContext, toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../bpf/syscount/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('syscount', name);
 
 /** The fixtures were recorded with test cgroup /fixture-sc (id 63) below the root cgroup (id 1). */
-function context(arch = 'x64'): ParseContext & { lookups: number[] } {
-  const lookups: number[] = [];
-  return {
-    arch,
-    lookups,
-    cgroupPathOf(id: number) {
-      lookups.push(id);
-      return id === 63 ? '/fixture-sc' : id === 1 ? '/' : null;
-    },
-  };
-}
+const context = (arch = 'x64') => recordingContext({ 63: '/fixture-sc', 1: '/' }, arch);
 
 const parse = (stdout: string, ctx: ParseContext = context()) => syscount.parse(stdout, syscount.params.parse({}), ctx);
 

@@ -5,21 +5,12 @@ import { formatAddress, parseRetransKey, tcpStateName } from '../../bpf/tcpretra
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';
+import { recordingContext, toolFixture } from '../helpers/recordings.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../bpf/tcpretrans/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => toolFixture('tcpretrans', name);
 
 /** loopback-cgroup.json ran with the workload in cgroup v2 /th-tcpretrans (id 1260). */
-function context(): ParseContext & { lookups: number[] } {
-  const lookups: number[] = [];
-  return {
-    arch: 'x64',
-    lookups,
-    cgroupPathOf(id: number) {
-      lookups.push(id);
-      return id === 1260 ? '/th-tcpretrans' : id === 1 ? '/' : null;
-    },
-  };
-}
+const context = () => recordingContext({ 1260: '/th-tcpretrans', 1: '/' });
 
 const parse = (stdout: string, params: object = {}, ctx: ParseContext = context()) =>
   tcpretrans.parse(stdout, tcpretrans.params.parse(params), ctx).result;

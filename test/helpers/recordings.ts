@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import type { ParseContext } from '../../bpf/tool.ts';
+
+/** A tool's recorded real output, from bpf/<tool>/fixtures (each folder's README says how it was recorded). */
+export const toolFixture = (tool: string, name: string): string =>
+  readFileSync(new URL(`../../bpf/${tool}/fixtures/${name}`, import.meta.url), 'utf8');
+
+/**
+ * The ParseContext a recording needs: the cgroup ids as they were on the recording machine, mapped to their paths
+ * (any other id is unknown), and the ids the parser looked up, in order, so tests can check it asked only once.
+ */
+export function recordingContext(paths: Readonly<Record<number, string>>, arch = 'x64'): ParseContext & { lookups: number[] } {
+  const lookups: number[] = [];
+  return {
+    arch,
+    lookups,
+    cgroupPathOf(id: number) {
+      lookups.push(id);
+      return paths[id] ?? null;
+    },
+  };
+}
