@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BiolatencyResult } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency } from '../../bpf/biolatency/parser.ts';
@@ -12,10 +11,11 @@ import { median } from '../../src/sweeps/baseline.ts';
 import { type SweepCompareOptions, SweepComparison, compareSweep, comparisonFindings } from '../../src/sweeps/compare.ts';
 import { formatMicros, riseWord } from '../../src/sweeps/wording.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
 // ---- results: the tools' parsers on their recorded fixtures, with the one figure a test is about set ----
 
-const fixture = (tool: string, name: string): string => readFileSync(new URL(`../../bpf/${tool}/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = toolFixture;
 const ctx: ParseContext = { arch: 'x64', cgroupPathOf: (id) => (id === 1 ? '/' : `/fixture-${id}`) };
 const vdaOnly = (major: number, minor: number) => (major === 254 && minor === 0 ? 'vda' : null);
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseBiolatency } from '../../bpf/biolatency/parser.ts';
 import { oomkill } from '../../bpf/oomkill/manifest.ts';
@@ -8,9 +7,10 @@ import { tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { Investigation, type Step, type StepStatus } from '../../src/core/investigation.ts';
 import { NodeFigures, answered, sweepFigures } from '../../src/sweeps/figures.ts';
+import { toolFixture } from '../helpers/recordings.ts';
 
 // Results are the tools' own parsers run on their recorded fixtures (bpf/<tool>/fixtures/README.md).
-const fixture = (tool: string, name: string): string => readFileSync(new URL(`../../bpf/${tool}/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = toolFixture;
 const ctx: ParseContext = { arch: 'x64', cgroupPathOf: (id) => (id === 1 ? '/' : `/fixture-${id}`) };
 /** The recording machine's root disk; its loop0 (7:0) was detached before the names were read. */
 const vdaOnly = (major: number, minor: number) => (major === 254 && minor === 0 ? 'vda' : null);
