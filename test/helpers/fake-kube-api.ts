@@ -32,19 +32,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     requests.push(`${req.method} ${req.url}`);
     handle(store, req, res);
   });
-  const url = await listen(server);
-  const dir = await mkdtemp(join(tmpdir(), 'tracehound-kube-'));
-  const kubeconfig = join(dir, 'config');
-  await writeFile(kubeconfig, kubeconfigYaml(url), 'utf8');
-  return {
-    url,
-    kubeconfig,
-    requests,
-    close: async () => {
-      await closeServer(server);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...(await serveWithKubeconfig(server)), requests };
 }
 
 /** Accepts connections and never answers: a hung API server, for timeout tests. */
@@ -52,6 +40,11 @@ export async function startUnresponsiveServer(): Promise<{ url: string; kubeconf
   const server = createServer(() => {
     // Deliberately no response.
   });
+  return serveWithKubeconfig(server);
+}
+
+/** Listens on loopback and writes a kubeconfig (token user) pointing at it; close() stops both. */
+async function serveWithKubeconfig(server: Server): Promise<{ url: string; kubeconfig: string; close(): Promise<void> }> {
   const url = await listen(server);
   const dir = await mkdtemp(join(tmpdir(), 'tracehound-kube-'));
   const kubeconfig = join(dir, 'config');

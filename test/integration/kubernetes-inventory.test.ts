@@ -10,6 +10,7 @@ import {
   parseLabelSelector,
 } from '../../src/inventory/kubernetes.ts';
 import { FAKE_TOKEN, startFakeKubeApi, startUnresponsiveServer, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 // Expectations below were read off the fixtures in test/fixtures/k8s (see its README for their origin).
 const CART_7D9F = {
@@ -51,15 +52,6 @@ const JOB_1 = {
   qosClass: 'BestEffort',
   containers: [{ name: 'cilium-operator', id: null }],
 };
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('KubernetesInventory against recorded API responses', () => {
   let api: FakeKubeApi;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, UnsupportedTargetError, ValidationError } from '../../src/core/errors.ts';
 import { StaticInventory, parseStaticInventory } from '../../src/inventory/static.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const VALID = `# plain hosts without Kubernetes
 hosts:
@@ -11,15 +12,6 @@ hosts:
     labels: { zone: a, example.com/rack: r12 }
   - name: db-1
 `;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function parseError(text: string): ValidationError {
   try {
