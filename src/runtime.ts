@@ -104,15 +104,18 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
 }
 
 /** The one door for investigations, shared by the API and the schedule runner. */
-function intakeDeps(config: Config, services: Services, redis: Redis, investigations: Queue, audit: AuditLog, log: Logger, rateLimit: boolean): IntakeDeps {
-  const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
+function intakeDeps(
+  config: Config,
+  services: Services,
+  redis: Redis,
+  parts: Pick<IntakeDeps, 'records' | 'investigations' | 'audit' | 'notifyTargets'>,
+  log: Logger,
+  rateLimit: boolean,
+): IntakeDeps {
   return {
+    ...parts,
     playbooks: services.playbooks,
     inventory: services.inventory,
-    records: new InvestigationRecords(redis, config.QUEUE_PREFIX),
-    investigations,
-    audit,
-    notifyTargets,
     limiter: rateLimit ? new RequesterRateLimiter(redis, config.QUEUE_PREFIX, config.RATE_LIMIT) : null,
     limits: { maxDurationMs: config.CAPTURE_MAX_DURATION, maxHz: config.CAPTURE_MAX_HZ },
     log,
@@ -163,7 +166,7 @@ export async function startApi(
       await redis.ping();
     },
     log: apiLog,
-    intake: intakeDeps(config, services, redis, investigations, audit, apiLog, true),
+    intake: intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, apiLog, true),
     audit,
     auth: { tokens: tokens.tokens, linkSecret: services.linkSecret },
     notifier: new Notifier(notifyTargets, notificationsQueue),
@@ -244,7 +247,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     prefix: config.QUEUE_PREFIX,
     schedules,
     schedulesQueue,
-    intake: intakeDeps(config, services, redis, investigations, audit, log, false),
+    intake: intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, log, false),
     audit,
     log,
   });

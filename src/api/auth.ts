@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AuditLog } from '../audit/audit-log.ts';
+import { bearerToken } from '../auth/credentials.ts';
 import { hasScope, identity, type Identity } from '../auth/identity.ts';
 import { verifySignedPath } from '../auth/signed-links.ts';
 import { findToken, type TokenEntry } from '../auth/tokens.ts';
@@ -22,8 +23,8 @@ export function authMiddleware(auth: AuthConfig, audit: AuditLog): MiddlewareHan
     let who: Identity | null = null;
     const header = c.req.header('authorization');
     if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const entry = m ? findToken(auth.tokens, m[1]!) : null;
+      const token = bearerToken(header);
+      const entry = token ? findToken(auth.tokens, token) : null;
       if (!entry) throw new UnauthorizedError('the bearer token is not valid');
       who = identity(`token:${entry.name}`, entry.scopes, { namespaces: entry.namespaces ?? null, playbooks: entry.playbooks ?? null });
     } else if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.query('sig') !== undefined) {

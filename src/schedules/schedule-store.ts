@@ -49,14 +49,14 @@ export class ScheduleStore {
 
   async list(): Promise<ScheduleView[]> {
     const all = await this.redis.hgetall(this.key);
-    const views = await Promise.all(
-      Object.values(all).map(async (raw) => {
-        const s = Schedule.parse(JSON.parse(raw));
-        const [sched, last] = await Promise.all([this.queue.getJobScheduler(s.name), this.redis.zrevrange(this.runsKey(s.name), 0, 0)]);
-        return { ...s, nextRunAt: sched?.next ? new Date(sched.next).toISOString() : null, lastInvestigation: last[0] ?? null };
-      }),
-    );
+    const views = await Promise.all(Object.values(all).map((raw) => this.view(Schedule.parse(JSON.parse(raw)))));
     return views.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** A schedule with its next firing (from its job scheduler) and its latest investigation. */
+  async view(s: Schedule): Promise<ScheduleView> {
+    const [sched, last] = await Promise.all([this.queue.getJobScheduler(s.name), this.redis.zrevrange(this.runsKey(s.name), 0, 0)]);
+    return { ...s, nextRunAt: sched?.next ? new Date(sched.next).toISOString() : null, lastInvestigation: last[0] ?? null };
   }
 
   async recordRun(name: string, investigationId: string): Promise<void> {

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { planInvestigations } from '../../alerts/plan.ts';
+import { bearerToken, sameSecret } from '../../auth/credentials.ts';
 import { hasScope, identity } from '../../auth/identity.ts';
 import { findToken } from '../../auth/tokens.ts';
 import { ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
@@ -13,21 +13,19 @@ import { parseOrThrow, readJson } from '../problem.ts';
 /** Alertmanager re-sends until it gets a 2xx and HA pairs both send: an occurrence is acted on once for this long. */
 const DEDUPE_TTL_SEC = 7 * 24 * 3600;
 
-const same = (a: string, b: string) => timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-
 /** Alertmanager's http_config credentials (bearer or basic), or an API token with investigations:write. */
 function authenticated(settings: AlertmanagerSettings, header: string | undefined, deps: ApiDeps): boolean {
   if (!header) return false;
-  const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  const bearer = bearerToken(header);
   if (bearer !== undefined) {
-    if (settings.bearerToken && same(bearer, settings.bearerToken)) return true;
+    if (settings.bearerToken && sameSecret(bearer, settings.bearerToken)) return true;
     const entry = findToken(deps.auth.tokens, bearer);
     return entry !== null && hasScope(identity(entry.name, entry.scopes), 'investigations:write');
   }
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
   if (basic !== undefined && settings.basicAuth) {
     const decoded = Buffer.from(basic, 'base64').toString('utf8');
-    return same(decoded, `${settings.basicAuth.username}:${settings.basicAuth.password}`);
+    return sameSecret(decoded, `${settings.basicAuth.username}:${settings.basicAuth.password}`);
   }
   return false;
 }

@@ -40,8 +40,7 @@ export function scheduleRoutes(deps: ApiDeps) {
     };
     await deps.schedules.upsert(s);
     await deps.audit.append({ actor: who.requestedBy, action: 'schedule.upsert', subject: s.name, detail: { cron: s.cron, every: s.every, playbook: s.playbook, target: s.target } });
-    const view = (await deps.schedules.list()).find((x) => x.name === s.name) ?? s;
-    return c.json(view, existing ? 200 : 201);
+    return c.json(await deps.schedules.view(s), existing ? 200 : 201);
   });
 
   app.get('/', async (c) => {

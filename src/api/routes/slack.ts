@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { SlackRule } from '../../auth/access-file.ts';
 import { canSee } from '../../auth/authorize.ts';
+import { sameSecret } from '../../auth/credentials.ts';
 import { identity, type Identity } from '../../auth/identity.ts';
 import { ackMessage, errorMessage, helpMessage, statusMessage, sweepsMessage, type SlackMessage } from '../../chatops/blocks.ts';
 import { parseChatCommand, type ChatCommand } from '../../chatops/command.ts';
@@ -60,6 +60,16 @@ export function slackIdentity(settings: SlackSettings, user: string, channel: st
   });
 }
 
+/** Slack's signature of a request, from its headers, over the raw body, against the clock now. */
+const slackSignature = (secret: string, raw: string, header: (name: string) => string | undefined) =>
+  verifySlackSignature({
+    signingSecret: secret,
+    timestamp: header('x-slack-request-timestamp'),
+    signature: header('x-slack-signature'),
+    rawBody: raw,
+    nowSec: Math.floor(Date.now() / 1000),
+  });
+
 /**
  * Slack signs requests (checked when the X-Slack-Signature header is present); Mattermost sends the command's
  * token, as `Authorization: Token …` and in the form. Either must check out before the body is looked at.
@@ -71,18 +81,11 @@ function authenticateChat(
 ): { ok: true; platform: 'slack' | 'mattermost' } | { ok: false; reason: string } {
   if (header('x-slack-signature') !== undefined || !settings.mattermostToken) {
     if (!settings.signingSecret) return { ok: false, reason: 'Slack is not configured (SLACK_SIGNING_SECRET)' };
-    const check = verifySlackSignature({
-      signingSecret: settings.signingSecret,
-      timestamp: header('x-slack-request-timestamp'),
-      signature: header('x-slack-signature'),
-      rawBody: raw,
-      nowSec: Math.floor(Date.now() / 1000),
-    });
+    const check = slackSignature(settings.signingSecret, raw, header);
     return check.ok ? { ok: true, platform: 'slack' } : { ok: false, reason: `Slack request signature rejected: ${check.reason}` };
   }
   const presented = /^Token\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1] ?? new URLSearchParams(raw).get('token') ?? '';
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(presented), digest(settings.mattermostToken))
+  return sameSecret(presented, settings.mattermostToken)
     ? { ok: true, platform: 'mattermost' }
     : { ok: false, reason: 'Mattermost command token does not match' };
 }
@@ -106,13 +109,7 @@ export function slackRoutes(deps: ApiDeps) {
     const settings = deps.slack;
     if (!settings?.signingSecret) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
     const raw = await c.req.text();
-    const check = verifySlackSignature({
-      signingSecret: settings.signingSecret,
-      timestamp: c.req.header('x-slack-request-timestamp'),
-      signature: c.req.header('x-slack-signature'),
-      rawBody: raw,
-      nowSec: Math.floor(Date.now() / 1000),
-    });
+    const check = slackSignature(settings.signingSecret, raw, (name) => c.req.header(name));
     if (!check.ok) throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
     const payload = InteractionPayload.safeParse(parseJsonOrNull(new URLSearchParams(raw).get('payload')));
     if (!payload.success) throw new ValidationError('not a Slack interaction payload', fieldErrors(payload.error, ['payload']));
