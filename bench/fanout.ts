@@ -13,7 +13,7 @@ import type { Investigation } from '../src/core/investigation.ts';
 import { NodeRegistry } from '../src/inventory/node-registry.ts';
 import { createLogger } from '../src/log.ts';
 import { createRedis } from '../src/queue/connection.ts';
-import { captureQueueName, CaptureJob, type CaptureOutcome } from '../src/queue/jobs.ts';
+import { captureQueueName, CaptureJob, type CaptureReply } from '../src/queue/jobs.ts';
 import { startApi, startOrchestratorPart, startServices, type Stoppable } from '../src/runtime.ts';
 
 const SIZES = (process.env.FANOUT_SIZES ?? '10,50,100,200').split(',').map(Number);
@@ -50,7 +50,7 @@ async function growTo(n: number) {
   while (agents.length < n) {
     const name = `sim-${String(agents.length).padStart(3, '0')}`;
     const connection = createRedis(services.redisUrl);
-    const worker = new Worker<unknown, CaptureOutcome>(
+    const worker = new Worker<unknown, CaptureReply>(
       captureQueueName(name),
       async (job) => {
         const data = CaptureJob.parse(job.data);

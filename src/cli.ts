@@ -11,6 +11,9 @@ const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]
   token create   a new API token and its ACCESS_FILE entry (see tracehound token --help)
 Configuration comes from the environment; see README.md.`;
 
+/** Ctrl-C must end the process promptly: past this, what is still stopping is named and the process exits anyway. */
+const STOP_DEADLINE_MS = 2_500;
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'start';
   if (command === '-h' || command === '--help' || command === 'help') {
@@ -47,21 +50,44 @@ async function main(argv: string[]): Promise<void> {
   }
   const log = createLogger(config.LOG_LEVEL);
   const parts: Stoppable[] = [];
+  /** Embedded servers and what else the services own: stopped after every part that uses them. */
+  const owned: Stoppable[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const p of parts.reverse()) {
-      await p.stop().catch((err: unknown) => log.error({ err, part: p.name }, 'stop failed'));
-    }
+    const still = new Set<string>();
+    // Whatever has not stopped by then (a client waiting on a server that is gone, a job that will not end) is named
+    // and left to the exit: a Ctrl-C that takes 10 s gets a second one, or a kill -9 that cleans up nothing.
+    const deadline = setTimeout(() => {
+      log.error({ stillStopping: [...still] }, 'shutdown deadline passed; exiting anyway');
+      console.error(`tracehound: still stopping after ${STOP_DEADLINE_MS} ms: ${[...still].join(', ')}; exiting anyway`);
+      process.exit(code === 0 ? 1 : code);
+    }, STOP_DEADLINE_MS);
+    const stopEach = (group: Stoppable[]) =>
+      Promise.all(
+        group.map(async (p) => {
+          still.add(p.name);
+          await p.stop().catch((err: unknown) => log.error({ err, part: p.name }, 'stop failed'));
+          still.delete(p.name);
+        }),
+      );
+    // The parts are independent of each other; the servers they use go last.
+    await stopEach(parts);
+    await stopEach(owned);
+    clearTimeout(deadline);
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    const services = await startServices(config, log);
-    parts.push(...services.owned);
+    const services = await startServices(config, log, (err) => {
+      log.fatal({ err }, 'an embedded server is gone; stopping');
+      console.error(`tracehound: ${err.message}; stopping`);
+      void stopAll(1);
+    });
+    owned.push(...services.owned);
     if (command === 'start' || command === 'agent') parts.push(await startAgentPart(config, services, log));
     // The API before the orchestrator: links in notifications point at the address it really listens on.
     const api = command === 'start' || command === 'api' ? await startApi(config, services, log) : null;

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 import { formatDurationMs, parseDurationMs } from './core/duration.ts';
 import { NodeName } from './core/target.ts';
+import { NotifyHosts, refusedUrl } from './notify/targets.ts';
 
 /** Env values are strings; an empty string means "unset" so `FOO= npm start` behaves like no FOO at all. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -21,6 +22,22 @@ const durationEnv = (def: string) =>
         return z.NEVER;
       }
       return ms;
+    });
+
+const BYTE_UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 } as const;
+
+/** A size such as "256MiB", "1GiB", "500MB" or a bare number of bytes. */
+const bytesEnv = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v, ctx) => {
+      const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/.exec(v.trim());
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `expected a size such as "${def}"` });
+        return z.NEVER;
+      }
+      return Math.floor(Number(m[1]) * BYTE_UNITS[(m[2] ?? 'B') as keyof typeof BYTE_UNITS]);
     });
 
 function defaultCgroupRoot(): string {
@@ -48,6 +65,14 @@ export const ConfigSchema = z.object({
   S3_ACCESS_KEY_ID: optional(z.string().min(1)),
   S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
   S3_FORCE_PATH_STYLE: bool.default(true),
+  /**
+   * Bounds of each S3 attempt: opening the connection, then getting the answer's headers (a PUT's body is sent
+   * within it); REQUEST also limits how long a response body may stall. A hung S3 must not hang an investigation.
+   */
+  S3_CONNECT_TIMEOUT: durationEnv('2s').pipe(z.number().min(100, 'at least 100ms').max(60_000, 'at most 60s')),
+  S3_REQUEST_TIMEOUT: durationEnv('15s').pipe(z.number().min(100, 'at least 100ms').max(300_000, 'at most 5m')),
+  /** Tries per S3 call, the first included; retries back off exponentially with jitter (the SDK's standard mode). */
+  S3_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 
   /**
    * Where pods and nodes come from: the Kubernetes API (in-cluster or KUBECONFIG), a static YAML file of hosts
@@ -65,7 +90,14 @@ export const ConfigSchema = z.object({
   /** bpftrace 0.17 silently drops map entries past this many keys (its default is 4096: too few on busy nodes). */
   BPFTRACE_MAP_KEYS_MAX: z.coerce.number().int().min(1024).max(4_194_304).default(65_536),
   AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
-  /** After the time box, bpftrace gets SIGINT to print its maps; it is killed if still running this long after. */
+  /** Where the agent keeps artifacts it could not upload until storage takes them; default `${DATA_DIR}/spool`. */
+  AGENT_SPOOL_DIR: optional(z.string().min(1)),
+  /** Most bytes the spool holds; past it the oldest spooled artifacts are dropped (and logged). */
+  AGENT_SPOOL_MAX: bytesEnv('256MiB').pipe(z.number().min(1024 * 1024, 'at least 1MiB')),
+  /**
+   * After the time box, bpftrace gets SIGINT to print its maps; it is killed if still running this long after (or a
+   * tool's longer stop grace). Also the most a capture outlives an agent that died.
+   */
   CAPTURE_KILL_GRACE: durationEnv('2s'),
   CAPTURE_MAX_DURATION: durationEnv('120s'),
   /** Highest sampling rate any request may ask for (per CPU); profile overhead grows with it. */
@@ -101,15 +133,46 @@ export const ConfigSchema = z.object({
   /** "user:password", as in Alertmanager's basic_auth. */
   ALERTMANAGER_BASIC_AUTH: optional(z.string().regex(/^[^:]+:.{8,}$/, 'expected user:password (password ≥ 8 characters)')),
   ALERT_SLACK_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/ })),
-  /** Hosts notifications may be posted to (Slack response_url and webhooks), comma-separated. */
-  NOTIFY_URL_HOSTS: z
-    .string()
-    .default('hooks.slack.com')
-    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /**
+   * Where notifications may be posted (Slack response_url and webhooks), comma-separated: `hooks.slack.com` (https,
+   * port 443), `chat.example.com:8443` (https on that port), `http://127.0.0.1:4567` (plain http, loopback only,
+   * for development). Redirects are never followed. Format in src/notify/targets.ts (NotifyHost).
+   */
+  NOTIFY_URL_HOSTS: z.preprocess((v) => (v === undefined || v === '' ? 'hooks.slack.com' : v), NotifyHosts),
+  /** How long one notification post may take before it counts as failed (and is retried). */
+  NOTIFY_TIMEOUT: durationEnv('10s').pipe(z.number().min(100, 'at least 100ms').max(60_000, 'at most 60s')),
   /** Serve /metrics on this port in `tracehound orchestrator` and `tracehound agent` (the API serves its own). */
   METRICS_PORT: optional(z.coerce.number().int().min(1).max(65535)),
   /** Schedules may not fire more often than this. */
   SCHEDULE_MIN_INTERVAL: durationEnv('1m'),
+  /**
+   * How often the orchestrator looks for investigations that would otherwise never end: their job gone or failed
+   * (an orchestrator killed while working on them), or past their deadline. Bounds how late such a one is ended.
+   */
+  REAPER_INTERVAL: durationEnv('5s').pipe(z.number().min(100, 'at least 100ms').max(300_000, 'at most 5m')),
+
+  /**
+   * Largest request body the API reads, refused with 413 before any authentication work: JSON routes, and the
+   * Slack/Mattermost endpoints (whose signature covers the whole body, so it must be read before it is checked).
+   */
+  API_BODY_LIMIT: bytesEnv('1MiB').pipe(z.number().min(1024, 'at least 1KiB')),
+  CHATOPS_BODY_LIMIT: bytesEnv('64KiB').pipe(z.number().min(1024, 'at least 1KiB')),
+  /**
+   * Worker threads that draw differential flame graphs and PNG thumbnails for the API, off its event loop; their
+   * default leaves one CPU to the event loop.
+   */
+  RENDER_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism() - 1)),
+  /** Renders that may wait for a worker; past pool size + this, a render is refused with 503 and Retry-After. */
+  RENDER_QUEUE_MAX: z.coerce.number().int().min(0).max(1000).default(4),
+  /** Most bytes one render reads: both folded profiles of a diff together, or the SVG of a thumbnail. */
+  RENDER_MAX_INPUT: bytesEnv('64MiB').pipe(z.number().min(1024, 'at least 1KiB')),
+  /** Open event streams (GET …/events) per identity and in all, per API process; past them, 429. */
+  SSE_MAX_PER_IDENTITY: z.coerce.number().int().min(1).max(10_000).default(4),
+  SSE_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(256),
+}).superRefine((c, ctx) => {
+  // Alert results go to this webhook through the same door as any notification: one it refuses is a dead setting.
+  const refused = c.ALERT_SLACK_WEBHOOK_URL ? refusedUrl(c.ALERT_SLACK_WEBHOOK_URL, c.NOTIFY_URL_HOSTS) : undefined;
+  if (refused) ctx.addIssue({ code: 'custom', path: ['ALERT_SLACK_WEBHOOK_URL'], message: refused });
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

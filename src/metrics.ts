@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics of this process (GET /metrics on the API). With `npm start` every part runs here, so the API
@@ -65,5 +65,32 @@ export const notificationsPosted = new Counter({
   name: 'tracehound_notifications_total',
   help: 'Chat posts (response_url, incoming webhooks) by kind and result',
   labelNames: ['kind', 'result'] as const,
+  registers: [metrics],
+});
+
+export const renderTasks = new Counter({
+  name: 'tracehound_render_tasks_total',
+  help: 'Renders in the API worker pool (diff SVG, PNG thumbnail) by kind and outcome: done, failed, refused (pool full)',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [metrics],
+});
+
+export const renderPoolTasks = new Gauge({
+  name: 'tracehound_render_pool_tasks',
+  help: 'Renders admitted to the API worker pool and not finished (state admitted: loading inputs, waiting or running), and those running',
+  labelNames: ['state'] as const,
+  registers: [metrics],
+});
+
+export const diffCache = new Counter({
+  name: 'tracehound_diff_cache_total',
+  help: 'Differential flame graph requests answered from object storage (hit) or rendered (miss)',
+  labelNames: ['result'] as const,
+  registers: [metrics],
+});
+
+export const eventStreams = new Gauge({
+  name: 'tracehound_event_streams',
+  help: 'Open server-sent event streams (GET /v1/investigations/:id/events) of this API process',
   registers: [metrics],
 });

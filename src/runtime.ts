@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Queue } from 'bullmq';
@@ -6,6 +5,8 @@ import type { Logger } from 'pino';
 import { startNodeAgent } from '../workers/node-agent/agent.ts';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
 import { createApp } from './api/app.ts';
+import { startEmbeddedRedisService, startEmbeddedS3Service, type OnFatal } from './embedded-services.ts';
+import { StreamSlots } from './api/stream-slots.ts';
 import type { AlertmanagerSettings, ApiDeps } from './api/deps.ts';
 import { loadAlertRules } from './alerts/load.ts';
 import type { AlertRules } from './alerts/rules.ts';
@@ -27,14 +28,14 @@ import { startScheduleRunner } from '../workers/orchestrator/schedule-runner.ts'
 import type { Playbook } from './core/playbooks/playbook.ts';
 import { NodeRegistry } from './inventory/node-registry.ts';
 import { createRedis } from './queue/connection.ts';
-import { startEmbeddedRedis } from './queue/embedded-redis.ts';
 import { InvestigationRecords } from './queue/investigation-records.ts';
 import { INVESTIGATIONS_QUEUE } from './queue/jobs.ts';
 import { loadPlaybooks } from './playbooks/load.ts';
 import { createInventory } from './inventory/create.ts';
 import type { Inventory } from './inventory/inventory.ts';
-import { ArtifactStore, createS3Client } from './storage/artifact-store.ts';
-import { startEmbeddedS3 } from './storage/embedded-s3.ts';
+import { ArtifactStore, attemptBoundMs, createS3Client, s3Limits } from './storage/artifact-store.ts';
+import { StorageReadiness } from './storage/storage-readiness.ts';
+import { RenderPool } from './render/pool.ts';
 
 export interface Stoppable {
   name: string;
@@ -50,12 +51,23 @@ export interface Services {
   linkSecret: string;
   redisUrl: string;
   store: ArtifactStore;
+  /** Storage is not waited for at start-up: this says when it first answered (and its bucket exists). */
+  storage: StorageReadiness;
   /** Embedded servers this process started, to stop last. */
   owned: Stoppable[];
 }
 
 /** Redis and object storage: the configured ones, or private embedded ones when none is configured. */
-export async function startServices(config: Config, log: Logger): Promise<Services> {
+export async function startServices(
+  config: Config,
+  log: Logger,
+  // An embedded server gone for good (redis-server dying over and over): by default the process exits, loudly.
+  onFatal: OnFatal = (err) => {
+    log.fatal({ err }, 'an embedded server is gone; exiting');
+    console.error(`fatal: ${err.message}`);
+    process.exit(1);
+  },
+): Promise<Services> {
   // Playbooks first: a broken playbook file should stop start-up before any server is started.
   const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
   const access = await loadAccessFile(config.ACCESS_FILE);
@@ -67,12 +79,9 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
   try {
     let redisUrl = config.REDIS_URL;
     if (!redisUrl) {
-      const dataDir = resolve(config.DATA_DIR, 'redis');
-      await mkdir(dataDir, { recursive: true });
-      const redis = await startEmbeddedRedis({ dataDir });
-      owned.push({ name: 'embedded redis', stop: redis.stop });
+      const redis = await startEmbeddedRedisService(config, log, onFatal);
+      owned.push(redis);
       redisUrl = redis.url;
-      log.info({ url: redis.url, pid: redis.pid }, 'started embedded redis-server (REDIS_URL unset)');
     }
     let s3 = {
       endpoint: config.S3_ENDPOINT,
@@ -80,12 +89,9 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
       secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     };
     if (!s3.endpoint) {
-      const dataDir = resolve(config.DATA_DIR, 's3');
-      await mkdir(dataDir, { recursive: true });
-      const embedded = await startEmbeddedS3({ dataDir, bucket: config.S3_BUCKET, port: 0, silent: true });
-      owned.push({ name: 'embedded s3', stop: embedded.stop });
+      const embedded = await startEmbeddedS3Service(config, log, onFatal);
+      owned.push(embedded);
       s3 = embedded;
-      log.info({ endpoint: embedded.endpoint, dataDir }, 'started embedded S3 server (S3_ENDPOINT unset)');
     }
     const client = createS3Client({
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
@@ -93,10 +99,18 @@ export async function startServices(config: Config, log: Logger): Promise<Servic
       ...(s3.secretAccessKey ? { secretAccessKey: s3.secretAccessKey } : {}),
       region: config.S3_REGION,
       forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      limits: s3Limits(config),
     });
     const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
-    await store.ensureBucket();
-    return { playbooks, inventory, access, alertRules, linkSecret: secret, redisUrl, store, owned };
+    // Not awaited: a hung or absent S3 must not hang start-up. The bucket is created when storage first answers.
+    const storage = new StorageReadiness({
+      store,
+      endpoint: s3.endpoint ?? `AWS S3 (${config.S3_REGION})`,
+      log,
+      attemptTimeoutMs: attemptBoundMs(s3Limits(config)),
+    }).start();
+    owned.push({ name: 'storage readiness', stop: async () => storage.stop() });
+    return { playbooks, inventory, access, alertRules, linkSecret: secret, redisUrl, store, storage, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);
     throw err;
@@ -187,6 +201,9 @@ export async function startApi(
           }
         : null,
     alertmanager: alertmanagerSettings(config, services.alertRules),
+    render: new RenderPool({ size: config.RENDER_POOL_SIZE, maxQueue: config.RENDER_QUEUE_MAX, log: apiLog }),
+    streams: new StreamSlots({ perIdentity: config.SSE_MAX_PER_IDENTITY, total: config.SSE_MAX_STREAMS }),
+    limits: { apiBody: config.API_BODY_LIMIT, chatopsBody: config.CHATOPS_BODY_LIMIT, renderInput: config.RENDER_MAX_INPUT },
   };
   const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((ok, fail) => {
@@ -206,6 +223,7 @@ export async function startApi(
     stop: async () => {
       // Open event streams would hold the server open: end them first.
       await changes.close();
+      await deps.render.close();
       await new Promise<void>((ok) => server.close(() => ok()));
       await Promise.all([investigations.close(), schedulesQueue.close(), notificationsQueue.close()]);
       await redis.quit();
@@ -232,6 +250,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     prefix: config.QUEUE_PREFIX,
     store: services.store,
     log,
+    reaperIntervalMs: config.REAPER_INTERVAL,
     hooks: {
       changed: (id, event) => notifier.changed(id, event),
       wantsThumbnails: (id) => notifyTargets.has(id),
@@ -258,6 +277,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     targets: notifyTargets,
     links: new LinkSigner(services.linkSecret, publicBaseUrl(config, opts.publicUrl), config.LINK_TTL / 1000),
     allowedHosts: config.NOTIFY_URL_HOSTS,
+    timeoutMs: config.NOTIFY_TIMEOUT,
     log,
   });
   return {

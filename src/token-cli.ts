@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { Scope } from './auth/identity.ts';
 import { TokenEntry, generateToken, hashToken } from './auth/tokens.ts';
 
 export const TOKEN_USAGE = `usage: tracehound token create --name <name> --scopes <scope,…> [--namespaces <ns,…>] [--playbooks <name,…>]
   Prints a new API token once, and the entry to add under "tokens:" in ACCESS_FILE (only its SHA-256 is kept).
-  scopes: investigations:read, investigations:write, schedules:write, admin`;
+  scopes: ${Scope.options.join(', ')}`;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
 

@@ -123,13 +123,15 @@ export class ProcReader {
 }
 
 /**
- * The processes to focus on: the given pids, the scope's pid, and the processes of the scope's cgroups (those exact
- * cgroups, as the bpftrace tools' kernel filter; at most MAX_CGROUP_PIDS of them, taken in turn from each cgroup so
- * a crowded container does not crowd out the others of the pod).
+ * The processes to focus on: the given pids, and the scope's processes: those of its cgroups (those exact cgroups,
+ * as the bpftrace tools' kernel filter; at most MAX_CGROUP_PIDS of them, taken in turn from each cgroup so a crowded
+ * container does not crowd out the others of the pod), narrowed to the scope's pid when it has one. As in the
+ * kernel filters, the pid narrows the cgroups, never adds to them: a pid outside the target's pods is not looked at.
  */
 export function resolveTargets(reader: ProcReader, pids: readonly number[] | undefined, ctx: NativeRunContext): Targets {
   const wanted = new Set<number>(pids ?? []);
-  if (ctx.scope.pid > 0) wanted.add(ctx.scope.pid);
+  const pid = ctx.scope.pid > 0 ? ctx.scope.pid : null;
+  if (pid !== null && ctx.scope.cgroupIds.length === 0) wanted.add(pid);
   const cgroups: string[] = [];
   const members: number[][] = [];
   for (const id of new Set(ctx.scope.cgroupIds)) {
@@ -145,8 +147,9 @@ export function resolveTargets(reader: ProcReader, pids: readonly number[] | und
     cgroups.push(path);
     members.push(procs.split('\n').filter((l) => /^\d+$/.test(l)).map(Number).filter((p) => p >= 1 && p <= PID_MAX));
   }
+  if (pid !== null && members.some((m) => m.includes(pid))) wanted.add(pid);
   let taken = 0;
-  for (let i = 0; taken < MAX_CGROUP_PIDS && members.some((m) => i < m.length); i++) {
+  for (let i = 0; pid === null && taken < MAX_CGROUP_PIDS && members.some((m) => i < m.length); i++) {
     for (const m of members) {
       const p = m[i];
       if (p !== undefined && taken < MAX_CGROUP_PIDS) {

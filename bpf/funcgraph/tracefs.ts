@@ -243,12 +243,19 @@ export async function acquireFtraceLock(opts: LockOptions = {}): Promise<FtraceL
   throw new ConflictError(`ftrace lock ${path} keeps being taken by others; try again`);
 }
 
-async function recoverStaleLock(path: string, procRoot: string): Promise<void> {
+/** What a stale lock held: its owner (null when the file was unreadable) and the state restored from it, if any. */
+interface StaleLock {
+  owner: LockRecord | null;
+  restored: SavedTracefsState | null;
+}
+
+/** Restores and removes a lock whose owner is gone; null when there is no lock file. Throws ConflictError while it is held. */
+async function recoverStaleLock(path: string, procRoot: string): Promise<StaleLock | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // released meanwhile: try again
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // released meanwhile: try again
     throw err;
   }
   let owner: LockRecord | null = null;
@@ -276,4 +283,32 @@ async function recoverStaleLock(path: string, procRoot: string): Promise<void> {
   // Only remove the file we judged: another recoverer may have replaced it meanwhile.
   const again = await readFile(path, 'utf8').catch(() => null);
   if (again === text) await unlink(path).catch(() => undefined);
+  return { owner, restored: owner?.state ?? null };
+}
+
+export type FtraceLockRecovery =
+  /** No lock file: the last capture cleaned up after itself. */
+  | { status: 'free' }
+  /** A live process holds the lock (or just created it): nothing was touched. */
+  | { status: 'in-use'; reason: string }
+  /** The owner is gone: the state it saved (if it had saved any) was written back and the lock removed. */
+  | { status: 'recovered'; pid: number | null; createdAt: string | null; restored: SavedTracefsState | null };
+
+/**
+ * For an agent starting up: if the ftrace lock was left by a process that is gone (the previous agent was killed
+ * mid-capture), put tracefs back the way that capture found it now, rather than leaving the node with its
+ * tracer, filters and pid list until the next funcgraph capture happens to take the lock. Throws when restoring
+ * fails (the lock stays, with its state, for the next capture to try again).
+ */
+export async function recoverAbandonedFtraceLock(opts: LockOptions = {}): Promise<FtraceLockRecovery> {
+  const path = opts.lockPath ?? DEFAULT_LOCK_PATH;
+  let stale: StaleLock | null;
+  try {
+    stale = await recoverStaleLock(path, opts.procRoot ?? '/proc');
+  } catch (err) {
+    if (err instanceof ConflictError) return { status: 'in-use', reason: err.message };
+    throw err;
+  }
+  if (!stale) return { status: 'free' };
+  return { status: 'recovered', pid: stale.owner?.pid ?? null, createdAt: stale.owner?.createdAt ?? null, restored: stale.restored };
 }

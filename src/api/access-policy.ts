@@ -2,7 +2,8 @@ import type { Scope } from '../auth/identity.ts';
 
 /**
  * What each route needs, in one table: `public` (probes and the API description), `slack` and `alertmanager`
- * (those endpoints check their own credentials: a request signature, a webhook secret) or a token scope.
+ * (those endpoints check their own credentials: a request signature; a webhook secret, or a token with the
+ * `alerts:write` scope, checked by the route because its own secrets are not tokens) or a token scope.
  * A route missing here needs `admin`, so forgetting an entry fails closed; a test walks every registered route.
  */
 export type Access = 'public' | 'slack' | 'alertmanager' | Scope;

@@ -1,6 +1,9 @@
-import { Hono } from 'hono';
-import { TracehoundError } from '../core/errors.ts';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { PayloadTooLargeError, TracehoundError } from '../core/errors.ts';
+import { formatBytes } from '../core/format.ts';
 import { httpRequests, metrics } from '../metrics.ts';
+import { accessFor } from './access-policy.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
@@ -14,6 +17,25 @@ import { playbookRoutes } from './routes/playbooks.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { slackRoutes } from './routes/slack.ts';
 
+/**
+ * Refuses a request body over its limit with 413, before authentication: from Content-Length at once, or, for a
+ * chunked body, as soon as the bytes read pass the limit (hono's bodyLimit keeps at most `limit` bytes and stops
+ * reading; @hono/node-server then discards the rest briefly and closes the connection). The chat endpoints get
+ * their own, smaller limit: a slash command is a short form, and its signature can only be checked on the whole body.
+ */
+function requestBodyLimit(limits: ApiDeps['limits']): MiddlewareHandler<AppEnv> {
+  const limited = (maxSize: number, variable: string) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new PayloadTooLargeError(`the request body is over ${formatBytes(maxSize)}, the limit of this endpoint (${variable})`);
+      },
+    });
+  const chat = limited(limits.chatopsBody, 'CHATOPS_BODY_LIMIT');
+  const api = limited(limits.apiBody, 'API_BODY_LIMIT');
+  return (c, next) => (accessFor(c.req.method, c.req.path) === 'slack' ? chat : api)(c, next);
+}
+
 export function createApp(deps: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', async (c, next) => {
@@ -21,6 +43,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     // The route pattern, not the path: one series per route, whatever the ids.
     httpRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
+  app.use('*', requestBodyLimit(deps.limits));
   app.use('*', authMiddleware(deps.auth, deps.audit));
   app.route('/', healthRoutes(deps));
   app.route('/v1/investigations', investigationRoutes(deps));

@@ -9,13 +9,15 @@ import type { IntakeDeps } from '../intake/start.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import type { NotifyTargets } from '../notify/targets.ts';
+import type { NotifyHost, NotifyTargets } from '../notify/targets.ts';
 import type { InvestigationChanges } from '../queue/investigation-changes.ts';
 import type { InvestigationRecords } from '../queue/investigation-records.ts';
 import type { OnceKeys } from '../queue/once-keys.ts';
+import type { RenderPool } from '../render/pool.ts';
 import type { ScheduleStore } from '../schedules/schedule-store.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import type { AuthConfig } from './auth.ts';
+import type { StreamSlots } from './stream-slots.ts';
 
 export interface SlackSettings {
   /** Slack signs each request with it (X-Slack-Signature). */
@@ -52,8 +54,8 @@ export interface ApiDeps {
   auth: AuthConfig;
   notifier: Notifier;
   notifyTargets: NotifyTargets;
-  /** Hosts the server may post notifications to (NOTIFY_URL_HOSTS). */
-  notifyHosts: readonly string[];
+  /** Where the server may post notifications (NOTIFY_URL_HOSTS: scheme, host and port each). */
+  notifyHosts: readonly NotifyHost[];
   links: LinkSigner;
   schedules: ScheduleStore;
   scheduleMinIntervalMs: number;
@@ -61,4 +63,10 @@ export interface ApiDeps {
   once: OnceKeys;
   slack: SlackSettings | null;
   alertmanager: AlertmanagerSettings | null;
+  /** Worker threads for CPU-heavy renders (diff SVG, PNG thumbnail), so they never run on the event loop. */
+  render: RenderPool;
+  /** Open event streams, capped per identity and in all. */
+  streams: StreamSlots;
+  /** Byte limits: request bodies (API_BODY_LIMIT, CHATOPS_BODY_LIMIT) and one render's input (RENDER_MAX_INPUT). */
+  limits: { apiBody: number; chatopsBody: number; renderInput: number };
 }

@@ -45,7 +45,13 @@ export function openApiDocument() {
         post: {
           summary: 'Start an investigation',
           requestBody: { required: true, ...json('InvestigationRequest') },
-          responses: { 202: { description: 'queued', ...json('Accepted') }, 400: problem('invalid request'), 422: problem('target cannot be resolved') },
+          responses: {
+            202: { description: 'queued', ...json('Accepted') },
+            400: problem('invalid request'),
+            403: problem("outside the identity's scopes, namespaces or playbooks; errors[] names each refused field"),
+            413: problem('body over API_BODY_LIMIT'),
+            422: problem('target cannot be resolved'),
+          },
         },
         get: {
           summary: 'List investigations, newest first',
@@ -67,7 +73,11 @@ export function openApiDocument() {
         get: {
           summary: 'Server-sent events: status, then each step change, then end',
           parameters: [idParam],
-          responses: { 200: { description: 'text/event-stream: events `status`, `step`, `end` with JSON data' }, 404: problem('unknown id') },
+          responses: {
+            200: { description: 'text/event-stream: events `status`, `step`, `end` with JSON data' },
+            404: problem('unknown id'),
+            429: problem('too many open streams (SSE_MAX_PER_IDENTITY, SSE_MAX_STREAMS); see Retry-After'),
+          },
         },
       },
       '/v1/investigations/{id}/cancel': {
@@ -95,7 +105,7 @@ export function openApiDocument() {
         post: {
           summary: 'Slack slash command /investigate (form-encoded, signed with the Slack signing secret)',
           requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { text: { type: 'string' }, user_id: { type: 'string' }, channel_id: { type: 'string' }, response_url: { type: 'string' }, trigger_id: { type: 'string' } } } } } },
-          responses: { 200: { description: 'an ephemeral reply (Block Kit); follow-ups go to response_url' }, 401: problem('bad or stale signature') },
+          responses: { 200: { description: 'an ephemeral reply (Block Kit); follow-ups go to response_url' }, 401: problem('bad or stale signature'), 413: problem('body over CHATOPS_BODY_LIMIT') },
         },
       },
       '/v1/chatops/slack/interactions': {
@@ -108,7 +118,13 @@ export function openApiDocument() {
         post: {
           summary: 'Prometheus Alertmanager webhook (version 4); rules map alerts to playbooks and targets',
           requestBody: { required: true, ...json('AlertmanagerPayload') },
-          responses: { 200: { description: 'started, duplicates, skipped and failed alerts' }, 400: problem('not a version 4 payload'), 401: problem('bad credentials'), 503: problem('not configured') },
+          responses: {
+            200: { description: 'started, duplicates, skipped and failed alerts' },
+            400: problem('not a version 4 payload'),
+            401: problem('bad credentials'),
+            403: problem('an API token without alerts:write'),
+            503: problem('not configured'),
+          },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },

@@ -1,7 +1,16 @@
 import type { Context, HonoRequest } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { RateLimitedError, TracehoundError, UnauthorizedError, ValidationError, type FieldError } from '../core/errors.ts';
+import {
+  ForbiddenError,
+  InputTooLargeError,
+  OverloadedError,
+  RateLimitedError,
+  TracehoundError,
+  UnauthorizedError,
+  ValidationError,
+  type FieldError,
+} from '../core/errors.ts';
 
 export interface Problem {
   type: string;
@@ -19,14 +28,16 @@ export function problem(c: Context, p: Problem): Response {
 
 export function problemFromError(c: Context, err: TracehoundError): Response {
   if (err instanceof UnauthorizedError) c.header('WWW-Authenticate', 'Bearer realm="tracehound"');
-  if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterSec));
+  if (err instanceof RateLimitedError || err instanceof OverloadedError) c.header('Retry-After', String(err.retryAfterSec));
   return problem(c, {
     type: err.type,
     title: err.title,
     status: err.status,
     detail: err.message,
     instance: c.req.path,
-    ...(err instanceof ValidationError ? { errors: err.errors } : {}),
+    ...(err instanceof ValidationError || err instanceof InputTooLargeError || (err instanceof ForbiddenError && err.errors.length > 0)
+      ? { errors: err.errors }
+      : {}),
   });
 }
 

@@ -39,3 +39,21 @@ export function durationMs(opts: { min: number; max: number }) {
       return ms;
     });
 }
+
+/**
+ * A span for people to read, to the second: "2m 10s", "45s", "1h 5m", "850ms". Unlike formatDurationMs it never
+ * falls back to a large number of one unit ("130s"), so waits and deadlines read naturally in reasons.
+ */
+export function describeDurationMs(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.round(ms / 1000);
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)}${unit}`);
+      s %= size;
+    }
+  }
+  if (s > 0 || parts.length === 0) parts.push(`${s}s`);
+  return parts.join(' ');
+}

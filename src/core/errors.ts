@@ -62,17 +62,62 @@ export class UnauthorizedError extends TracehoundError {
   readonly title = 'Unauthorized';
 }
 
-/** A valid identity asking for something outside its scopes, namespaces or playbooks. */
+/**
+ * A valid identity asking for something outside its scopes, namespaces or playbooks. `errors` names the request
+ * fields it may not use (say `target.cgroup` for a namespace-limited token), so the caller knows what to drop.
+ */
 export class ForbiddenError extends TracehoundError {
   readonly status = 403;
   readonly type = 'https://tracehound.dev/problems/forbidden';
   readonly title = 'Forbidden';
+  constructor(
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export class RateLimitedError extends TracehoundError {
   readonly status = 429;
   readonly type = 'https://tracehound.dev/problems/rate-limited';
   readonly title = 'Too many requests';
+  constructor(
+    message: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A request body over the configured limit (API_BODY_LIMIT, CHATOPS_BODY_LIMIT); refused before it is read whole. */
+export class PayloadTooLargeError extends TracehoundError {
+  readonly status = 413;
+  readonly type = 'https://tracehound.dev/problems/payload-too-large';
+  readonly title = 'Request body too large';
+}
+
+/**
+ * Stored data a request asks the server to process is bigger than it will process (RENDER_MAX_INPUT); `errors`
+ * names the request fields that point at the too-big data (say `otherId` for the second profile of a diff).
+ */
+export class InputTooLargeError extends TracehoundError {
+  readonly status = 422;
+  readonly type = 'https://tracehound.dev/problems/input-too-large';
+  readonly title = 'Input too large';
+  constructor(
+    message: string,
+    readonly errors: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+/** A bounded resource (the render pool) is full; the same request may succeed after `retryAfterSec`. */
+export class OverloadedError extends TracehoundError {
+  readonly status = 503;
+  readonly type = 'https://tracehound.dev/problems/overloaded';
+  readonly title = 'Server busy';
   constructor(
     message: string,
     readonly retryAfterSec: number,

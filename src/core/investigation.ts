@@ -36,6 +36,17 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
+/** An output a capture produced but could not store yet (object storage down): its agent keeps it and retries. */
+export const UnstoredArtifact = z.object({
+  /** The artifact's name, as in ArtifactRef. */
+  name: z.string(),
+  /** ISO time the first upload attempt failed. */
+  since: z.string(),
+  /** In words, never an errno: "object storage unreachable", "object storage refused the upload (HTTP 403)"… */
+  reason: z.string(),
+});
+export type UnstoredArtifact = z.infer<typeof UnstoredArtifact>;
+
 export const Step = z.object({
   id: z.string(),
   title: z.string().optional(),
@@ -47,6 +58,8 @@ export const Step = z.object({
   finishedAt: z.string().optional(),
   result: z.unknown().optional(),
   artifacts: z.array(z.string()),
+  /** Outputs of this capture still waiting to be stored; the reason says so in words while the list is not empty. */
+  unstored: z.array(UnstoredArtifact).optional(),
 });
 export type Step = z.infer<typeof Step>;
 
@@ -76,6 +89,11 @@ export const Investigation = z.object({
   params: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   startedAt: z.string().optional(),
+  /**
+   * When it must have ended (ISO), set as it starts running from its plan: every step's time box plus allowances to
+   * dispatch, capture and finish. Past it the orchestrator's reaper ends it, so nothing stays running.
+   */
+  deadline: z.string().optional(),
   finishedAt: z.string().optional(),
   requestedBy: z.string(),
   /** The schedule whose firing created it; sweeps compare runs of the same schedule. */
@@ -83,6 +101,8 @@ export const Investigation = z.object({
   reason: z.string().optional(),
   steps: z.array(Step),
   summary: Summary.optional(),
+  /** What is still missing from an ended record, in words: "report not stored yet: object storage unreachable since …". */
+  note: z.string().optional(),
   artifacts: z.array(ArtifactRef.extend({ url: z.string() })),
 });
 export type Investigation = z.infer<typeof Investigation>;

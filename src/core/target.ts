@@ -42,12 +42,22 @@ export const PodRef = z.object({
 });
 export type PodRef = z.infer<typeof PodRef>;
 
-/** What a node agent scopes a capture to, after target resolution: a cgroup path, a pid, or pods on this node. */
+/**
+ * What a node agent scopes a capture to, after target resolution: pods on this node OR a cgroup path, optionally
+ * narrowed to a pid. Never pods and a cgroup together: the agent would filter on their union, and a cgroup beside
+ * the pods is a set no namespace check ever saw (a token limited to "shop" reaching "/victim").
+ */
 export const CaptureScope = z
   .object({
     cgroup: CgroupPath.optional(),
+    /** Narrows: the kernel filter is "in the cgroup set AND this pid", never "or". */
     pid: z.number().int().min(1).optional(),
-    pods: z.array(PodRef).max(32).optional(),
+    /** Absent, not empty: an empty list would read as "no pod filter", i.e. the whole node. */
+    pods: z.array(PodRef).min(1).max(32).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.cgroup === undefined || s.pods === undefined, {
+    message: 'a capture is scoped to pods or to a cgroup, never both',
+    path: ['cgroup'],
+  });
 export type CaptureScope = z.infer<typeof CaptureScope>;

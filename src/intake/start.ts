@@ -1,13 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { authorizeInvestigation } from '../auth/authorize.ts';
+import { authorizeInvestigation, authorizeNode } from '../auth/authorize.ts';
 import { hasScope, type Identity } from '../auth/identity.ts';
 import { ForbiddenError, ServiceUnavailableError, UnsupportedTargetError, ValidationError } from '../core/errors.ts';
 import { formatDurationMs } from '../core/duration.ts';
 import { newInvestigationId } from '../core/ids.ts';
 import type { Investigation, InvestigationRequest } from '../core/investigation.ts';
 import type { Playbook } from '../core/playbooks/playbook.ts';
+import type { Target } from '../core/target.ts';
 import { choosePlaybook, parsePlaybookParams } from '../core/playbooks/select.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { targetsPods } from '../inventory/inventory.ts';
@@ -104,14 +105,34 @@ export async function checkInvestigation(deps: IntakeDeps, who: Identity, req: I
     throw new ValidationError('a target is required', [{ path: 'target', message: `${playbook.name} needs a target; only fleet-wide playbooks run without one` }]);
   }
   authorizeInvestigation(who, playbook.name, req.target);
+  // After authorization, so a namespace-limited identity naming a cgroup hears 403 (not allowed at all), not 400.
+  if (req.target) refuseAmbiguousTarget(req.target);
   if (req.target && targetsPods(req.target) && deps.inventory?.kind !== 'kubernetes') {
     throw new UnsupportedTargetError(
       'pod, namespace and labelSelector targets need the Kubernetes inventory, which is not configured on this server; target a node, cgroup or pid',
     );
   }
   // Unknown pods, hosts and selectors matching nothing are the caller's error, answered now (404), not in a failed step later.
-  if (req.target && deps.inventory) await deps.inventory.resolve(req.target);
+  if (req.target && deps.inventory) {
+    // A limited identity's node is judged against where its pods run, so resolve them without it: with it, a node
+    // beside the pods would be a 404 ("not on node x"), which tells nothing about why it may not be named.
+    const { node, ...pods } = req.target;
+    const judgeNode = who.namespaces !== null && node !== undefined && targetsPods(req.target);
+    authorizeNode(who, req.target, await deps.inventory.resolve(judgeNode ? pods : req.target));
+  }
   return playbook;
+}
+
+/**
+ * Pods (pod, namespace, labelSelector) and a cgroup together ask for two sets; the capture covers exactly the
+ * pods' cgroups, so the cgroup would be silently dropped (or, as it once was, silently added). Say so instead.
+ */
+function refuseAmbiguousTarget(target: Target): void {
+  if (targetsPods(target) && target.cgroup !== undefined) {
+    throw new ValidationError('a target names pods or a cgroup, not both', [
+      { path: 'target.cgroup', message: "not allowed with pod, namespace or labelSelector: the capture covers exactly the pods' cgroups" },
+    ]);
+  }
 }
 
 /** Playbooks bound their own parameters; these bounds hold for all of them (`duration` and `hz` by convention). */

@@ -1,8 +1,76 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { isLoopback } from '../net/loopback.ts';
 
 /** Any http(s) URL; which hosts the server will actually post to is decided by NOTIFY_URL_HOSTS (see allowedUrl). */
 export const NotifyUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048);
+
+const DEFAULT_PORT = { https: 443, http: 80 } as const;
+
+/**
+ * One NOTIFY_URL_HOSTS entry: where the server may post notifications. Written `hooks.slack.com` (https on 443),
+ * `chat.example.com:8443` (https on that port) or `http://127.0.0.1:4567` (plain http: loopback hosts only, for
+ * development, and with the port spelled out). IPv6 literals in brackets: `[::1]:8443`, `http://[::1]:4567`.
+ * Nothing else (paths, userinfo, wildcards): an entry names exactly one scheme, host and port.
+ */
+export const NotifyHost = z.string().transform((raw, ctx) => {
+  const entry = raw.trim().toLowerCase();
+  const fail = (why: string) => {
+    ctx.addIssue({ code: 'custom', message: `"${raw.trim()}": ${why}` });
+    return z.NEVER;
+  };
+  const m = /^(?:(https?):\/\/)?(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::(\d{1,5}))?\/?$/.exec(entry);
+  if (!m) return fail('expected host, host:port, https://host[:port] or http://<loopback>:port');
+  const scheme = (m[1] ?? 'https') as keyof typeof DEFAULT_PORT;
+  // Normalised as a URL would see it (e.g. "[::0001]" → "[::1]"), so entries and posted URLs compare equal.
+  let host: string;
+  try {
+    host = new URL(`${scheme}://${m[2]}`).hostname;
+  } catch {
+    return fail('not a valid host name or address');
+  }
+  const port = m[3] === undefined ? undefined : Number(m[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) return fail('port out of range');
+  if (scheme === 'http') {
+    // Notifications carry signed report links: in clear text only where nobody else can listen.
+    if (!isLoopback(host)) return fail('plain http is allowed for loopback hosts only; use https');
+    if (port === undefined) return fail('a plain-http entry needs its port, e.g. http://127.0.0.1:4567');
+  }
+  return { scheme, host, port: port ?? DEFAULT_PORT[scheme] };
+});
+export type NotifyHost = z.infer<typeof NotifyHost>;
+
+/** NOTIFY_URL_HOSTS as written: comma-separated entries (see NotifyHost). */
+export const NotifyHosts = z
+  .string()
+  .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+  .pipe(z.array(NotifyHost).min(1, 'expected at least one host'));
+
+export const describeNotifyHost = (h: NotifyHost) =>
+  h.scheme === 'https' && h.port === DEFAULT_PORT.https ? h.host : `${h.scheme}://${h.host}:${h.port}`;
+
+/**
+ * Why the server will not post to `url`, or undefined when it may. Posting to URLs a request supplied is a
+ * server-side request forgery risk: only an entry's exact scheme, host and port pass, and never userinfo
+ * (credentials in a URL end up in logs, and `https://hooks.slack.com@evil.example` reads as Slack to people).
+ */
+export function refusedUrl(url: string, hosts: readonly NotifyHost[]): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'only http(s) URLs';
+  if (u.username !== '' || u.password !== '') return 'URLs with user:password@ are refused';
+  const scheme = u.protocol === 'https:' ? 'https' : 'http';
+  const port = u.port === '' ? DEFAULT_PORT[scheme] : Number(u.port);
+  if (hosts.some((h) => h.scheme === scheme && h.host === u.hostname && h.port === port)) return undefined;
+  const allowed = hosts.map(describeNotifyHost).join(', ');
+  return `${scheme}://${u.hostname}${u.port ? `:${u.port}` : ''} is not allowed; this server posts only to ${allowed} (NOTIFY_URL_HOSTS)`;
+}
+
+export const allowedUrl = (url: string, hosts: readonly NotifyHost[]): boolean => refusedUrl(url, hosts) === undefined;
 
 /**
  * Where an investigation's progress and result are posted. `slack-response-url`: the slash command's
@@ -13,16 +81,6 @@ export const NotifyTarget = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slack-webhook'), url: NotifyUrl, when: z.enum(['always', 'problems']).default('always') }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
-
-/** Posting to URLs a request supplied is a server-side request forgery risk: only configured hosts are allowed. */
-export function allowedUrl(url: string, hosts: readonly string[]): boolean {
-  try {
-    const u = new URL(url);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && hosts.includes(u.hostname.toLowerCase());
-  } catch {
-    return false;
-  }
-}
 
 const TTL_SEC = 7 * 24 * 3600;
 

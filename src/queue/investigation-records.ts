@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../core/errors.ts';
-import { Investigation, type InvestigationStatus } from '../core/investigation.ts';
+import { Investigation, isTerminal, type InvestigationStatus } from '../core/investigation.ts';
 
 export interface ListQuery {
   status?: InvestigationStatus;
@@ -13,9 +14,26 @@ export interface ListQuery {
 }
 
 /**
+ * Writes `next` only if the record is still exactly what the caller read (by SHA-1, so a large record is not sent
+ * twice), keeping the active set and publishing the change in the same step.
+ * KEYS: record, active set. ARGV: sha1 of the record read, next JSON, id, "1" when next has ended, change channel.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if not current or redis.sha1hex(current) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[4] == '1' then redis.call('SREM', KEYS[2], ARGV[3]) else redis.call('SADD', KEYS[2], ARGV[3]) end
+redis.call('PUBLISH', ARGV[5], ARGV[3])
+return 1
+`;
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/**
  * Investigation records in Redis: one JSON document per investigation plus a sorted index by id (ids are
- * time-sortable). The API creates a record; after that only the orchestrator writes it. Cancellation is a
- * separate key so the API never races the orchestrator's writes.
+ * time-sortable), and the set of those not ended yet (what the orchestrator's reaper looks at). The API creates a
+ * record; after that only the orchestrator writes it, through `update` where several of its parts may write at
+ * once (the run, late artifacts, the reaper). Cancellation is a separate key so the API never races those writes.
  */
 export class InvestigationRecords {
   constructor(
@@ -28,6 +46,13 @@ export class InvestigationRecords {
   private get indexKey() {
     return `${this.prefix}:inv-index`;
   }
+  private get activeKey() {
+    return `${this.prefix}:inv-active`;
+  }
+  /** Set once the active set holds the records written before it existed. */
+  private get activeIndexedKey() {
+    return `${this.prefix}:inv-active-indexed`;
+  }
   get cancelChannel() {
     return `${this.prefix}:cancel`;
   }
@@ -37,11 +62,13 @@ export class InvestigationRecords {
   }
 
   async create(inv: Investigation): Promise<void> {
-    await this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).zadd(this.indexKey, 0, inv.id).publish(this.changeChannel, inv.id).exec();
+    const tx = this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).zadd(this.indexKey, 0, inv.id);
+    (isTerminal(inv.status) ? tx.srem(this.activeKey, inv.id) : tx.sadd(this.activeKey, inv.id)).publish(this.changeChannel, inv.id);
+    await tx.exec();
   }
 
   async remove(id: string): Promise<void> {
-    await this.redis.multi().del(this.key(id), this.cancelKey(id)).zrem(this.indexKey, id).exec();
+    await this.redis.multi().del(this.key(id), this.cancelKey(id)).zrem(this.indexKey, id).srem(this.activeKey, id).exec();
   }
 
   async find(id: string): Promise<Investigation | null> {
@@ -55,8 +82,68 @@ export class InvestigationRecords {
     return inv;
   }
 
+  /** Overwrites the record whatever it holds; where another writer may be at work, use `update`. */
   async put(inv: Investigation): Promise<void> {
-    await this.redis.multi().set(this.key(inv.id), JSON.stringify(inv)).publish(this.changeChannel, inv.id).exec();
+    const tx = this.redis.multi().set(this.key(inv.id), JSON.stringify(inv));
+    (isTerminal(inv.status) ? tx.srem(this.activeKey, inv.id) : tx.sadd(this.activeKey, inv.id)).publish(this.changeChannel, inv.id);
+    await tx.exec();
+  }
+
+  /**
+   * Read-modify-write without losing a concurrent writer's change: `change` gets the current record and returns
+   * the next one, or null to leave it as it is; on a conflict it runs again on the newer record. Returns what was
+   * written, or null when nothing was (no record, or `change` said so).
+   */
+  async update(id: string, change: (current: Investigation) => Investigation | null): Promise<Investigation | null> {
+    for (;;) {
+      const raw = await this.redis.get(this.key(id));
+      if (raw === null) return null;
+      const next = change(Investigation.parse(JSON.parse(raw)));
+      if (next === null) return null;
+      const written = await this.redis.eval(
+        COMPARE_AND_SET,
+        2,
+        this.key(id),
+        this.activeKey,
+        sha1(raw),
+        JSON.stringify(next),
+        id,
+        isTerminal(next.status) ? '1' : '0',
+        this.changeChannel,
+      );
+      if (written === 1) return next;
+    }
+  }
+
+  /** Ids of the records not ended yet (and, briefly, of some just ended or removed: callers read the record). */
+  async activeIds(): Promise<string[]> {
+    if (!(await this.redis.exists(this.activeIndexedKey))) await this.indexActive();
+    return this.redis.smembers(this.activeKey);
+  }
+
+  /** Drops an id from the active set whose record is gone or ended (written before the set existed). */
+  async forgetActive(id: string): Promise<void> {
+    await this.redis.srem(this.activeKey, id);
+  }
+
+  /**
+   * Records written before the active set existed are found once by walking the index; a record left running by
+   * an older version would otherwise never be reaped.
+   */
+  private async indexActive(): Promise<void> {
+    let after = '-';
+    for (;;) {
+      const ids = await this.redis.zrangebylex(this.indexKey, after, '+', 'LIMIT', 0, 500);
+      if (ids.length === 0) break;
+      const docs = await this.redis.mget(ids.map(this.key));
+      const active = ids.filter((_, i) => {
+        const raw = docs[i];
+        return raw != null && !isTerminal(Investigation.parse(JSON.parse(raw)).status);
+      });
+      if (active.length) await this.redis.sadd(this.activeKey, ...active);
+      after = `(${ids[ids.length - 1]}`;
+    }
+    await this.redis.set(this.activeIndexedKey, '1');
   }
 
   /** Newest first. Filters are applied while walking the index, so a page holds `limit` matches when there are. */

@@ -7,8 +7,28 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Config } from '../config.ts';
 import { NotFoundError, ServiceUnavailableError } from '../core/errors.ts';
+import { describeStorageError } from './storage-errors.ts';
+
+/** How long one S3 attempt may take, and how many attempts a call gets. */
+export interface S3Limits {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+}
+
+export const s3Limits = (c: Pick<Config, 'S3_CONNECT_TIMEOUT' | 'S3_REQUEST_TIMEOUT' | 'S3_MAX_ATTEMPTS'>): S3Limits => ({
+  connectTimeoutMs: c.S3_CONNECT_TIMEOUT,
+  requestTimeoutMs: c.S3_REQUEST_TIMEOUT,
+  maxAttempts: c.S3_MAX_ATTEMPTS,
+});
+
+/** The longest one attempt can last: a caller that wants a single bounded try waits this long. */
+export const attemptBoundMs = (l: S3Limits) => l.connectTimeoutMs + l.requestTimeoutMs;
 
 export interface S3ClientOptions {
   endpoint?: string;
@@ -16,15 +36,29 @@ export interface S3ClientOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   forcePathStyle: boolean;
+  limits: S3Limits;
 }
 
 export function createS3Client(opts: S3ClientOptions): S3Client {
   if ((opts.accessKeyId === undefined) !== (opts.secretAccessKey === undefined)) {
     throw new Error('S3 credentials need both an access key id and a secret access key (or neither, for the default chain)');
   }
+  const { connectTimeoutMs, requestTimeoutMs, maxAttempts } = opts.limits;
   return new S3Client({
     region: opts.region,
     forcePathStyle: opts.forcePathStyle,
+    // Without these a hung S3 (accepting, never answering) hangs every caller for ever. requestTimeout is a
+    // wall-clock limit until the answer's headers, an error only with throwOnRequestTimeout; socketTimeout is an
+    // idle limit that also covers a response body that stops half-way (GET).
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: connectTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: requestTimeoutMs,
+    }),
+    // Timeouts, resets and 5xx are retried with exponential backoff and jitter, within the SDK's retry quota.
+    retryMode: 'standard',
+    maxAttempts,
     ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
     ...(opts.accessKeyId !== undefined &&
       opts.secretAccessKey !== undefined && {
@@ -68,7 +102,8 @@ export class ArtifactStore {
     this.bucket = opts.bucket;
   }
 
-  async put(key: string, body: string | Buffer, contentType: string): Promise<{ size: number }> {
+  /** `signal` abandons the upload (and its retries), e.g. when the agent stops. */
+  async put(key: string, body: string | Buffer, contentType: string, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     await this.client.send(
       new PutObjectCommand({
@@ -78,6 +113,7 @@ export class ArtifactStore {
         ContentType: contentType,
         ContentLength: bytes.length,
       }),
+      opts.signal ? { abortSignal: opts.signal } : {},
     );
     return { size: bytes.length };
   }
@@ -92,6 +128,38 @@ export class ArtifactStore {
       if (isMissingObject(err)) throw new NotFoundError(`no artifact at ${key}`);
       throw err;
     }
+  }
+
+  /**
+   * An object's bytes in shared memory, for a worker thread (src/render/pool.ts): the buffer is shared with the
+   * thread, not copied to it, and filled chunk by chunk as the body arrives, so a large object (a 30 MB profile) is
+   * never concatenated or copied in one piece on the event loop (get() does both). An object over `maxBytes`, or
+   * of no declared length, is refused before its body is read. Throws NotFoundError when the key does not exist.
+   */
+  async getShared(key: string, maxBytes: number): Promise<Uint8Array<SharedArrayBuffer>> {
+    let res: GetObjectCommandOutput;
+    try {
+      res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      if (isMissingObject(err)) throw new NotFoundError(`no artifact at ${key}`);
+      throw err;
+    }
+    const body = res.Body as Readable | undefined;
+    const size = res.ContentLength ?? 0;
+    if (res.ContentLength === undefined || size > maxBytes) {
+      body?.destroy();
+      throw new Error(`object ${key} has ${res.ContentLength === undefined ? 'no declared length' : `${size} bytes`}, more than the ${maxBytes} expected`);
+    }
+    const out = new Uint8Array(new SharedArrayBuffer(size));
+    let offset = 0;
+    for await (const chunk of body ?? []) {
+      const bytes = chunk as Uint8Array;
+      if (offset + bytes.length > size) throw new Error(`object ${key} sent more than its Content-Length (${size} bytes)`);
+      out.set(bytes, offset);
+      offset += bytes.length;
+    }
+    if (offset !== size) throw new Error(`object ${key} ended after ${offset} of its ${size} bytes`);
+    return out;
   }
 
   /**
@@ -130,9 +198,10 @@ export class ArtifactStore {
     }
   }
 
-  /** Creates the bucket if missing. Safe to call from several processes at once. */
-  async ensureBucket(): Promise<void> {
-    if (await this.bucketExists()) return;
+  /** Creates the bucket if missing. Safe to call from several processes at once. `signal` bounds the whole of it. */
+  async ensureBucket(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const call = opts.signal ? { abortSignal: opts.signal } : {};
+    if (await this.bucketExists(call)) return;
     try {
       const region = await this.client.config.region();
       await this.client.send(
@@ -144,26 +213,27 @@ export class ArtifactStore {
             CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
           }),
         }),
+        call,
       );
     } catch (err) {
       // Lost a creation race: s3rver answers BucketAlreadyExists even to the owner, so check rather than trust the name.
-      if (!(err instanceof S3ServiceException) || !(await this.bucketExists())) throw err;
+      if (!(err instanceof S3ServiceException) || !(await this.bucketExists(call))) throw err;
     }
   }
 
-  /** Readiness probe: the bucket is reachable with these credentials. */
-  async ping(): Promise<void> {
+  /** Readiness probe: the bucket is reachable with these credentials. `signal` stops waiting for the answer. */
+  async ping(opts: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), opts.signal ? { abortSignal: opts.signal } : {});
     } catch (err) {
-      const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      throw new ServiceUnavailableError(`object storage bucket ${this.bucket} unreachable (${detail})`, { cause: err });
+      const why = httpStatus(err) === 404 ? `object storage has no bucket ${this.bucket}` : describeStorageError(err);
+      throw new ServiceUnavailableError(why, { cause: err });
     }
   }
 
-  private async bucketExists(): Promise<boolean> {
+  private async bucketExists(call: { abortSignal?: AbortSignal }): Promise<boolean> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), call);
       return true;
     } catch (err) {
       if (httpStatus(err) === 404) return false;

@@ -63,6 +63,27 @@ export function isSafeArtifactName(name: string): boolean {
   return name.split('/').every(isSafeSegment);
 }
 
+const DIFF_ROOT = 'diffs/';
+
+/** The segment for "no node asked for": node names are DNS-1123 and cannot contain "_", so it names none. */
+const ANY_NODE = '_any';
+
+/**
+ * Where a rendered differential flame graph is cached:
+ *
+ *   diffs/<before id>/<after id>/<node | _any>/<normalized | raw>.svg
+ *
+ * Outside investigations/: it is not something an investigation produced, and is not listed with its artifacts.
+ * The key holds everything the picture depends on — the ordered pair and the options — so one key is one picture.
+ */
+export function diffKey(beforeId: string, afterId: string, opts: { node?: string | undefined; normalize: boolean }): string {
+  const node = opts.node ?? ANY_NODE;
+  for (const segment of [beforeId, afterId, node]) {
+    if (!isSafeSegment(segment)) throw new Error(`unsafe segment for a diff key: ${JSON.stringify(segment)}`);
+  }
+  return `${DIFF_ROOT}${beforeId}/${afterId}/${node}/${opts.normalize ? 'normalized' : 'raw'}.svg`;
+}
+
 const CONTENT_TYPES: ReadonlyArray<readonly [string, string]> = [
   ['.json', 'application/json'],
   ['.md', 'text/markdown; charset=utf-8'],

@@ -1,7 +1,7 @@
 // s3rver 3.x ships no types; this covers only what embedded-s3.ts uses.
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
-  import type { Server } from 'node:http';
+  import type { RequestListener, Server } from 'node:http';
 
   interface S3rverOptions {
     address?: string;
@@ -17,6 +17,12 @@ declare module 's3rver' {
 
   class S3rver {
     constructor(options?: S3rverOptions);
+    /** Creates the configured buckets in the store (run() does this before listening). */
+    configureBuckets(): Promise<void>;
+    /** Koa's request handler (S3rver extends Koa), to serve from a server of our own. */
+    callback(): RequestListener;
+    /** winston; run()'s server releases it on close. */
+    logger: { exceptions: { unhandle(): void }; close(): void };
     /** Resolves with the bound address once configured buckets exist and the server listens. */
     run(): Promise<AddressInfo>;
     close(): Promise<void>;

@@ -19,7 +19,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real c
     assertBpf();
     built = compileBurner();
     hook = await startHookServer();
-    sys = await startSystem({ env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1' } });
+    sys = await startSystem({ env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: hook.url } });
     cg = createTestCgroup('slack');
   });
   afterAll(async () => {

@@ -1,7 +1,9 @@
-import { type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crashAgent, killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { bpftracePids, createTestCgroup, processRunning, sleep, type TestCgroup } from '../helpers/kernel.ts';
+import { processGroup, timeUntilGone } from '../helpers/process-group.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 const ms = (a?: string, b?: string) => Date.parse(b!) - Date.parse(a!);
@@ -81,3 +83,41 @@ describe.skipIf(skipBpf)(bpfSuiteName('an investigation survives an orchestrator
     expect(inv.summary?.headline).toBeTruthy();
   });
 });
+
+describe.skipIf(skipBpf)(bpfSuiteName('captures do not outlive their agent'), () => {
+  let sys: TestSystem;
+  let agent: ChildProcess | undefined;
+  const KILL_GRACE_MS = 2000;
+
+  beforeAll(async () => {
+    assertBpf();
+    sys = await startSystem();
+  });
+  afterAll(async () => {
+    if (agent) killAgent(agent);
+    await sys?.stop();
+  });
+
+  it('SIGKILL of the agent mid-capture leaves no bpftrace or timeout of it alive past the kill grace', async () => {
+    agent = await startAgentProcess(sys, 'crashing-node', { CAPTURE_KILL_GRACE: `${KILL_GRACE_MS}ms` });
+    const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'crashing-node' }, params: { duration: '60s' } });
+    await sys.waitFor(res.json.id as string, (inv) => inv.steps[0]?.status === 'running');
+    // The agent's capture: a process group led by `timeout`, with bpftrace in it.
+    const bpftraceGroup = () =>
+      (execFileSync('pgrep', ['-P', String(agent!.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)).filter((pid) =>
+        processGroup(pid).some((p) => p.comm === 'bpftrace'),
+      );
+    for (let i = 0; i < 100 && bpftraceGroup().length === 0; i++) await sleep(50);
+    await sleep(1000); // attached and counting
+    const before = bpftraceGroup();
+    expect(before).toHaveLength(1);
+    const pgid = before[0]!;
+    expect(processGroup(pgid).map((p) => p.comm).sort()).toEqual(['bpftrace', 'timeout']);
+
+    expect(crashAgent(agent)).toContain(pgid);
+    const took = await timeUntilGone(pgid, 10_000);
+    expect(took, `still alive 10 s after the agent died: ${JSON.stringify(processGroup(pgid))}`).not.toBeNull();
+    expect(took!).toBeLessThan(KILL_GRACE_MS + 1000);
+  });
+});
+

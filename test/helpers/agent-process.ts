@@ -33,3 +33,19 @@ export function killAgent(agent: ChildProcess): void {
     }
   }
 }
+
+/**
+ * SIGKILLs the agent process alone, as a crash or the OOM killer would, leaving its captures to the guards that
+ * tie them to the agent (killAgent's clean-up of its process groups would hide a capture that outlives it).
+ * Returns the process groups of its captures (each led by `timeout`), as they were just before the kill.
+ */
+export function crashAgent(agent: ChildProcess): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(agent.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    // pgrep exits 1 when there are none
+  }
+  agent.kill('SIGKILL');
+  return children;
+}

@@ -1,10 +1,15 @@
 import { createServer, type Server } from 'node:http';
 
+/** How the server answers from now on: a status, a redirect elsewhere, or never (the request hangs until the client gives up). */
+export type HookResponse = { status: number } | { redirect: string; status?: 301 | 302 | 303 | 307 | 308 } | { hang: true };
+
 export interface HookServer {
   /** http://127.0.0.1:PORT */
   url: string;
   /** Bodies received, by path, in order. */
-  received: { path: string; body: unknown; at: number }[];
+  received: { path: string; body: unknown; at: number; answered?: number | 'hang'; closedAt?: number }[];
+  /** Changes how later requests are answered (fault tests: 5xx, hang, redirect, then recovery). */
+  respond(r: HookResponse): void;
   /** Waits until `n` posts reached `path` (or any path). */
   waitFor(n: number, path?: string, timeoutMs?: number): Promise<unknown[]>;
   close(): Promise<void>;
@@ -13,6 +18,7 @@ export interface HookServer {
 /** A local stand-in for Slack's response_url and incoming webhooks: records each JSON post, answers "ok" like Slack. */
 export async function startHookServer(opts: { status?: number } = {}): Promise<HookServer> {
   const received: HookServer['received'] = [];
+  let answer: HookResponse = { status: opts.status ?? 200 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -23,8 +29,18 @@ export async function startHookServer(opts: { status?: number } = {}): Promise<H
       } catch {
         body = Buffer.concat(chunks).toString('utf8');
       }
-      received.push({ path: req.url ?? '/', body, at: Date.now() });
-      res.writeHead(opts.status ?? 200, { 'content-type': 'text/plain' }).end('ok');
+      const a = answer;
+      const entry: HookServer['received'][number] = { path: req.url ?? '/', body, at: Date.now(), answered: 'hang' in a ? 'hang' : a.status ?? 307 };
+      received.push(entry);
+      if ('hang' in a) {
+        res.once('close', () => (entry.closedAt = Date.now()));
+        return;
+      }
+      if ('redirect' in a) {
+        res.writeHead(a.status ?? 307, { location: a.redirect, 'content-type': 'text/plain' }).end('moved');
+        return;
+      }
+      res.writeHead(a.status, { 'content-type': 'text/plain' }).end('ok');
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -42,6 +58,14 @@ export async function startHookServer(opts: { status?: number } = {}): Promise<H
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    respond(r) {
+      answer = r;
+    },
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        // Hanging requests would keep it open forever.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { ArtifactStore, createS3Client } from '../../src/storage/artifact-store.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ArtifactStore, createS3Client, s3Limits } from '../../src/storage/artifact-store.ts';
 
 /** URL of the run's private redis-server (started by global-setup.ts). */
 export function testRedisUrl(): string {
@@ -17,6 +18,8 @@ export function testS3(): { client: S3Client; store: ArtifactStore; bucket: stri
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
     forcePathStyle: true,
+    // The service's own defaults: tests exercise what production runs.
+    limits: s3Limits(loadConfig({})),
   });
   return { client, store: new ArtifactStore({ client, bucket: s3.bucket }), bucket: s3.bucket };
 }

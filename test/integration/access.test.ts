@@ -8,7 +8,7 @@ import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 import { startSystem, TEST_LINK_SECRET, type TestSystem } from '../helpers/system.ts';
 
-const ALL: Scope[] = ['investigations:read', 'investigations:write', 'schedules:write'];
+const ALL: Scope[] = ['investigations:read', 'investigations:write', 'schedules:write', 'alerts:write'];
 
 /**
  * What every route must demand. Written out here, apart from the policy table in src, so that a route added
@@ -64,6 +64,9 @@ describe('API tokens and scopes', () => {
         { name: 'not-read', scopes: ['investigations:write', 'schedules:write'] },
         { name: 'not-write', scopes: ['investigations:read', 'schedules:write'] },
         { name: 'not-schedules', scopes: ['investigations:read', 'investigations:write'] },
+        // alerts:write opens the Alertmanager webhook, which checks it itself (test/integration/alertmanager.test.ts).
+        { name: 'alerter', scopes: ['alerts:write'] },
+        { name: 'not-alerts', scopes: ['investigations:read', 'investigations:write', 'schedules:write'] },
         { name: 'not-admin', scopes: ALL },
         { name: 'shop-only', scopes: ['investigations:read', 'investigations:write'], namespaces: ['shop'] },
         { name: 'profiles-only', scopes: ['investigations:read', 'investigations:write'], playbooks: ['cpu-profile'] },
@@ -79,8 +82,14 @@ describe('API tokens and scopes', () => {
 
   const concrete = (path: string) =>
     path.replace(':id', invId).replace(':otherId', invId).replace('*', 'errors/test-node/result.json').replace(':name', 'enospc');
-  const tokenFor: Record<Scope, string> = { 'investigations:read': 'reader', 'investigations:write': 'writer', 'schedules:write': 'scheduler', admin: 'admin' };
-  const tokenLacking: Record<Scope, string> = { 'investigations:read': 'not-read', 'investigations:write': 'not-write', 'schedules:write': 'not-schedules', admin: 'not-admin' };
+  const tokenFor: Record<Scope, string> = { 'investigations:read': 'reader', 'investigations:write': 'writer', 'schedules:write': 'scheduler', 'alerts:write': 'alerter', admin: 'admin' };
+  const tokenLacking: Record<Scope, string> = {
+    'investigations:read': 'not-read',
+    'investigations:write': 'not-write',
+    'schedules:write': 'not-schedules',
+    'alerts:write': 'not-alerts',
+    admin: 'not-admin',
+  };
 
   it('knows the access of every registered route, and the policy table agrees', () => {
     const registered = sys.routes.map((r) => `${r.method} ${r.path}`).sort();

@@ -41,7 +41,7 @@ afterAll(async () => {
 describe('startEmbeddedRedis', () => {
   it('starts a private loopback redis configured for BullMQ, and stop() leaves no process', async () => {
     const redis = await start();
-    expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}`);
+    expect(redis.url).toBe(`redis://:${redis.password}@127.0.0.1:${redis.port}`);
     expect(redis.url).not.toBe(testRedisUrl());
 
     await withClient(redis.url, async (client) => {

@@ -3,12 +3,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, rmdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runTracefsCapture, type TracefsCapturePlan } from '../../bpf/funcgraph/capture.ts';
 import { funcgraph, scopeThreads } from '../../bpf/funcgraph/manifest.ts';
 import {
   acquireFtraceLock,
   DEFAULT_LOCK_PATH,
+  recoverAbandonedFtraceLock,
   restorableValue,
   restoreTracefs,
   saveTracefs,
@@ -17,7 +19,9 @@ import {
 } from '../../bpf/funcgraph/tracefs.ts';
 import type { KernelScope, NativeRunContext } from '../../bpf/tool.ts';
 import { CapabilityError, ConflictError, UnsupportedTargetError } from '../../src/core/errors.ts';
+import { restoreFtraceLeftByDeadAgent } from '../../workers/node-agent/ftrace-recovery.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 const TRACEFS = '/sys/kernel/tracing';
 const CGROUP_ROOT = '/sys/fs/cgroup/unified';
@@ -76,6 +80,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('funcgraph on the real tracefs'), () => {
   beforeAll(async () => {
     assertBpf();
     if (read('current_tracer') !== 'nop') throw new Error('ftrace is in use on this machine (current_tracer is not nop); refusing to test');
+    // A freshly booted kernel has not allocated the trace buffer yet ("7 (expanded: 1408)"); the first tracer set
+    // allocates it, rounded to pages ("1410"), and no write gives the unexpanded state back. Setting nop allocates
+    // it once here, so the snapshot compares what the tests change, not this one-way first-use step.
+    await writeTracefsFile(TRACEFS, 'current_tracer', 'nop');
     before = snapshot();
     dir = await mkdtemp(join(tmpdir(), 'funcgraph-test-'));
     lockPath = join(dir, 'ftrace.lock');
@@ -267,6 +275,99 @@ describe.skipIf(skipBpf)(bpfSuiteName('funcgraph on the real tracefs'), () => {
       const old = new Date(Date.now() - 120_000);
       await utimes(lockPath, old, old);
       await (await acquireFtraceLock({ lockPath })).release();
+    });
+  });
+
+  describe('after an agent crash (start-up recovery)', () => {
+    // What a funcgraph capture changes, with blk standing in for function_graph and the event pid lists for
+    // set_graph_function and set_ftrace_pid (the function tracer's files are not open to us here: EPERM).
+    const FILES = ['tracing_on', 'current_tracer', 'set_event_notrace_pid', 'set_event_pid', 'options/record-tgid'];
+    const flip = (file: string) => (read(file) === '1' ? '0' : '1');
+    const listsBefore = () => ({ notrace: read('set_event_notrace_pid'), pid: read('set_event_pid') });
+
+    /** Leaves tracefs as a capture does when its agent is SIGKILLed mid-capture; returns what it had saved. */
+    async function captureKilledMidway() {
+      const saved = await saveTracefs(TRACEFS, FILES);
+      await writeTracefsFile(TRACEFS, 'set_event_notrace_pid', String(process.ppid));
+      await writeTracefsFile(TRACEFS, 'set_event_pid', String(process.pid));
+      await writeTracefsFile(TRACEFS, 'current_tracer', 'blk');
+      await writeTracefsFile(TRACEFS, 'options/record-tgid', flip('options/record-tgid'));
+      await writeTracefsFile(TRACEFS, 'tracing_on', flip('tracing_on'));
+      expect(read('current_tracer')).toBe('blk');
+      expect(read('set_event_notrace_pid')).toBe(String(process.ppid));
+      expect(read('set_event_pid')).toBe(String(process.pid));
+      return saved;
+    }
+
+    it('restores the state a dead owner saved in its lock, removes the lock and logs what it restored', async () => {
+      const lists = listsBefore();
+      const saved = await captureKilledMidway();
+      const pid = await deadPid();
+      await writeFile(lockPath, JSON.stringify({ pid, startTime: null, createdAt: 'then', state: saved }));
+      const lines: string[] = [];
+      const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+      try {
+        await restoreFtraceLeftByDeadAgent(log, { lockPath });
+        expect(snapshot()).toEqual(before);
+        expect(listsBefore()).toEqual(lists);
+        expect(existsSync(lockPath)).toBe(false);
+      } finally {
+        await restoreTracefs(TRACEFS, saved);
+      }
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({ level: 40, pid, since: 'then', tracefs: TRACEFS, restored: saved.files, msg: expect.stringMatching(/restored the state/) }),
+      ]);
+    });
+
+    it('leaves a lock whose owner is alive, and the tracefs it changed, alone', async () => {
+      const sleeper = startSleeper();
+      const saved = await captureKilledMidway();
+      try {
+        const pid = sleeper.pid ?? 0;
+        await new Promise((r) => setTimeout(r, 100));
+        const lock = JSON.stringify({ pid, startTime: startTimeOf(pid), createdAt: 'then', state: saved });
+        await writeFile(lockPath, lock);
+        expect(await recoverAbandonedFtraceLock({ lockPath })).toEqual({
+          status: 'in-use',
+          reason: `ftrace is in use by pid ${pid} since then (lock ${lockPath})`,
+        });
+        expect(read('current_tracer')).toBe('blk');
+        expect(read('set_event_notrace_pid')).toBe(String(process.ppid));
+        expect(read('set_event_pid')).toBe(String(process.pid));
+        expect(await readFile(lockPath, 'utf8')).toBe(lock);
+      } finally {
+        sleeper.kill('SIGKILL');
+        await restoreTracefs(TRACEFS, saved);
+      }
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('reports a free lock as free and a dead owner that saved nothing as recovered with nothing restored', async () => {
+      expect(await recoverAbandonedFtraceLock({ lockPath })).toEqual({ status: 'free' });
+      const pid = await deadPid();
+      await writeFile(lockPath, JSON.stringify({ pid, startTime: null, createdAt: 'then', state: null }));
+      expect(await recoverAbandonedFtraceLock({ lockPath })).toEqual({ status: 'recovered', pid, createdAt: 'then', restored: null });
+      expect(existsSync(lockPath)).toBe(false);
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('an agent starting up does it before it takes any work', async () => {
+      // The agent uses the real lock path; never trample on a lock something on this machine holds.
+      if (existsSync(DEFAULT_LOCK_PATH)) throw new Error(`${DEFAULT_LOCK_PATH} exists: refusing to test`);
+      const lists = listsBefore();
+      const saved = await captureKilledMidway();
+      let sys: TestSystem | undefined;
+      try {
+        await writeFile(DEFAULT_LOCK_PATH, JSON.stringify({ pid: await deadPid(), startTime: null, createdAt: 'then', state: saved }));
+        sys = await startSystem({ parts: ['agent'] });
+        expect(snapshot()).toEqual(before);
+        expect(listsBefore()).toEqual(lists);
+        expect(existsSync(DEFAULT_LOCK_PATH)).toBe(false);
+      } finally {
+        await sys?.stop();
+        await rm(DEFAULT_LOCK_PATH, { force: true });
+        await restoreTracefs(TRACEFS, saved);
+      }
     });
   });
 

@@ -22,7 +22,7 @@ describe('schedules', () => {
   beforeAll(async () => {
     sys = await startSystem({
       parts: ['api', 'orchestrator'],
-      env: { SCHEDULE_MIN_INTERVAL: '1500ms', NOTIFY_URL_HOSTS: '127.0.0.1' },
+      env: { SCHEDULE_MIN_INTERVAL: '1500ms', NOTIFY_URL_HOSTS: 'hooks.slack.com, http://127.0.0.1:4567' },
       tokens: [
         { name: 'scheduler', scopes: ['schedules:write'] },
         { name: 'shop-scheduler', scopes: ['schedules:write', 'investigations:read'], namespaces: ['shop'] },
@@ -44,6 +44,10 @@ describe('schedules', () => {
     ['a playbook needing a target', { name: 'x', every: '1h', playbook: 'enospc' }, 'target'],
     ['bad params', { name: 'x', every: '1h', playbook: 'health-sweep', params: { duration: '1h' } }, 'params.duration'],
     ['a notify URL to a host not allowed', { name: 'x', every: '1h', playbook: 'health-sweep', notify: { slackWebhookUrl: 'https://evil.example/hook' } }, 'notify.slackWebhookUrl'],
+    ['a notify URL on a port not allowed', { name: 'x', every: '1h', playbook: 'health-sweep', notify: { slackWebhookUrl: 'https://hooks.slack.com:8443/services/x' } }, 'notify.slackWebhookUrl'],
+    ['a notify URL with userinfo', { name: 'x', every: '1h', playbook: 'health-sweep', notify: { slackWebhookUrl: 'https://user:pw@hooks.slack.com/services/x' } }, 'notify.slackWebhookUrl'],
+    ['a plain-http notify URL', { name: 'x', every: '1h', playbook: 'health-sweep', notify: { slackWebhookUrl: 'http://hooks.slack.com/services/x' } }, 'notify.slackWebhookUrl'],
+    ['a notify URL on another loopback port', { name: 'x', every: '1h', playbook: 'health-sweep', notify: { slackWebhookUrl: 'http://127.0.0.1:4568/hook' } }, 'notify.slackWebhookUrl'],
   ])('refuses %s (400 naming the field) and creates nothing', async (_n, body, path) => {
     const res = await sys.post('/v1/schedules', body);
     expect(res.status).toBe(400);

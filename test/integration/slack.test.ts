@@ -24,7 +24,7 @@ describe('Slack slash commands', () => {
     hook = await startHookServer();
     sys = await startSystem({
       parts: ['api', 'orchestrator'],
-      env: { SLACK_SIGNING_SECRET: SLACK_SECRET, MATTERMOST_COMMAND_TOKEN: MATTERMOST_TOKEN, NOTIFY_URL_HOSTS: '127.0.0.1' },
+      env: { SLACK_SIGNING_SECRET: SLACK_SECRET, MATTERMOST_COMMAND_TOKEN: MATTERMOST_TOKEN, NOTIFY_URL_HOSTS: hook.url },
       slackRules: [
         { users: ['U0MALLORY'], write: false },
         { channels: ['C0SHOP'], namespaces: ['shop'], playbooks: ['enospc'] },
@@ -200,7 +200,7 @@ describe('Slack, when a dependency is slow', () => {
     const hook = await startHookServer();
     const hung = await startUnresponsiveServer();
     process.env.KUBECONFIG = hung.kubeconfig;
-    const sys = await startSystem({ parts: ['api'], env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: '127.0.0.1', INVENTORY: 'kubernetes' } });
+    const sys = await startSystem({ parts: ['api'], env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: hook.url, INVENTORY: 'kubernetes' } });
     try {
       const started = Date.now();
       // Resolving the pod waits on a Kubernetes API that never answers (the inventory gives up after 5 s).

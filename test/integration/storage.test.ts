@@ -7,7 +7,8 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ServiceUnavailableError } from '../../src/core/errors.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
-import { ArtifactStore, createS3Client } from '../../src/storage/artifact-store.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ArtifactStore, createS3Client, s3Limits } from '../../src/storage/artifact-store.ts';
 import { startEmbeddedS3 } from '../../src/storage/embedded-s3.ts';
 import { artifactKey, artifactName, contentTypeFor, investigationPrefix } from '../../src/storage/keys.ts';
 import { testS3, uniquePrefix } from '../helpers/services.ts';
@@ -179,6 +180,7 @@ describe('startEmbeddedS3', () => {
       secretAccessKey: s3.secretAccessKey,
       region: 'us-east-1',
       forcePathStyle: true,
+      limits: s3Limits(loadConfig({})),
     });
     try {
       expect(s3.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../src/api/access-policy.ts';
 import { parseAccessFile } from '../../src/auth/access-file.ts';
-import { authorizeInvestigation, canSee, targetNamespace } from '../../src/auth/authorize.ts';
+import { authorizeInvestigation, authorizeNode, canSee, targetNamespace } from '../../src/auth/authorize.ts';
 import { isLoopback } from '../../src/auth/bootstrap.ts';
 import { hasScope, identity } from '../../src/auth/identity.ts';
 import { signPath, verifySignedPath } from '../../src/auth/signed-links.ts';
 import { findToken, generateToken, hashToken } from '../../src/auth/tokens.ts';
 import { ForbiddenError } from '../../src/core/errors.ts';
+import type { Target } from '../../src/core/target.ts';
 import { checkCadence } from '../../src/schedules/schedule.ts';
 import { runTokenCommand } from '../../src/token-cli.ts';
 
@@ -29,7 +30,10 @@ describe('tokens', () => {
 
   it('admin holds every scope; others only their own', () => {
     expect(hasScope(identity('x', ['admin']), 'schedules:write')).toBe(true);
+    expect(hasScope(identity('x', ['admin']), 'alerts:write')).toBe(true);
     expect(hasScope(identity('x', ['investigations:read']), 'investigations:write')).toBe(false);
+    // Posting alerts is a grant of its own: starting investigations does not include it.
+    expect(hasScope(identity('x', ['investigations:write']), 'alerts:write')).toBe(false);
   });
 
   it('tracehound token create prints a token whose hash is in the printed entry', () => {
@@ -64,6 +68,18 @@ describe('access file', () => {
 
 describe('authorization by namespace and playbook', () => {
   const shop = identity('token:shop', ['investigations:write'], { namespaces: ['shop'] });
+  const anyone = identity('token:ops', ['investigations:write']);
+  /** The fields a ForbiddenError names, or null when the call passes. */
+  const refused = (fn: () => void): string[] | null => {
+    try {
+      fn();
+      return null;
+    } catch (err) {
+      expect(err).toBeInstanceOf(ForbiddenError);
+      return (err as ForbiddenError).errors.map((e) => e.path);
+    }
+  };
+
   it.each([
     [{ pod: 'shop/cart-1' }, 'shop'],
     [{ namespace: 'shop', labelSelector: 'app=cart' }, 'shop'],
@@ -71,20 +87,63 @@ describe('authorization by namespace and playbook', () => {
     [{ node: 'node-1' }, null],
     [{ cgroup: '/kubepods' }, null],
     [undefined, null],
-  ])('target %j is confined to %s', (target, ns) => {
+  ])("target %j's pod fields name namespace %s", (target, ns) => {
     expect(targetNamespace(target)).toBe(ns);
   });
-  it('lets a namespace-limited identity target its namespaces only', () => {
-    expect(() => authorizeInvestigation(shop, 'enospc', { pod: 'shop/cart-1' })).not.toThrow();
-    expect(() => authorizeInvestigation(shop, 'enospc', { pod: 'bank/vault-0' })).toThrow(ForbiddenError);
-    expect(() => authorizeInvestigation(shop, 'enospc', { node: 'node-1' })).toThrow(/not a node, cgroup, pid or the whole fleet/);
-    expect(() => authorizeInvestigation(shop, 'health-sweep', undefined)).toThrow(ForbiddenError);
-    expect(canSee(shop, { playbook: 'enospc', target: { pod: 'shop/a' } })).toBe(true);
-    expect(canSee(shop, { playbook: 'enospc', target: { node: 'n' } })).toBe(false);
+
+  // Every target field, alone and beside a pod, for an identity limited to "shop" and for one without limits.
+  it.each<[string, Target | undefined, string[] | null]>([
+    ['a pod there', { pod: 'shop/cart-1' }, null],
+    ['a namespace there', { namespace: 'shop' }, null],
+    ['a label selector there', { namespace: 'shop', labelSelector: 'app=cart' }, null],
+    ['a pod and a node (judged later, against where the pod runs)', { pod: 'shop/cart-1', node: 'node-1' }, null],
+    ['a pod elsewhere', { pod: 'bank/vault-0' }, ['target.pod']],
+    ['a namespace elsewhere', { namespace: 'bank', labelSelector: 'app=vault' }, ['target.namespace']],
+    ["a pod with another namespace", { pod: 'shop/cart-1', namespace: 'bank' }, ['target.namespace']],
+    ['a node alone', { node: 'node-1' }, ['target.node']],
+    ['a cgroup alone', { cgroup: '/victim' }, ['target.cgroup']],
+    ['a pid alone', { pid: 4242 }, ['target.pid']],
+    ['a cgroup beside its pod', { pod: 'shop/cart-1', cgroup: '/victim' }, ['target.cgroup']],
+    ['a pid beside its pod', { pod: 'shop/cart-1', pid: 4242 }, ['target.pid']],
+    ['a cgroup and a pid beside a selector', { namespace: 'shop', labelSelector: 'app=cart', cgroup: '/victim', pid: 1 }, ['target.cgroup', 'target.pid']],
+    ['a cgroup beside a node', { node: 'node-1', cgroup: '/victim' }, ['target.cgroup', 'target.node']],
+    ['no target (the fleet)', undefined, ['target']],
+  ])('limited to shop, %s: refused fields %j', (_what, target, fields) => {
+    expect(refused(() => authorizeInvestigation(shop, 'enospc', target))).toEqual(fields);
+    // Without limits, every one of them passes authorization (an ambiguous pods + cgroup target is the intake's 400).
+    expect(refused(() => authorizeInvestigation(anyone, 'enospc', target))).toBeNull();
   });
-  it('holds playbook limits', () => {
+
+  it('says in the message who is limited to what, and which fields it refused', () => {
+    expect(() => authorizeInvestigation(shop, 'enospc', { pod: 'shop/cart-1', cgroup: '/victim' })).toThrow(
+      /token:shop is limited to namespaces shop: .*\(refused: target\.cgroup\)/,
+    );
+  });
+
+  it('lets a limited identity name a node only where its pods run', () => {
+    const onA = { nodes: ['node-a'], pods: [] };
+    expect(refused(() => authorizeNode(shop, { pod: 'shop/cart-1', node: 'node-a' }, onA))).toBeNull();
+    expect(refused(() => authorizeNode(shop, { pod: 'shop/cart-1', node: 'node-b' }, onA))).toEqual(['target.node']);
+    expect(refused(() => authorizeNode(shop, { pod: 'shop/cart-1', node: 'node-a' }, { nodes: [], pods: [] }))).toEqual(['target.node']);
+    expect(refused(() => authorizeNode(shop, { pod: 'shop/cart-1' }, onA))).toBeNull();
+    expect(refused(() => authorizeNode(anyone, { pod: 'shop/cart-1', node: 'node-b' }, onA))).toBeNull();
+  });
+
+  it('shows a limited identity only what it could have started itself', () => {
+    expect(canSee(shop, { playbook: 'enospc', target: { pod: 'shop/a' } })).toBe(true);
+    expect(canSee(shop, { playbook: 'enospc', target: { pod: 'shop/a', node: 'n' } })).toBe(true);
+    expect(canSee(shop, { playbook: 'enospc', target: { node: 'n' } })).toBe(false);
+    // Records from before the rule: their captures may hold the other cgroup's or process's data.
+    expect(canSee(shop, { playbook: 'enospc', target: { pod: 'shop/a', cgroup: '/victim' } })).toBe(false);
+    expect(canSee(shop, { playbook: 'enospc', target: { pod: 'shop/a', pid: 4242 } })).toBe(false);
+    expect(canSee(shop, { playbook: 'health-sweep' })).toBe(false);
+    expect(canSee(anyone, { playbook: 'enospc', target: { pod: 'shop/a', cgroup: '/victim' } })).toBe(true);
+  });
+
+  it('holds playbook limits, naming the playbook', () => {
     const profiles = identity('slack:U1', ['investigations:write'], { playbooks: ['cpu-profile'] });
     expect(() => authorizeInvestigation(profiles, 'enospc', { node: 'n' })).toThrow(/may not run playbook enospc/);
+    expect(refused(() => authorizeInvestigation(profiles, 'enospc', { node: 'n' }))).toEqual(['playbook']);
     expect(() => authorizeInvestigation(profiles, 'cpu-profile', { node: 'n' })).not.toThrow();
   });
 });

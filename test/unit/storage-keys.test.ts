@@ -3,6 +3,7 @@ import {
   artifactKey,
   artifactName,
   contentTypeFor,
+  diffKey,
   investigationPrefix,
   isSafeArtifactName,
   MAX_ARTIFACT_NAME_BYTES,
@@ -91,5 +92,26 @@ describe('contentTypeFor', () => {
     ['Makefile', 'application/octet-stream'],
   ])('%s -> %s', (name, type) => {
     expect(contentTypeFor(name)).toBe(type);
+  });
+});
+
+describe('diff cache keys', () => {
+  const OTHER = 'inv_01j9z3k7q8r2s4t6v8w0x2y4z7';
+
+  it('holds the ordered pair and every option, outside investigations/', () => {
+    expect(diffKey(ID, OTHER, { normalize: true })).toBe(`diffs/${ID}/${OTHER}/_any/normalized.svg`);
+    expect(diffKey(ID, OTHER, { normalize: false, node: 'node-17' })).toBe(`diffs/${ID}/${OTHER}/node-17/raw.svg`);
+    const keys = [
+      diffKey(ID, OTHER, { normalize: true }),
+      diffKey(OTHER, ID, { normalize: true }),
+      diffKey(ID, OTHER, { normalize: false }),
+      diffKey(ID, OTHER, { normalize: true, node: 'node-17' }),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('refuses segments that would leave the layout', () => {
+    expect(() => diffKey('../x', OTHER, { normalize: true })).toThrow(/unsafe/);
+    expect(() => diffKey(ID, OTHER, { normalize: true, node: 'a/b' })).toThrow(/unsafe/);
   });
 });

@@ -5,12 +5,15 @@ import { isTerminal } from '../../src/core/investigation.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { CaptureJob, captureQueueName, type CaptureOutcome } from '../../src/queue/jobs.ts';
+import { CaptureJob, captureQueueName, LATE_ARTIFACTS_QUEUE, type CaptureReply } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { AGENT_VERSION } from '../../src/version.ts';
 import { captureSeconds, captures } from '../../src/metrics.ts';
 import { detectCapabilities, type Capabilities } from './capabilities.ts';
 import { executeCapture } from './capture.ts';
+import { restoreFtraceLeftByDeadAgent } from './ftrace-recovery.ts';
+import { ArtifactSpool, spoolDir } from './spool.ts';
+import { startSpoolFlusher } from './spool-flusher.ts';
 
 export interface NodeAgent {
   name: string;
@@ -21,6 +24,7 @@ export interface NodeAgent {
 type AgentConfig = Pick<
   Config,
   'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'BPFTRACE_MAP_KEYS_MAX' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'NODE_HEARTBEAT'
+  | 'DATA_DIR' | 'AGENT_SPOOL_DIR' | 'AGENT_SPOOL_MAX'
 >;
 
 /** One per node: consumes capture-<node>, runs captures time-boxed, stops them at once when their investigation is cancelled. */
@@ -30,11 +34,18 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   const capabilities = await detectCapabilities({ tracefs: config.TRACEFS, bpftrace: config.BPFTRACE, cgroupRoot: config.CGROUP_ROOT });
   log.info({ capabilities }, 'node capabilities');
   if (!capabilities.bpftrace.available) log.warn({ reason: capabilities.bpftrace.reason }, 'bpftrace unavailable: captures will fail with this reason');
+  // Before taking work: a previous agent killed mid-funcgraph left this node's tracefs changed.
+  await restoreFtraceLeftByDeadAgent(log);
 
   const redis = createRedis(opts.redisUrl);
   const subscriber = createRedis(opts.redisUrl);
   const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
   const registry = new NodeRegistry(redis, config.QUEUE_PREFIX);
+  // What storage did not take (this run's, and a previous run's left on disk) is uploaded in the background and
+  // announced to the orchestrator as late artifacts.
+  const spool = await ArtifactSpool.open({ dir: spoolDir(config), maxBytes: config.AGENT_SPOOL_MAX, log });
+  const lateArtifacts = new Queue(LATE_ARTIFACTS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const flusher = startSpoolFlusher({ spool, store, lateArtifacts, log });
 
   const running = new Map<string, Set<AbortController>>();
   await subscriber.subscribe(records.cancelChannel);
@@ -58,7 +69,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   const ownQueue = new Queue(captureQueueName(config.NODE_NAME), { connection: workerConnection, prefix: config.QUEUE_PREFIX });
   await ownQueue.setGlobalConcurrency(config.AGENT_CONCURRENCY);
   await ownQueue.close();
-  const worker = new Worker<unknown, CaptureOutcome>(
+  const worker = new Worker<unknown, CaptureReply>(
     captureQueueName(config.NODE_NAME),
     async (job) => {
       const data = CaptureJob.parse(job.data);
@@ -86,6 +97,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
             mapKeysMax: config.BPFTRACE_MAP_KEYS_MAX,
             killGraceMs: config.CAPTURE_KILL_GRACE,
             maxDurationMs: config.CAPTURE_MAX_DURATION,
+            spool,
             log,
           },
           ac.signal,
@@ -117,6 +129,8 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
       for (const set of running.values()) for (const ac of set) ac.abort();
       await worker.close();
       await registry.remove(config.NODE_NAME).catch(() => undefined);
+      await flusher.close();
+      await lateArtifacts.close();
       await workerConnection.quit();
       await subscriber.quit();
       await redis.quit();

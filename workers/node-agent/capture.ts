@@ -1,21 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { MAX_CGROUPS } from '../../bpf/bpftrace-output.ts';
 import { getTool } from '../../bpf/index.ts';
 import type { BpftraceTool, ExtraArtifact, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
 import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../src/flamegraph/png.ts';
-import type { CaptureJob, CaptureOutcome } from '../../src/queue/jobs.ts';
+import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
-import { artifactKey, contentTypeFor } from '../../src/storage/keys.ts';
+import { contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
-import { cgroupIdOf, cgroupPathIndex } from './cgroups.ts';
-import { CgroupNames, podCgroups } from './pod-cgroups.ts';
+import { cgroupPathIndex } from './cgroups.ts';
+import { kernelScopeOf } from './kernel-scope.ts';
+import type { CgroupNames } from './pod-cgroups.ts';
 import { defaultDemangler } from './symbols/demangle.ts';
 import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
 import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
+import type { ArtifactSpool } from './spool.ts';
+import { storeArtifacts } from './store-artifacts.ts';
 
 export interface CaptureDeps {
   store: ArtifactStore;
@@ -25,6 +26,8 @@ export interface CaptureDeps {
   mapKeysMax: number;
   killGraceMs: number;
   maxDurationMs: number;
+  /** Keeps what storage does not take, for the flusher to upload later. */
+  spool: ArtifactSpool;
   log: Logger;
 }
 
@@ -34,10 +37,10 @@ class CaptureRefused extends Error {}
 const BPFTRACE_STARTUP_MS = 30_000;
 
 /** Runs one capture job on this node; every failure becomes an outcome with a reason, never a thrown error. */
-export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureOutcome> {
+export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureReply> {
   const startedAt = new Date().toISOString();
   const base = { stepId: job.stepId, node: job.node, startedAt, artifacts: [] as ArtifactRef[] };
-  const end = (status: CaptureOutcome['status'], reason?: string): CaptureOutcome => ({
+  const end = (status: CaptureReply['status'], reason?: string): CaptureReply => ({
     ...base,
     status,
     ...(reason ? { reason } : {}),
@@ -57,7 +60,7 @@ async function capture(
   deps: CaptureDeps,
   signal: AbortSignal,
   base: { stepId: string; node: string; startedAt: string; artifacts: ArtifactRef[] },
-): Promise<CaptureOutcome> {
+): Promise<CaptureReply> {
   const tool = getTool(job.tool);
   if (!tool) throw new CaptureRefused(`unknown tool "${job.tool}"`);
   const parsedParams = tool.params.safeParse(job.params);
@@ -75,29 +78,8 @@ async function capture(
     return { ...base, status: 'skipped', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
   }
 
-  const scope: KernelScope = { cgroupIds: [], pid: 0 };
-  if (job.scope.cgroup) scope.cgroupIds.push(cgroupIdOf(deps.cgroupRoot, job.scope.cgroup));
-  // Pods: every leaf cgroup of their containers (the kernel compares leaf ids), named back in the results.
-  let podNames: CgroupNames | null = null;
-  if (job.scope.pods?.length) {
-    // Kernel slots are few: a pod-level cgroup whose processes all live in its container cgroups needs none.
-    const all = job.scope.pods.flatMap((p) => podCgroups(deps.cgroupRoot, p));
-    const missing = job.scope.pods.filter((p) => !all.some((c) => c.pod === `${p.namespace}/${p.name}`));
-    const found = all.filter((c) => c.container !== null || holdsProcesses(deps.cgroupRoot, c.path));
-    if (missing.length) {
-      throw new CaptureRefused(`no cgroup for pod ${missing.map((p) => `${p.namespace}/${p.name}`).join(', ')} on node ${job.node} (not running here, or another cgroup root)`);
-    }
-    const ids = new Set([...scope.cgroupIds, ...found.map((c) => c.id)]);
-    if (ids.size > MAX_CGROUPS) {
-      throw new CaptureRefused(`the target's pods span ${ids.size} cgroups on node ${job.node}; one capture filters at most ${MAX_CGROUPS} in the kernel: narrow the target`);
-    }
-    scope.cgroupIds.push(...found.map((c) => c.id));
-    podNames = new CgroupNames(found);
-  }
-  if (job.scope.pid) {
-    if (!existsSync(`/proc/${job.scope.pid}`)) throw new CaptureRefused(`pid ${job.scope.pid} is not running on node ${job.node}`);
-    scope.pid = job.scope.pid;
-  }
+  // Exactly the resolved set: the pods' cgroups when there are pods, never a union with anything else.
+  const { scope, podNames } = kernelScopeOf(job.scope, job.node, deps.cgroupRoot);
   if (signal.aborted) return { ...base, status: 'cancelled', reason: 'cancelled before the capture started', finishedAt: new Date().toISOString() };
 
   const ctx = parseContext(deps);
@@ -109,27 +91,21 @@ async function capture(
   if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
   const { parsed } = out;
   if (podNames) nameCgroups(parsed.result, podNames);
-  const prefix = `${job.stepId}/${job.node}`;
   const files = [
     { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
     { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
     ...parsed.extraArtifacts,
     ...(job.thumbnails ? thumbnails(parsed.extraArtifacts, deps.log) : []),
   ];
-  const artifacts: ArtifactRef[] = [];
-  for (const f of files) {
-    const name = `${prefix}/${f.file}`;
-    const key = artifactKey(job.investigationId, name);
-    const contentType = f.contentType || contentTypeFor(name);
-    const { size } = await deps.store.put(key, f.body, contentType);
-    artifacts.push({ name, key, contentType, size });
-  }
+  // Storage down is not a failed capture: the result still goes back, what was not stored says so and is spooled.
+  const { artifacts, unstored } = await storeArtifacts(job, files, deps);
   return {
     ...base,
     ...timing,
     status: 'succeeded',
     result: parsed.result,
     artifacts,
+    unstored,
   };
 }
 
@@ -144,14 +120,6 @@ function thumbnails(extra: readonly ExtraArtifact[], log: Logger): ExtraArtifact
       return [];
     }
   });
-}
-
-function holdsProcesses(root: string, path: string): boolean {
-  try {
-    return readFileSync(`${root}${path}/cgroup.procs`, 'utf8').trim() !== '';
-  } catch {
-    return false;
-  }
 }
 
 /** Results speak in pods: every object carrying a `cgroupId` of a target pod gets its `pod` and `container`. */
@@ -210,6 +178,8 @@ async function runBpftrace(
     args: ['-f', 'json', tool.programFile, ...tool.args(params, scope)],
     durationMs,
     killGraceMs: stopGraceMs,
+    // If the agent dies nobody reads what bpftrace would print: it gets only CAPTURE_KILL_GRACE to go.
+    orphanGraceMs: deps.killGraceMs,
     maxOutputBytes: tool.limits.maxOutputBytes,
     env: { BPFTRACE_MAP_KEYS_MAX: String(deps.mapKeysMax), ...tool.env },
     signal,

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { CapabilityError } from '../../src/core/errors.ts';
 
 export interface TimeBoxedRun {
   stdout: string;
@@ -20,7 +22,14 @@ export interface TimeBoxOptions {
   command: string;
   args: string[];
   durationMs: number;
+  /** How long the command gets to stop (bpftrace: print its maps) after SIGINT before SIGKILL, while we live. */
   killGraceMs: number;
+  /**
+   * How long the command may outlive this process (CAPTURE_KILL_GRACE): when we die it gets SIGTERM, then SIGKILL
+   * after this. Shorter than a tool's stop grace is right: nobody is left to read what it would print.
+   * Defaults to `killGraceMs`.
+   */
+  orphanGraceMs?: number;
   signal?: AbortSignal;
   maxOutputBytes: number;
   /**
@@ -38,19 +47,62 @@ export interface TimeBoxOptions {
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
+/** The parent-death guard: util-linux, so present wherever `timeout` (coreutils) is, but checked all the same. */
+const GUARD = 'setpriv';
+
 /**
- * Runs a command for `durationMs` (counted from its start marker when given), then SIGINT (bpftrace prints its maps and exits), then SIGKILL after
- * `killGraceMs`. The command runs under coreutils `timeout`, so the time box holds even if this process dies
- * mid-capture; our own timers enforce it again in case `timeout` itself misbehaves. Never uses a shell.
+ * The command line that ties the capture's life to ours. PR_SET_PDEATHSIG fires when the parent *thread* exits:
+ * child_process.spawn forks from the thread that calls it, here the main thread, which lives as long as the
+ * process (never call this from a worker thread: the capture would die with that thread).
+ * - `timeout` gets SIGTERM when we die; it forwards it to the command and SIGKILLs it `orphanGraceMs` later
+ *   (its --kill-after, which we never trigger ourselves, see stop()).
+ * - The command gets SIGKILL if `timeout` dies first (only ever by SIGKILL, so no one would enforce a grace).
+ * - `timeout`'s own deadline (load + window + stop grace) only matters if we died before setpriv armed the guard.
+ */
+function guardedCommand(opts: TimeBoxOptions, outerMs: number, orphanGraceMs: number): string[] {
+  return [
+    '--pdeathsig=TERM',
+    '--',
+    'timeout',
+    '--signal=INT',
+    `--kill-after=${secs(orphanGraceMs)}s`,
+    `${secs(outerMs)}s`,
+    GUARD,
+    '--pdeathsig=KILL',
+    '--',
+    opts.command,
+    ...opts.args,
+  ];
+}
+
+/** The command's pid: the one child of `timeout` (null before it forked, or once it is gone). */
+function childOf(pid: number): number | null {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const first = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ')[0];
+      if (first) return Number(first);
+    }
+  } catch {
+    // gone
+  }
+  return null;
+}
+
+/**
+ * Runs a command for `durationMs` (counted from its start marker when given), then SIGINT (bpftrace prints its
+ * maps and exits), then SIGKILL after `killGraceMs`. Never uses a shell. The box holds even if this process dies
+ * mid-capture: the command runs under coreutils `timeout` with parent-death signals (setpriv), so nothing of it
+ * outlives us by more than `orphanGraceMs` (see guardedCommand). Refuses to run (CapabilityError) without setpriv.
  */
 export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const startedAt = new Date();
   const startupMs = opts.startMarker ? (opts.startupMs ?? 30_000) : 0;
-  // `timeout` holds the outer bound (startup + window); our own timer closes the window exactly after attach.
-  const outerMs = startupMs + opts.durationMs;
+  const orphanGraceMs = opts.orphanGraceMs ?? opts.killGraceMs;
+  // Our timers close the window and enforce the stop grace; `timeout`'s deadline is later than all of them.
+  const outerMs = startupMs + opts.durationMs + opts.killGraceMs;
   const child = spawn(
-    'timeout',
-    ['--signal=INT', `--kill-after=${secs(opts.killGraceMs)}s`, `${secs(outerMs)}s`, opts.command, ...opts.args],
+    GUARD,
+    guardedCommand(opts, outerMs, orphanGraceMs),
     // Own process group, so a hard kill reaches `timeout` and the capture together.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...opts.env } },
   );
@@ -77,18 +129,35 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     killGroup('SIGKILL');
   };
 
-  let attachedAt: Date | null = null;
-  let windowTimer: NodeJS.Timeout | undefined;
+  // SIGINT goes to the command itself, not to `timeout`: `timeout` would forward it but also start its
+  // --kill-after clock, which is the short orphan grace, cutting a long print short. Before the command exists
+  // (or after it is gone) `timeout` forwards it.
   const interrupt = () => {
-    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+    if (exited || child.pid === undefined) return;
+    try {
+      process.kill(childOf(child.pid) ?? child.pid, 'SIGINT');
+    } catch {
+      // exited meanwhile
+    }
   };
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (graceTimer) return;
+    interrupt();
+    graceTimer = setTimeout(hardKill, opts.killGraceMs);
+  };
+
+  let attachedAt: Date | null = null;
+  // Without a marker the window opens now; with one, loading may take `startupMs` before we give up.
+  let windowTimer: NodeJS.Timeout | undefined = setTimeout(stop, opts.startMarker ? startupMs : opts.durationMs);
   let head = ''; // the marker may straddle two chunks
   child.stdout.on('data', (b: Buffer) => {
     if (opts.startMarker && !attachedAt && head.length < 65_536) {
       head += b.toString('utf8');
-      if (head.includes(opts.startMarker)) {
+      if (head.includes(opts.startMarker) && !graceTimer) {
         attachedAt = new Date();
-        windowTimer = setTimeout(interrupt, opts.durationMs);
+        clearTimeout(windowTimer);
+        windowTimer = setTimeout(stop, opts.durationMs);
       }
     }
     outBytes += b.length;
@@ -106,28 +175,35 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     if (errBytes <= 64 * 1024) err.push(b);
   });
 
-  const backstop = setTimeout(hardKill, outerMs + opts.killGraceMs + 1000);
+  // In case our own signals went astray: `timeout` has given up by then too.
+  const backstop = setTimeout(hardKill, outerMs + orphanGraceMs + 1000);
   let cancelKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
     cancelled = true;
-    // Only to `timeout`, which forwards it: a second SIGINT straight to bpftrace could cut its map printing short.
     interrupt();
     cancelKill = setTimeout(hardKill, opts.cancelGraceMs ?? 500);
   };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
+  const clearTimers = () => {
+    clearTimeout(backstop);
+    clearTimeout(windowTimer);
+    clearTimeout(graceTimer);
+    clearTimeout(cancelKill);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
+
   return new Promise((resolve, reject) => {
-    child.on('error', (e) => {
-      clearTimeout(backstop);
-      reject(e);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimers();
+      if (e.code === 'ENOENT' && child.pid === undefined) {
+        reject(new CapabilityError(`${GUARD} (util-linux) is not installed on this node: captures do not run without it, as it is what stops them if the agent dies`));
+      } else reject(e);
     });
     child.on('close', (exitCode, signal) => {
       exited = true;
-      clearTimeout(backstop);
-      if (windowTimer) clearTimeout(windowTimer);
-      if (cancelKill) clearTimeout(cancelKill);
-      opts.signal?.removeEventListener('abort', onAbort);
+      clearTimers();
       resolve({
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),

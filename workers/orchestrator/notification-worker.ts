@@ -6,7 +6,8 @@ import { finalMessage, progressMessage } from '../../src/chatops/blocks.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import { notificationsPosted } from '../../src/metrics.ts';
 import { NOTIFICATIONS_QUEUE, NotifyJob } from '../../src/notify/notifier.ts';
-import { allowedUrl, type NotifyTargets } from '../../src/notify/targets.ts';
+import { NotifyPostError, postNotification } from '../../src/notify/post.ts';
+import type { NotifyHost, NotifyTargets } from '../../src/notify/targets.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
 
@@ -22,20 +23,29 @@ export function startNotificationWorker(opts: {
   records: InvestigationRecords;
   targets: NotifyTargets;
   links: LinkSigner;
-  allowedHosts: readonly string[];
+  allowedHosts: readonly NotifyHost[];
+  /** Most one post may take (NOTIFY_TIMEOUT); a slower target is a failed post, retried like any other. */
+  timeoutMs: number;
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'notifications' });
-  const post = async (url: string, message: unknown, kind: string) => {
-    if (!allowedUrl(url, opts.allowedHosts)) throw new Error(`refusing to post to ${new URL(url).hostname}: not in NOTIFY_URL_HOSTS`);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(message),
-      signal: AbortSignal.timeout(10_000),
-    });
-    notificationsPosted.inc({ kind, result: res.ok ? 'ok' : `http_${res.status}` });
-    if (!res.ok) throw new Error(`${new URL(url).hostname} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  /**
+   * Posts one message; false when the URL is not allowed (logged and skipped: retrying cannot change that, and the
+   * investigation's other targets still get theirs). Any other failure throws, so BullMQ retries the job.
+   */
+  const post = async (url: string, message: unknown, kind: string, id: string): Promise<boolean> => {
+    try {
+      // Checked here, not only where the URL came in: NOTIFY_URL_HOSTS may have narrowed since it was stored.
+      await postNotification(url, message, { hosts: opts.allowedHosts, timeoutMs: opts.timeoutMs });
+    } catch (err) {
+      if (!(err instanceof NotifyPostError)) throw err;
+      notificationsPosted.inc({ kind, result: err.result });
+      if (err.result !== 'refused') throw err;
+      log.warn({ investigation: id, kind, reason: err.message }, 'not posting to a URL NOTIFY_URL_HOSTS does not allow');
+      return false;
+    }
+    notificationsPosted.inc({ kind, result: 'ok' });
+    return true;
   };
 
   const process = async (job: Job) => {
@@ -49,16 +59,17 @@ export function startNotificationWorker(opts: {
         if ((await opts.targets.posts(id, i)) >= RESPONSE_URL_POSTS && t.kind === 'slack-response-url') continue;
         if (t.kind === 'slack-webhook' && t.when === 'problems' && !hasProblems(inv)) continue;
         if (!(await opts.targets.markFinal(id, i))) continue;
+        let posted: boolean;
         try {
-          await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)), t.kind);
+          posted = await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)), t.kind, id);
         } catch (err) {
           await opts.targets.unmarkFinal(id, i);
           throw err;
         }
-        await opts.targets.countPost(id, i);
+        if (posted) await opts.targets.countPost(id, i);
       } else if (t.kind === 'slack-response-url' && !isTerminal(inv.status)) {
         if ((await opts.targets.countPost(id, i)) >= RESPONSE_URL_POSTS - 1) continue;
-        await post(t.url, progressMessage(inv), t.kind);
+        await post(t.url, progressMessage(inv), t.kind, id);
       }
     }
   };

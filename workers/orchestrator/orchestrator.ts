@@ -6,16 +6,20 @@ import { Capabilities } from '../../src/core/capabilities.ts';
 import { planContext } from '../../src/core/playbooks/engine.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
 import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
-import { renderReportHtml } from '../../src/core/report-html.ts';
-import { renderReportMarkdown } from '../../src/core/report.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { investigationSeconds, investigationsFinished } from '../../src/metrics.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { CaptureOutcome, INVESTIGATIONS_QUEUE, InvestigateJob, captureQueueName, type CaptureJob } from '../../src/queue/jobs.ts';
+import { CaptureOutcome, INVESTIGATIONS_QUEUE, InvestigateJob, REPORTS_QUEUE, captureQueueName, type CaptureJob } from '../../src/queue/jobs.ts';
+import { mergeArtifacts, withUnstored, withUrl, type RecordArtifact } from '../../src/core/record-artifacts.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
-import { artifactKey } from '../../src/storage/keys.ts';
 import type { Inventory } from '../../src/inventory/inventory.ts';
+import { failpoint } from '../../src/faults/failpoints.ts';
+import { captureScopeOf } from './capture-scope.ts';
+import { CAPTURE_SLACK_MS, investigationBudgetMs } from './deadline.ts';
+import { startLateArtifactsWorker } from './late-artifacts.ts';
+import { Reaper, lostReason } from './reaper.ts';
+import { REPORT_STORE_WAIT_MS, ReportRequests, reportNote, startReportWorker, storeFailure, storeReports } from './reports.ts';
 import { resolvePlacements } from './resolve-nodes.ts';
 import { CaptureWatchdog } from './watchdog.ts';
 
@@ -43,8 +47,8 @@ export interface OrchestratorHooks {
 const now = () => new Date().toISOString();
 const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
 
-/** Beyond its duration, how long a capture may take (bpftrace start-up, printing, upload) before it is overdue. */
-const CAPTURE_SLACK_MS = 60_000;
+/** The record ended while its run was at work (reaped, or ended by the failed-job handler): the run stops there. */
+class RecordEnded extends Error {}
 
 export async function startOrchestrator(opts: {
   playbooks: readonly Playbook[];
@@ -56,6 +60,8 @@ export async function startOrchestrator(opts: {
   concurrency?: number;
   /** How often to look for captures whose node died; the registry TTL bounds how fast death is seen. */
   watchdogIntervalMs?: number;
+  /** How often to look for investigations whose job is gone or failed, or whose deadline passed. */
+  reaperIntervalMs?: number;
   hooks?: OrchestratorHooks;
 }): Promise<Orchestrator> {
   const log = opts.log.child({ part: 'orchestrator' });
@@ -74,20 +80,32 @@ export async function startOrchestrator(opts: {
 
   const watchdog = new CaptureWatchdog(redis, opts.prefix, registry, captureQueue, log);
   watchdog.start(opts.watchdogIntervalMs ?? 1000);
-  const ctx: RunContext = { playbooks: opts.playbooks, inventory: opts.inventory, records, registry, captureQueue, watchdog, store: opts.store, log, hooks: opts.hooks ?? {} };
+  const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: opts.prefix });
+  const reportsQueue = new Queue(REPORTS_QUEUE, { connection: redis, prefix: opts.prefix });
+  const reports = new ReportRequests(reportsQueue, redis, opts.prefix);
+  const ctx: RunContext = { playbooks: opts.playbooks, inventory: opts.inventory, records, registry, captureQueue, watchdog, store: opts.store, reports, log, hooks: opts.hooks ?? {} };
+  // Endings started by the failed handler, awaited on close.
+  const endings = new Set<Promise<unknown>>();
+  const endLater = (id: string, reason: string) => {
+    const p = endLost(ctx, id, reason)
+      .catch((err: unknown) => log.error({ err, investigation: id }, 'could not end a lost investigation'))
+      .finally(() => endings.delete(p));
+    endings.add(p);
+  };
+  const reaper = new Reaper({ redis, prefix: opts.prefix, records, investigations, end: (id, reason) => endLost(ctx, id, reason), log });
+  reaper.start(opts.reaperIntervalMs ?? 5000);
+  const lateArtifacts = startLateArtifactsWorker({ redisUrl: opts.redisUrl, prefix: opts.prefix, records, reports, log });
+  const reportWorker = startReportWorker({ redisUrl: opts.redisUrl, prefix: opts.prefix, store: opts.store, records, requests: reports, log });
   const workerConnection = createRedis(opts.redisUrl);
   const processJob = async (job: Job, token?: string) => {
     try {
       await runInvestigation(job, token ?? '', ctx);
     } catch (err) {
+      if (err instanceof RecordEnded) return;
       if (err instanceof WaitingChildrenError) throw err;
       // Record the failure where users look (the investigation), not only in BullMQ's failed set.
-      const id = (job.data as { id?: string }).id;
-      const inv = id ? await ctx.records.find(id).catch(() => null) : null;
-      if (inv && !isTerminal(inv.status)) {
-        await ctx.records.put({ ...inv, status: 'failed', reason: `orchestrator error: ${(err as Error).message}`, finishedAt: now() });
-        await tell(ctx, inv.id, 'final');
-      }
+      const parsed = InvestigateJob.safeParse(job.data);
+      if (parsed.success) await endLost(ctx, parsed.data.id, `orchestrator error: ${(err as Error).message}`).catch(() => false);
       throw err;
     }
   };
@@ -98,13 +116,21 @@ export async function startOrchestrator(opts: {
     concurrency: opts.concurrency ?? 16,
   });
   worker.on('error', (err) => log.error({ err }, 'orchestrator worker error'));
-  worker.on('failed', (job, err) => log.error({ err, investigation: job?.data }, 'investigation job failed'));
+  worker.on('failed', (job, err) => {
+    log.error({ err, investigation: job?.data }, 'investigation job failed');
+    // BullMQ fails a job whose orchestrator died holding it twice ("stalled") without running it: its record
+    // would stay running. The run's own errors were recorded already; ending is a compare-and-set, so once.
+    const parsed = InvestigateJob.safeParse(job?.data);
+    if (parsed.success) endLater(parsed.data.id, lostReason(err.message));
+  });
 
   return {
     async close() {
+      await reaper.stop();
       watchdog.stop();
       await worker.close();
-      await Promise.all([...captureQueues.values()].map((q) => q.close()));
+      await Promise.all([lateArtifacts.close(), reportWorker.close(), ...endings]);
+      await Promise.all([...captureQueues.values(), investigations, reportsQueue].map((q) => q.close()));
       await workerConnection.quit();
       await redis.quit();
     },
@@ -119,6 +145,8 @@ interface RunContext {
   captureQueue(node: string): Queue;
   watchdog: CaptureWatchdog;
   store: ArtifactStore;
+  /** Report files to store later. */
+  reports: ReportRequests;
   log: Logger;
   hooks: OrchestratorHooks;
 }
@@ -131,6 +159,28 @@ async function tell(ctx: RunContext, id: string, event: 'progress' | 'final'): P
   }
 }
 
+/** Writes a change to a record still in progress; throws RecordEnded when it ended meanwhile (the run stops). */
+async function advance(ctx: RunContext, id: string, change: (current: Investigation) => Investigation): Promise<Investigation> {
+  const next = await ctx.records.update(id, (cur) => (isTerminal(cur.status) ? null : change(cur)));
+  if (!next) throw new RecordEnded(`investigation ${id} ended meanwhile`);
+  return next;
+}
+
+/**
+ * Ends an investigation its run will not end — its job failed or is gone, or its deadline passed — and stops its
+ * captures as a cancel does. False when it had ended already.
+ */
+async function endLost(ctx: RunContext, id: string, reason: string): Promise<boolean> {
+  const inv = await ctx.records.find(id);
+  if (!inv || isTerminal(inv.status)) return false;
+  // No summary from the playbook: the steps did not all run, and "nothing found" would mislead. The headline says why.
+  if (!(await finish(ctx, { ...inv, status: 'failed', reason }, null))) return false;
+  // Running captures stop at once; queued ones find the record ended and do not start.
+  await ctx.records.requestCancel(id);
+  await ctx.watchdog.forget(id);
+  return true;
+}
+
 async function runInvestigation(job: Job, token: string, ctx: RunContext): Promise<void> {
   const { id } = InvestigateJob.parse(job.data);
   const progress: Progress = { stepIndex: 0, ...(job.data as { progress?: Progress }).progress };
@@ -138,14 +188,22 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
   if (isTerminal(inv.status)) return;
 
   const playbook = ctx.playbooks.find((p) => p.name === inv.playbook);
-  if (!playbook) return finish(ctx, { ...inv, status: 'failed', reason: `unknown playbook ${inv.playbook}` }, null);
+  if (!playbook) {
+    await finish(ctx, { ...inv, status: 'failed', reason: `unknown playbook ${inv.playbook}` }, null);
+    return;
+  }
   const params = parsePlaybookParams(playbook, inv.params);
 
-  if (inv.status === 'queued') {
-    inv = { ...inv, status: 'running', startedAt: now() };
-    await ctx.records.put(inv);
-    ctx.log.info({ investigation: id, playbook: playbook.name }, 'investigation started');
-    await tell(ctx, id, 'progress');
+  // The deadline is fixed as it starts (records from before deadlines get one when resumed).
+  if (inv.status === 'queued' || !inv.deadline) {
+    const starting = inv.status === 'queued';
+    const startedAt = inv.startedAt ?? now();
+    const deadline = new Date(Date.parse(startedAt) + investigationBudgetMs(playbook, params, inv.target ?? {})).toISOString();
+    inv = await advance(ctx, id, (cur) => ({ ...cur, status: 'running', startedAt, deadline }));
+    if (starting) {
+      ctx.log.info({ investigation: id, playbook: playbook.name, deadline }, 'investigation started');
+      await tell(ctx, id, 'progress');
+    }
   }
 
   for (;;) {
@@ -157,14 +215,16 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       await tell(ctx, id, 'progress');
     }
     if (await ctx.records.isCancelRequested(id)) {
-      return finish(ctx, { ...inv, status: 'cancelled', reason: 'cancelled on request' }, { playbook, params });
+      await finish(ctx, { ...inv, status: 'cancelled', reason: 'cancelled on request' }, { playbook, params });
+      return;
     }
     const step = playbook.steps[progress.stepIndex];
     if (!step) break;
 
+    // Entries of this step replace any recorded before a crash (a resumed run plans the step again): one per node.
     const record = async (entries: Step[]) => {
-      inv = { ...inv, steps: [...inv.steps, ...entries] };
-      await ctx.records.put(inv);
+      const again = (s: Step) => s.id === step.id && entries.some((e) => e.node === s.node);
+      inv = await advance(ctx, id, (cur) => ({ ...cur, steps: [...cur.steps.filter((s) => !again(s)), ...entries] }));
     };
     const target = inv.target ?? {};
     const pctx = planContext(params, target, inv.steps);
@@ -200,11 +260,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
         params: decision.params,
         durationMs: decision.durationMs,
         thumbnails,
-        scope: {
-          ...(target.cgroup ? { cgroup: target.cgroup } : {}),
-          ...(target.pid ? { pid: target.pid } : {}),
-          ...(pods.length ? { pods } : {}),
-        },
+        scope: captureScopeOf(target, node, pods),
       };
       // A fixed job id makes re-dispatch after an orchestrator crash a no-op instead of a second capture.
       await ctx.captureQueue(node).add(decision.tool, data, {
@@ -231,6 +287,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       dispatched.map((d) => ({ jobId: captureJobId(id, step.id, d.node), node: d.node, deadline: Date.now() + d.durationMs + CAPTURE_SLACK_MS })),
     );
     await record(entries);
+    failpoint('orchestrator.after-dispatch'); // test/faults: crash with capture jobs queued and recorded, progress not yet saved
     if (dispatched.length === 0) {
       progress.stepIndex += 1;
       await job.updateData({ id, progress });
@@ -243,7 +300,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
 
   const anySucceeded = inv.steps.some((s) => s.status === 'succeeded');
   const reason = anySucceeded ? undefined : inv.steps.map((s) => s.reason).filter(Boolean).join('; ') || 'no step succeeded';
-  return finish(ctx, { ...inv, status: anySucceeded ? 'succeeded' : 'failed', ...(reason ? { reason } : {}) }, { playbook, params });
+  await finish(ctx, { ...inv, status: anySucceeded ? 'succeeded' : 'failed', ...(reason ? { reason } : {}) }, { playbook, params });
 }
 
 /** Reads the finished capture jobs of the parked step and records one step entry per node. */
@@ -266,76 +323,90 @@ async function collectStep(job: Job, inv: Investigation, playbook: Playbook, pro
     if (reason) lost.set(node, reason);
   }
   await ctx.watchdog.forget(inv.id);
-  const steps = inv.steps.map((s): Step => {
-    if (s.id !== step.id || s.status !== 'running' || !s.node) return s;
-    const o = outcomes.get(s.node);
-    if (!o) {
-      const reason = lost.get(s.node) ?? `capture job failed: ${failureOf(s.node) ?? 'no result returned'}`;
-      return { ...s, status: 'failed', finishedAt: now(), reason };
-    }
-    return {
-      ...s,
-      status: o.status,
-      startedAt: o.startedAt,
-      finishedAt: o.finishedAt,
-      ...(o.reason ? { reason: s.reason ? `${s.reason}; ${o.reason}` : o.reason } : {}),
-      ...(o.result !== undefined ? { result: o.result } : {}),
-      artifacts: o.artifacts.map((a) => a.name),
-    };
+  const at = Date.now();
+  // Applied to the record as it is now: late artifacts of a node may have been merged while others still captured.
+  return advance(ctx, inv.id, (cur) => {
+    const arrived = new Set(cur.artifacts.map((a) => a.name));
+    const steps = cur.steps.map((s): Step => {
+      if (s.id !== step.id || s.status !== 'running' || !s.node) return s;
+      const o = outcomes.get(s.node);
+      if (!o) {
+        const reason = lost.get(s.node) ?? `capture job failed: ${failureOf(s.node) ?? 'no result returned'}`;
+        return { ...s, status: 'failed', finishedAt: now(), reason };
+      }
+      const entry: Step = {
+        ...s,
+        status: o.status,
+        startedAt: o.startedAt,
+        finishedAt: o.finishedAt,
+        ...(o.reason ? { reason: s.reason ? `${s.reason}; ${o.reason}` : o.reason } : {}),
+        ...(o.result !== undefined ? { result: o.result } : {}),
+        artifacts: [...new Set([...s.artifacts, ...o.artifacts.map((a) => a.name)])],
+      };
+      // A result whose outputs could not be stored keeps its status; its reason says what is missing, and for how long.
+      return withUnstored(entry, o.unstored.filter((u) => !arrived.has(u.name)), at);
+    });
+    const artifacts = mergeArtifacts(cur.artifacts, [...outcomes.values()].flatMap((o) => o.artifacts.map((a) => withUrl(cur.id, a))));
+    return { ...cur, steps, artifacts };
   });
-  const artifacts = [
-    ...inv.artifacts,
-    ...[...outcomes.values()].flatMap((o) => o.artifacts.map((a) => ({ ...a, url: artifactUrl(inv.id, a.name) }))),
-  ];
-  const next = { ...inv, steps, artifacts };
-  await ctx.records.put(next);
-  return next;
 }
 
-export const artifactUrl = (id: string, name: string) => `/v1/investigations/${id}/artifacts/${name}`;
-
-/** Summarizes, stores summary.json and report.md, and records the final state. */
+/**
+ * Summarizes, stores the report files and records the final state; false when the record had ended meanwhile
+ * (reaped, or ended by another orchestrator), which is then left as it is.
+ */
 async function finish(
   ctx: RunContext,
   inv: Investigation,
   run: { playbook: Playbook; params: Record<string, unknown> } | null,
-): Promise<void> {
+): Promise<boolean> {
+  failpoint('orchestrator.before-finish');
   const finishedAt = now();
-  let done: Investigation = {
-    ...inv,
-    finishedAt,
-    steps: inv.steps.map((s) => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt } : s)),
-  };
+  const closeOpen = (steps: Step[]) => steps.map((s): Step => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt } : s));
+  const done: Investigation = { ...inv, finishedAt, steps: closeOpen(inv.steps) };
   if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
   if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };
   const comparison = done.schedule && done.status === 'succeeded' ? await compareWithPreviousRuns(ctx, done) : null;
   if (comparison && done.summary) done.summary = withComparison(done.summary, comparison);
 
-  const summaryDoc = { schemaVersion: 1, ...done };
-  // The HTML report embeds every flamegraph the captures stored, so it stands alone when downloaded.
-  const flamegraphs = new Map<string, string>();
-  for (const a of done.artifacts.filter((x) => x.name.endsWith('/flamegraph.svg'))) {
-    const svg = await ctx.store.get(a.key).catch(() => null);
-    if (svg) flamegraphs.set(a.name, svg.body.toString('utf8'));
+  // The report is stored before the record ends when storage answers in time, so an ended record lists it. When
+  // storage fails or hangs, the result is recorded anyway (Redis has it), saying so, and a retry stores the report.
+  let stored: RecordArtifact[] | null = null;
+  let failure: unknown = null;
+  try {
+    stored = await storeReports(ctx.store, done, comparison ?? undefined, REPORT_STORE_WAIT_MS);
+  } catch (err) {
+    failure = err;
+    ctx.log.warn({ err, investigation: done.id }, 'could not store the report; recording the result and retrying');
   }
-  const files = [
-    { name: 'summary.json', body: JSON.stringify(summaryDoc, null, 2), contentType: 'application/json' },
-    { name: 'report.md', body: renderReportMarkdown(done), contentType: 'text/markdown; charset=utf-8' },
-    { name: 'report.html', body: renderReportHtml(done, flamegraphs), contentType: 'text/html; charset=utf-8' },
-    ...(comparison ? [{ name: 'comparison.json', body: JSON.stringify(comparison, null, 2), contentType: 'application/json' }] : []),
-  ];
-  const stored = [];
-  for (const f of files) {
-    const key = artifactKey(done.id, f.name);
-    const { size } = await ctx.store.put(key, f.body, f.contentType);
-    stored.push({ name: f.name, key, contentType: f.contentType, size, url: artifactUrl(done.id, f.name) });
+  const ended = await ctx.records.update(done.id, (cur) =>
+    isTerminal(cur.status)
+      ? null
+      : {
+          ...cur,
+          status: done.status,
+          ...(done.reason ? { reason: done.reason } : {}),
+          finishedAt,
+          steps: closeOpen(cur.steps),
+          ...(done.summary ? { summary: done.summary } : {}),
+          artifacts: stored ? mergeArtifacts(cur.artifacts, stored) : cur.artifacts,
+          ...(stored ? {} : { note: reportNote(finishedAt, storeFailure(failure)) }),
+        },
+  );
+  if (!ended) {
+    ctx.log.info({ investigation: done.id }, 'investigation had already ended; left as it was');
+    return false;
   }
-  done = { ...done, artifacts: [...stored, ...done.artifacts.filter((a) => !files.some((f) => f.name === a.name))] };
-  await ctx.records.put(done);
+  if (!stored) {
+    await ctx.reports.request({ investigationId: done.id, since: finishedAt, ...(comparison ? { comparison } : {}) }).catch((err: unknown) =>
+      ctx.log.error({ err, investigation: done.id }, 'could not queue storing the report'),
+    );
+  }
   ctx.log.info({ investigation: done.id, status: done.status, headline: done.summary?.headline }, 'investigation finished');
   investigationsFinished.inc({ playbook: done.playbook, status: done.status });
   investigationSeconds.observe({ playbook: done.playbook }, (Date.parse(finishedAt) - Date.parse(done.createdAt)) / 1000);
   await tell(ctx, done.id, 'final');
+  return true;
 }
 
 /** Scheduled runs (sweeps) are compared per node with the schedule's earlier runs; null when there is nothing to compare. */

@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { planInvestigations } from '../../alerts/plan.ts';
 import { bearerToken, sameSecret } from '../../auth/credentials.ts';
-import { hasScope, identity } from '../../auth/identity.ts';
+import { hasScope, identity, type Identity } from '../../auth/identity.ts';
 import { findToken } from '../../auth/tokens.ts';
-import { ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
+import { ForbiddenError, ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
 import { startInvestigation } from '../../intake/start.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
@@ -13,21 +13,36 @@ import { parseOrThrow, readJson } from '../problem.ts';
 /** Alertmanager re-sends until it gets a 2xx and HA pairs both send: an occurrence is acted on once for this long. */
 const DEDUPE_TTL_SEC = 7 * 24 * 3600;
 
-/** Alertmanager's http_config credentials (bearer or basic), or an API token with investigations:write. */
-function authenticated(settings: AlertmanagerSettings, header: string | undefined, deps: ApiDeps): boolean {
-  if (!header) return false;
+/**
+ * Who delivers the notification: Alertmanager's own http_config credential (bearer or basic, as configured), or an
+ * API token with alerts:write. The identity names the credential and carries its limits; nothing in the payload
+ * (the receiver is the sender's own say-so) can change who it is, what it may target or whose rate it spends.
+ * Null: no credential that checks out (401). A token without alerts:write is a 403.
+ */
+async function alertIdentity(settings: AlertmanagerSettings, header: string | undefined, deps: ApiDeps): Promise<Identity | null> {
+  if (!header) return null;
+  // Starting what the rules plan is what delivering alerts means, so the credential may start investigations.
+  const scopes = ['alerts:write', 'investigations:write'] as const;
   const bearer = bearerToken(header);
   if (bearer !== undefined) {
-    if (settings.bearerToken && sameSecret(bearer, settings.bearerToken)) return true;
+    if (settings.bearerToken && sameSecret(bearer, settings.bearerToken)) return identity('alertmanager:bearer', scopes);
     const entry = findToken(deps.auth.tokens, bearer);
-    return entry !== null && hasScope(identity(entry.name, entry.scopes), 'investigations:write');
+    if (!entry) return null;
+    const limits = { namespaces: entry.namespaces ?? null, playbooks: entry.playbooks ?? null };
+    const token = identity(`token:${entry.name}`, entry.scopes, limits);
+    if (!hasScope(token, 'alerts:write')) {
+      await deps.audit.append({ actor: token.requestedBy, action: 'access.denied', subject: 'POST /v1/webhooks/alertmanager', detail: { needs: 'alerts:write' } });
+      throw new ForbiddenError(`${token.requestedBy} lacks the alerts:write scope this route needs`);
+    }
+    return identity(token.requestedBy, scopes, limits);
   }
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
   if (basic !== undefined && settings.basicAuth) {
     const decoded = Buffer.from(basic, 'base64').toString('utf8');
-    return sameSecret(decoded, `${settings.basicAuth.username}:${settings.basicAuth.password}`);
+    const { username, password } = settings.basicAuth;
+    if (sameSecret(decoded, `${username}:${password}`)) return identity(`alertmanager:basic:${username}`, scopes);
   }
-  return false;
+  return null;
 }
 
 export function alertmanagerRoutes(deps: ApiDeps) {
@@ -36,19 +51,19 @@ export function alertmanagerRoutes(deps: ApiDeps) {
   app.post('/', async (c) => {
     const settings = deps.alertmanager;
     if (!settings) throw new ServiceUnavailableError('the Alertmanager webhook is not configured on this server (ALERT_RULES_FILE)');
-    if (!authenticated(settings, c.req.header('authorization'), deps)) {
+    const who = await alertIdentity(settings, c.req.header('authorization'), deps);
+    if (!who) {
       c.header('WWW-Authenticate', 'Basic realm="tracehound", Bearer realm="tracehound"');
-      throw new UnauthorizedError('Alertmanager credentials missing or wrong (see ALERTMANAGER_BEARER_TOKEN / ALERTMANAGER_BASIC_AUTH)');
+      throw new UnauthorizedError('Alertmanager credentials missing or wrong (see ALERTMANAGER_BEARER_TOKEN / ALERTMANAGER_BASIC_AUTH, or an API token with alerts:write)');
     }
     const body = await readJson(c.req, 'an Alertmanager webhook payload');
     const payload = parseOrThrow(AlertmanagerPayload, body, 'Alertmanager payload');
     const plan = planInvestigations(payload, settings.rules);
-    const who = identity(`alertmanager:${payload.receiver}`, ['investigations:write']);
     await deps.audit.append({
       actor: who.requestedBy,
       action: 'alert.receive',
       subject: payload.groupKey,
-      detail: { status: payload.status, alerts: payload.alerts.length, planned: plan.planned.length },
+      detail: { receiver: payload.receiver, status: payload.status, alerts: payload.alerts.length, planned: plan.planned.length },
     });
 
     const started: { id: string; rule: string; fingerprint: string; alertname?: string }[] = [];
@@ -62,7 +77,7 @@ export function alertmanagerRoutes(deps: ApiDeps) {
       }
       try {
         const inv = await startInvestigation(deps.intake, who, p.request, {
-          detail: { via: 'alertmanager', rule: p.rule, ...ref },
+          detail: { via: 'alertmanager', receiver: payload.receiver, rule: p.rule, ...ref },
           notify: settings.slackWebhookUrl ? [{ kind: 'slack-webhook', url: settings.slackWebhookUrl, when: 'always' }] : [],
         });
         await deps.once.set('alert', p.dedupeKey, inv.id, DEDUPE_TTL_SEC);
@@ -74,7 +89,7 @@ export function alertmanagerRoutes(deps: ApiDeps) {
         failed.push({ ...ref, rule: p.rule, status: err.status, reason: err.message });
       }
     }
-    deps.log.info({ receiver: payload.receiver, groupKey: payload.groupKey, started: started.length, duplicates: duplicates.length, skipped: plan.skipped.length, failed: failed.length }, 'Alertmanager notification');
+    deps.log.info({ requestedBy: who.requestedBy, receiver: payload.receiver, groupKey: payload.groupKey, started: started.length, duplicates: duplicates.length, skipped: plan.skipped.length, failed: failed.length }, 'Alertmanager notification');
     // 200 even when some alerts could not start: Alertmanager would only resend the same request and fail the same way.
     return c.json({ started, duplicates, skipped: plan.skipped, failed });
   });

@@ -1,15 +1,16 @@
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { z } from 'zod';
 import { canSee } from '../../auth/authorize.ts';
 import type { Identity } from '../../auth/identity.ts';
-import { NotFoundError, ValidationError } from '../../core/errors.ts';
-import { InvestigationRequest, InvestigationStatus, isTerminal, type Investigation } from '../../core/investigation.ts';
-import { renderDiffFlamegraph } from '../../flamegraph/diff.ts';
-import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../flamegraph/png.ts';
+import { InputTooLargeError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/format.ts';
+import { InvestigationRequest, InvestigationStatus, isTerminal, type ArtifactRef, type Investigation } from '../../core/investigation.ts';
+import { isFlamegraphSvg, thumbnailName } from '../../flamegraph/png.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
 import { startInvestigation } from '../../intake/start.ts';
-import { isSafeArtifactName, artifactKey } from '../../storage/keys.ts';
+import { diffCache } from '../../metrics.ts';
+import { isSafeArtifactName, artifactKey, diffKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
 import { parseOrThrow, readJson } from '../problem.ts';
@@ -32,6 +33,51 @@ const DiffQuery = z
     normalize: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   })
   .strict();
+
+/**
+ * The artifact name of GET /v1/investigations/:id/artifacts/<name>, percent-decoded exactly once.
+ *
+ * Taken from the raw URL, not from c.req.path: Hono's path is already partly decoded (everything but %25 and the
+ * reserved characters), so decoding it again turned "a%3%41b" into "a:b" in two steps — one character decoded by
+ * each pass. Malformed escapes are a 400 naming `path`, not a URIError.
+ */
+function artifactPathName(url: string): string {
+  const pathname = new URL(url).pathname;
+  // ['', 'v1', 'investigations', ':id', 'artifacts', ...name]: decoding never makes or removes a "/" here, since
+  // "%2F" is decoded only in this one pass, inside the name.
+  const raw = pathname.split('/').slice(5).join('/');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError('invalid artifact path', [{ path: 'path', message: 'malformed percent-encoding; encode each "%" of a name as "%25"' }]);
+  }
+}
+
+/**
+ * Refuses, before a byte is downloaded, a render whose stored inputs are over RENDER_MAX_INPUT together. Each input
+ * may take an equal share; the errors name the request fields (`id`, `otherId`) whose data is over its share.
+ */
+function checkRenderInput(limit: number, inputs: { field: string; inv: Investigation; ref: ArtifactRef }[]): void {
+  const total = inputs.reduce((n, i) => n + i.ref.size, 0);
+  if (total <= limit) return;
+  const share = limit / inputs.length;
+  const sizes = inputs.map((i) => `${i.inv.id} ${formatBytes(i.ref.size)}`).join(', ');
+  throw new InputTooLargeError(
+    `${inputs.length === 1 ? 'the input' : 'the inputs together'} (${sizes}) ${inputs.length === 1 ? 'is' : 'are'} over ${formatBytes(limit)}, the most one render reads (RENDER_MAX_INPUT)`,
+    inputs
+      .filter((i) => i.ref.size > share)
+      .map((i) => ({ path: i.field, message: `${i.inv.id}: ${i.ref.name} is ${formatBytes(i.ref.size)}` })),
+  );
+}
+
+/**
+ * Whether an investigation's artifacts can no longer change, so a picture drawn from them may be cached: it ended,
+ * and no output of it waits in an agent's spool (a late upload adds stacks, or moves one to the end of the list).
+ */
+const settled = (inv: Investigation) => isTerminal(inv.status) && inv.steps.every((s) => !s.unstored?.length);
+
+/** A response body over a stored object's bytes: a view, not a copy (`new Uint8Array(buffer)` copies, 30 MB at times). */
+const bodyOf = (b: Buffer) => new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
 
 const links = (id: string) => ({ self: `/v1/investigations/${id}`, report: `/v1/investigations/${id}/report` });
 
@@ -89,24 +135,29 @@ export function investigationRoutes(deps: ApiDeps) {
 
   app.get('/:id/artifacts/*', async (c) => {
     const inv = await load(c.req.param('id'), c.get('identity'));
-    const prefix = `/v1/investigations/${inv.id}/artifacts/`;
-    const name = decodeURIComponent(c.req.path.slice(c.req.path.indexOf(prefix) + prefix.length));
+    const name = artifactPathName(c.req.url);
     if (!isSafeArtifactName(name)) {
       throw new ValidationError('invalid artifact path', [{ path: 'path', message: 'expected a path such as "errors/node-17/result.json"' }]);
     }
     const obj = await deps.store.get(artifactKey(inv.id, name)).catch(async (err: unknown) => {
       const svgName = name.replace(/\.png$/, '.svg');
       if (!(err instanceof NotFoundError) || svgName === name || !isFlamegraphSvg(svgName)) throw err;
-      return thumbnailOnDemand(inv.id, svgName);
+      return thumbnailOnDemand(inv, svgName);
     });
-    return c.body(new Uint8Array(obj.body), 200, { 'content-type': obj.contentType, 'content-length': String(obj.size) });
+    return c.body(bodyOf(obj.body), 200, { 'content-type': obj.contentType, 'content-length': String(obj.size) });
   });
 
-  /** Agents draw thumbnails only for chat; anyone else asking for one gets it drawn now and stored beside the SVG. */
-  const thumbnailOnDemand = async (id: string, svgName: string) => {
-    const svg = await deps.store.get(artifactKey(id, svgName));
-    const png = renderFlamegraphPng(svg.body.toString('utf8'));
-    await deps.store.put(artifactKey(id, thumbnailName(svgName)), png, 'image/png');
+  /**
+   * Agents draw thumbnails only for chat; anyone else asking for one gets it drawn now and stored beside the SVG.
+   * Rasterising is CPU work: it runs in the render pool, and an SVG over RENDER_MAX_INPUT is not read at all.
+   */
+  const thumbnailOnDemand = async (inv: Investigation, svgName: string) => {
+    const ref = inv.artifacts.find((a) => a.name === svgName);
+    if (!ref) throw new NotFoundError(`investigation ${inv.id} has no ${svgName}`);
+    checkRenderInput(deps.limits.renderInput, [{ field: 'path', inv, ref }]);
+    const out = await deps.render.run('png', async () => ({ kind: 'png', svg: await deps.store.getShared(ref.key, ref.size) }));
+    const png = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    await deps.store.put(artifactKey(inv.id, thumbnailName(svgName)), png, 'image/png');
     return { body: png, contentType: 'image/png', size: png.length };
   };
 
@@ -114,7 +165,7 @@ export function investigationRoutes(deps: ApiDeps) {
     const inv = await load(c.req.param('id'), c.get('identity'));
     if (!inv.artifacts.some((a) => a.name === 'report.html')) throw new NotFoundError(`investigation ${inv.id} has no report yet (status ${inv.status})`);
     const obj = await deps.store.get(artifactKey(inv.id, 'report.html'));
-    return c.body(new Uint8Array(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
+    return c.body(bodyOf(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
   });
 
   // Differential flamegraph: :id is the baseline ("before"), :otherId the comparison ("after").
@@ -122,23 +173,51 @@ export function investigationRoutes(deps: ApiDeps) {
     const q = parseOrThrow(DiffQuery, c.req.query(), 'query', ['query']);
     const who = c.get('identity');
     const [before, after] = await Promise.all([load(c.req.param('id'), who), load(c.req.param('otherId'), who)]);
-    const folded = async (inv: Investigation) => {
+    const stacks = (inv: Investigation) => {
       const a = inv.artifacts.find((x) => x.name.endsWith('/stacks.folded') && (!q.node || x.name.split('/')[1] === q.node));
       if (!a) throw new NotFoundError(`investigation ${inv.id} has no folded stacks${q.node ? ` from node ${q.node}` : ''}: is it a finished cpu-profile?`);
-      return (await deps.store.get(a.key)).body.toString('utf8');
+      return a;
     };
-    const svg = renderDiffFlamegraph(await folded(before), await folded(after), {
-      normalize: q.normalize,
-      title: `Differential flamegraph: ${before.id} → ${after.id}`,
+    const refs = [stacks(before), stacks(after)] as const;
+    const svgType = { 'content-type': 'image/svg+xml' };
+    const key = settled(before) && settled(after) ? diffKey(before.id, after.id, q) : null;
+    if (key) {
+      const cached = await deps.store.get(key).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      });
+      if (cached) {
+        diffCache.inc({ result: 'hit' });
+        return c.body(bodyOf(cached.body), 200, svgType);
+      }
+    }
+    diffCache.inc({ result: 'miss' });
+    checkRenderInput(deps.limits.renderInput, [
+      { field: 'id', inv: before, ref: refs[0] },
+      { field: 'otherId', inv: after, ref: refs[1] },
+    ]);
+    // Downloaded into memory shared with the render thread: neither copied nor concatenated on the event loop.
+    const svg = await deps.render.run('diff', async () => {
+      const [b, a] = await Promise.all(refs.map((r) => deps.store.getShared(r.key, r.size)));
+      return { kind: 'diff', before: b!, after: a!, options: { normalize: q.normalize, title: `Differential flamegraph: ${before.id} → ${after.id}` } };
     });
-    return c.body(svg, 200, { 'content-type': 'image/svg+xml' });
+    if (key) {
+      // A cache that cannot be written costs the next caller a render, not this one its answer.
+      await deps.store.put(key, Buffer.from(svg.buffer, svg.byteOffset, svg.byteLength), 'image/svg+xml').catch((err: unknown) => {
+        deps.log.warn({ err, key }, 'could not cache a differential flame graph');
+      });
+    }
+    return c.body(svg, 200, svgType);
   });
 
   // Server-sent events: a snapshot, then each change of status and of each step, then `end`; a comment every 15 s
   // keeps proxies from closing a quiet stream.
   app.get('/:id/events', async (c) => {
-    const first = await load(c.req.param('id'), c.get('identity'));
-    return streamSSE(c, async (stream) => {
+    const who = c.get('identity');
+    const first = await load(c.req.param('id'), who);
+    // Taken before the stream starts, given back when it ends for any reason (end, client gone, shutdown).
+    const release = deps.streams.acquire(who.requestedBy);
+    const follow = async (stream: SSEStreamingApi) => {
       let changed = true;
       let wake: (() => void) | undefined;
       const off = deps.changes.on(first.id, () => {
@@ -173,7 +252,8 @@ export function investigationRoutes(deps: ApiDeps) {
         off();
         deps.changes.closed.removeEventListener('abort', stop);
       }
-    });
+    };
+    return streamSSE(c, (stream) => follow(stream).finally(release));
   });
 
   app.post('/:id/cancel', async (c) => {

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { canSee } from '../../auth/authorize.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { checkInvestigation } from '../../intake/start.ts';
-import { allowedUrl } from '../../notify/targets.ts';
+import { refusedUrl } from '../../notify/targets.ts';
 import { checkCadence, ScheduleName, ScheduleRequest, type Schedule } from '../../schedules/schedule.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
@@ -17,9 +17,8 @@ export function scheduleRoutes(deps: ApiDeps) {
     const req = parseOrThrow(ScheduleRequest, body, 'schedule');
     const cadence = checkCadence(req, deps.scheduleMinIntervalMs);
     if (cadence) throw new ValidationError('invalid schedule', [{ path: req.cron !== undefined ? 'cron' : 'every', message: cadence }]);
-    if (req.notify && !allowedUrl(req.notify.slackWebhookUrl, deps.notifyHosts)) {
-      throw new ValidationError('invalid schedule', [{ path: 'notify.slackWebhookUrl', message: `host not allowed; this server posts only to ${deps.notifyHosts.join(', ')} (NOTIFY_URL_HOSTS)` }]);
-    }
+    const refused = req.notify ? refusedUrl(req.notify.slackWebhookUrl, deps.notifyHosts) : undefined;
+    if (refused) throw new ValidationError('invalid schedule', [{ path: 'notify.slackWebhookUrl', message: refused }]);
     const who = c.get('identity');
     const playbook = await checkInvestigation(deps.intake, who, { playbook: req.playbook, ...(req.target ? { target: req.target } : {}), params: req.params });
     const existing = await deps.schedules.get(req.name);

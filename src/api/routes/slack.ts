@@ -7,10 +7,11 @@ import { identity, type Identity } from '../../auth/identity.ts';
 import { ackMessage, errorMessage, helpMessage, statusMessage, sweepsMessage, type SlackMessage } from '../../chatops/blocks.ts';
 import { parseChatCommand, type ChatCommand } from '../../chatops/command.ts';
 import { verifySlackSignature } from '../../chatops/signature.ts';
-import { TracehoundError, UnauthorizedError, ValidationError } from '../../core/errors.ts';
+import { ForbiddenError, TracehoundError, UnauthorizedError, ValidationError } from '../../core/errors.ts';
 import { InvestigationRequest } from '../../core/investigation.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
 import { startInvestigation } from '../../intake/start.ts';
+import { postNotification } from '../../notify/post.ts';
 import { allowedUrl } from '../../notify/targets.ts';
 import { messageLinks } from '../../notify/links.ts';
 import type { ApiDeps, SlackSettings } from '../deps.ts';
@@ -96,6 +97,10 @@ function explain(err: unknown): SlackMessage | null {
     const fields = err.errors.map((e) => `• ${e.path}: ${e.message}`).join('\n');
     return errorMessage(`${err.message}${fields ? `\n${fields}` : ''}\nTry \`/investigate help\`.`);
   }
+  // A refusal says which fields to drop (say target.cgroup for a channel limited to namespaces).
+  if (err instanceof ForbiddenError && err.errors.length > 0) {
+    return errorMessage(`${err.message}\n${err.errors.map((e) => `• ${e.path}: ${e.message}`).join('\n')}`);
+  }
   if (err instanceof TracehoundError) return errorMessage(err.message);
   return null;
 }
@@ -168,8 +173,8 @@ export function slackRoutes(deps: ApiDeps) {
       void work.then(async (m) => {
         if (!m || !allowedUrl(cmd.response_url, deps.notifyHosts)) return;
         await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
-        await fetch(cmd.response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m), signal: AbortSignal.timeout(10_000) }).catch(
-          (err: unknown) => deps.log.warn({ err }, 'could not post a late slash command reply'),
+        await postNotification(cmd.response_url, m, { hosts: deps.notifyHosts, timeoutMs: 10_000 }).catch((err: unknown) =>
+          deps.log.warn({ err }, 'could not post a late slash command reply'),
         );
       });
       return c.json(errorMessage('Working on it; the answer follows here in a moment.'));

@@ -118,16 +118,36 @@ function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string
   };
 }
 
-function decide(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue): StepDecision {
+/** The action's time box in ms, within its tool's limits; a string when the duration expression gives no duration. */
+function durationOf(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue): number | string {
   const tool = tools[action.tool]!;
   let ms = tool.limits.defaultDurationMs;
   if (action.duration) {
     const v = action.duration(ctx);
     const parsed = typeof v === 'number' ? v : typeof v === 'string' ? parseDurationMs(v) : undefined;
-    if (parsed === undefined) return { action: 'skip', reason: `duration ${JSON.stringify(v)} is not a duration` };
+    if (parsed === undefined) return `duration ${JSON.stringify(v)} is not a duration`;
     ms = parsed;
   }
   if (tool.limits.maxDurationMs > 0) ms = Math.min(Math.max(ms, tool.limits.minDurationMs), tool.limits.maxDurationMs);
+  return ms;
+}
+
+/** An upper bound of the action's time box before the step is reached: results it may depend on are not known yet. */
+function longestBox(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue): number {
+  const limits = tools[action.tool]!.limits;
+  const longest = Math.max(limits.maxDurationMs, limits.defaultDurationMs);
+  try {
+    const ms = durationOf(action, ctx, tools);
+    return typeof ms === 'number' ? ms : longest;
+  } catch {
+    return longest;
+  }
+}
+
+function decide(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue): StepDecision {
+  const tool = tools[action.tool]!;
+  const ms = durationOf(action, ctx, tools);
+  if (typeof ms === 'string') return { action: 'skip', reason: ms };
   const params: Record<string, unknown> = {};
   for (const [k, f] of action.params) {
     const v = f(ctx);
@@ -171,6 +191,9 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
       if (fallbackMissing) return { action: 'skip', reason: `${missing}; fallback ${fallback.tool}: ${fallbackMissing}` };
       const d = decide(fallback, ctx, tools);
       return d.action === 'run' ? { ...d, fallbackReason: missing } : d;
+    },
+    timeBoxMs(ctx) {
+      return Math.max(longestBox(main, ctx, tools), fallback ? longestBox(fallback, ctx, tools) : 0);
     },
   };
 }

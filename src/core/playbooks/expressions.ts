@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { formatDurationMs } from '../duration.ts';
-import { formatCount } from '../format.ts';
+import { formatBytes, formatCount } from '../format.ts';
 
 /**
  * Playbook conditions and templates are CEL (the expression language Kubernetes uses): side-effect free, bounded,
@@ -19,16 +19,6 @@ const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalType
   .registerFunction('duration_text(int): string', (ms: bigint) => formatDurationMs(Number(ms)))
   .registerFunction('size_text(dyn): string', (x: unknown) => formatBytes(Number(x)))
   .registerFunction('percent(dyn): string', (x: unknown) => `${(Number(x) * 100).toFixed(Number(x) >= 0.1 ? 0 : 1)}%`);
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[i]}`;
-}
 
 function add(a: bigint | number, b: bigint | number): bigint | number {
   return typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);

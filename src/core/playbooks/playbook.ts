@@ -37,6 +37,11 @@ export interface PlaybookStep {
   condition(ctx: PlanContext): string | null;
   /** What to run on one node, given its capabilities (null when the orchestrator does not know them). */
   plan(ctx: PlanContext, caps: Capabilities | null): StepDecision;
+  /**
+   * The longest time box this step can get on any node, its fallback's included; when the duration depends on
+   * results not known yet, the tool's longest. What an investigation's deadline is built from.
+   */
+  timeBoxMs(ctx: PlanContext): number;
 }
 
 export interface SummaryInput {
