@@ -356,7 +356,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
     expect(r.filesystems[0]).toMatchObject({ mountPoint: dir, fsType: 'tmpfs', mountNs: nsInode(pid, 'mnt'), sizeBytes: 512 * 1024, full: true, openedByFocus: true, pids: [pid] });
   });
 
-  it('takes the focus processes from the scope: the pid and every cgroup of the set (cgroup.procs)', async () => {
+  it('takes the focus processes from the scope: every cgroup of the set (cgroup.procs), narrowed to the pid when given', async () => {
     // Two containers of a pod in the set, a cgroup outside it, and an id whose cgroup is gone (an exited container).
     const [a, b, outside] = ['collectors-a', 'collectors-b', 'collectors-out'].map((label) => {
       const cg: TestCgroup = createTestCgroup(label);
@@ -376,11 +376,17 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
     const gone = b.id + 1_000_000;
 
     const paths = new Map([a, b, outside].map((cg) => [cg.id, cg.path]));
-    const ctx = context('/proc', { cgroupIds: [a.id, gone, b.id], pid: process.pid }, (id) => paths.get(id) ?? null);
-    const r = (await mountNamespaces.run({}, ctx)).result;
-    const focus = [inA, inB, process.pid].sort((x, y) => x - y);
+    const pathOf = (id: number) => paths.get(id) ?? null;
+    const r = (await mountNamespaces.run({}, context('/proc', { cgroupIds: [a.id, gone, b.id], pid: 0 }, pathOf))).result;
+    const focus = [inA, inB].sort((x, y) => x - y);
     expect(r.targets).toEqual({ requested: focus, alive: focus, exited: [], cgroups: [a.path, b.path] });
     expect(r.namespaces.find((n) => n.ns === nsInode(inA, 'mnt'))?.focus).toBe(true);
     expect(r.fallback).toBeNull();
+
+    // A pid narrows the set as the kernel filters do: one in it is the only focus, one outside it adds nothing.
+    const narrowed = (await mountNamespaces.run({}, context('/proc', { cgroupIds: [a.id, b.id], pid: inB }, pathOf))).result;
+    expect(narrowed.targets).toMatchObject({ requested: [inB], alive: [inB], cgroups: [a.path, b.path] });
+    const outsider = (await mountNamespaces.run({}, context('/proc', { cgroupIds: [a.id, b.id], pid: process.pid }, pathOf))).result;
+    expect(outsider.targets.requested).not.toContain(process.pid);
   });
 });

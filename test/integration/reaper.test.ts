@@ -99,6 +99,18 @@ describe('nothing stays running', () => {
     expect(await h.records.get(id)).toEqual(inv);
   });
 
+  it('ends a record by its deadline even when the next regular sweep would come after it', async () => {
+    // Sweeps every 4 s; the deadline lands between two of them. A record that is live until then must still have
+    // ended when its deadline comes, not up to a sweep interval later.
+    const id = await orphan({ deadline: new Date(Date.now() + 6_500).toISOString() });
+    const job = await h.investigations.add('investigate', { id }, { jobId: id, delay: 600_000 });
+    await start(4_000);
+    const inv = await h.waitFor(id, ended, 15_000);
+    expect(inv.reason).toMatch(/^no result within its deadline/);
+    expect(Date.parse(inv.finishedAt!)).toBeLessThanOrEqual(Date.parse(inv.deadline!));
+    await job.remove();
+  });
+
   it('does not reap a healthy investigation: it runs to its end', async () => {
     h.agent(NODE, async (job) => {
       await sleep(job.durationMs);

@@ -47,6 +47,9 @@ export interface OrchestratorHooks {
 const now = () => new Date().toISOString();
 const captureJobId = (invId: string, stepId: string, node: string) => `${invId}.${stepId}.${node}`;
 
+const ORCHESTRATOR_LOCK_MS = 10_000;
+const ORCHESTRATOR_STALL_CHECK_MS = 5_000;
+
 /** The record ended while its run was at work (reaped, or ended by the failed-job handler): the run stops there. */
 class RecordEnded extends Error {}
 
@@ -114,6 +117,11 @@ export async function startOrchestrator(opts: {
     prefix: opts.prefix,
     // Parked investigations do not hold a slot, so this bounds only those busy dispatching or summarizing.
     concurrency: opts.concurrency ?? 16,
+    // A job whose orchestrator died is taken up again once its lock lapses and a stall check sees it: BullMQ's
+    // 30 s + 30 s would cost up to a minute per crash, and two crashes (which fail the job) could outlast the
+    // investigation's deadline. The work under a lock is short (dispatch, collect, summarize), so 10 s holds it.
+    lockDuration: ORCHESTRATOR_LOCK_MS,
+    stalledInterval: ORCHESTRATOR_STALL_CHECK_MS,
   });
   worker.on('error', (err) => log.error({ err }, 'orchestrator worker error'));
   worker.on('failed', (job, err) => {
@@ -362,7 +370,10 @@ async function finish(
 ): Promise<boolean> {
   failpoint('orchestrator.before-finish');
   const finishedAt = now();
-  const closeOpen = (steps: Step[]) => steps.map((s): Step => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt } : s));
+  // A step still open when the investigation ends captured nothing that will be kept: its reason says why.
+  const stopped = `not finished: ${inv.status === 'cancelled' ? 'the investigation was cancelled' : (inv.reason ?? 'the investigation ended')}`;
+  const closeOpen = (steps: Step[]) =>
+    steps.map((s): Step => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt, reason: s.reason ? `${s.reason}; ${stopped}` : stopped } : s));
   const done: Investigation = { ...inv, finishedAt, steps: closeOpen(inv.steps) };
   if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
   if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };

@@ -18,6 +18,13 @@ export function lostReason(failedReason: string | undefined): string {
 /** Intake writes the record, then queues its job: a record this young may not have its job yet. */
 const JOB_GRACE_MS = 30_000;
 
+/**
+ * A record is ended this long before its deadline, so that it HAS ended by then: ending (summary, record, cancel)
+ * takes well under this. The deadline's own finish allowance (deadline.ts) is far larger, so no run that could still
+ * end by itself is cut short by it.
+ */
+export const END_AHEAD_MS = 2_000;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
@@ -28,7 +35,12 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class Reaper {
   private timer: NodeJS.Timeout | null = null;
+  /** A one-shot sweep armed for a deadline that falls between two regular ones. */
+  private precise: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
+  private intervalMs = 5_000;
+  /** Earliest time a record seen in the last sweep is due to be ended (its deadline less END_AHEAD_MS). */
+  private nextDue = Infinity;
 
   constructor(
     private readonly deps: {
@@ -47,17 +59,34 @@ export class Reaper {
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep(Date.now(), intervalMs * 6)
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'reaper sweep failed'))
-        .finally(() => (this.sweeping = null));
-    }, intervalMs);
+    this.intervalMs = intervalMs;
+    this.timer = setInterval(() => this.trigger(), intervalMs);
   }
 
-  /** Stops the timer and waits for a sweep under way. */
+  private trigger(): void {
+    if (this.sweeping || !this.timer) return;
+    this.sweeping = this.sweep(Date.now(), this.intervalMs * 6)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'reaper sweep failed'))
+      .finally(() => {
+        this.sweeping = null;
+        this.armForNextDue();
+      });
+  }
+
+  /** The regular tick may come up to an interval late for a deadline: a one-shot sweep is armed for it instead. */
+  private armForNextDue(): void {
+    if (this.precise) clearTimeout(this.precise);
+    this.precise = null;
+    const wait = this.nextDue - Date.now();
+    if (!this.timer || !Number.isFinite(wait) || wait >= this.intervalMs) return;
+    this.precise = setTimeout(() => this.trigger(), Math.max(0, wait));
+  }
+
+  /** Stops the timers and waits for a sweep under way. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.precise) clearTimeout(this.precise);
     await this.sweeping;
   }
 
@@ -67,6 +96,7 @@ export class Reaper {
     const token = randomUUID();
     if ((await redis.set(this.lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return [];
     const ended: string[] = [];
+    this.nextDue = Infinity;
     try {
       for (const id of await records.activeIds()) {
         const inv = await records.find(id);
@@ -75,7 +105,10 @@ export class Reaper {
           continue;
         }
         const reason = await this.why(inv, now);
-        if (!reason) continue;
+        if (!reason) {
+          if (inv.deadline) this.nextDue = Math.min(this.nextDue, Date.parse(inv.deadline) - END_AHEAD_MS);
+          continue;
+        }
         this.deps.log.warn({ investigation: id, reason }, 'reaping an investigation');
         if (await this.deps.end(id, reason)) ended.push(id);
       }
@@ -96,7 +129,7 @@ export class Reaper {
         ? 'never started: its job is no longer in the queue (Redis lost it, or it was removed)'
         : 'the orchestrator lost this investigation: its job is no longer in the queue (Redis lost it, or it was removed)';
     }
-    if (inv.deadline && now > Date.parse(inv.deadline)) return deadlineReason(inv);
+    if (inv.deadline && now >= Date.parse(inv.deadline) - END_AHEAD_MS) return deadlineReason(inv);
     return null;
   }
 }
