@@ -37,9 +37,10 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
 
 /**
  * The agent's kill grace (CAPTURE_KILL_GRACE) in every rig: what "box + grace" means in the assertions. Above the 2 s
- * default because on a busy 2-core machine bpftrace can take longer than that to print its maps after SIGINT.
+ * default because on a busy 2-core machine bpftrace can take longer than that to print its maps after SIGINT (a
+ * CI run once saw execsnoop, after an exec storm, still printing 5 s after it).
  */
-export const KILL_GRACE_MS = 5_000;
+export const KILL_GRACE_MS = 10_000;
 /** Heartbeat of the rig's agents: the registry forgets a dead agent after three of them. */
 export const HEARTBEAT_MS = 1_000;
 /** Short S3 bounds, so a hung or refusing storage shows within seconds (S3_CONNECT_TIMEOUT, S3_REQUEST_TIMEOUT). */
