@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { BpftraceTool } from '../../bpf/tool.ts';
+import { runTimeBoxed } from '../../workers/node-agent/time-box.ts';
 
 /** Whether real BPF captures can run here, and if not, why — printed in the skipped suite's name. */
 function check(): { ok: true } | { ok: false; reason: string } {
@@ -28,11 +29,21 @@ export function assertBpf(): void {
   if (!BPF.ok) throw new Error(`TRACEHOUND_REQUIRE_BPF=1 but BPF is unavailable: ${BPF.reason}`);
 }
 
-/** Loads a tool's program in bpftrace for two seconds with the given arguments: does it attach and print? */
-export function runProgramBriefly(tool: BpftraceTool, args: string[]): { stdout: string; stderr: string } {
-  const run = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-f', 'json', tool.programFile, ...args], {
-    env: { ...process.env, ...tool.env },
-    encoding: 'utf8',
+/**
+ * Loads a tool's program in bpftrace for a second after it attached: does it attach and print? Through the agent's
+ * time box, so SIGINT comes only once the probes are attached (bpftrace 0.17 can miss a SIGINT that arrives while it
+ * is still attaching, and then runs on: a plain `timeout -s INT 2` hung a loaded CI run) and a hard kill follows.
+ */
+export async function runProgramBriefly(tool: BpftraceTool, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const run = await runTimeBoxed({
+    command: 'bpftrace',
+    args: ['-f', 'json', tool.programFile, ...args],
+    env: tool.env,
+    durationMs: 1_000,
+    killGraceMs: 10_000,
+    maxOutputBytes: tool.limits.maxOutputBytes,
+    startMarker: '"attached_probes"',
+    startupMs: 30_000,
   });
   return { stdout: run.stdout, stderr: run.stderr };
 }

@@ -163,8 +163,8 @@ describe('execsnoop manifest', () => {
 describe.skipIf(skipBpf)(bpfSuiteName('execsnoop program'), () => {
   beforeAll(() => assertBpf());
 
-  it('loads within the BPF stack limit and prints the completion marker', () => {
-    const run = runProgramBriefly(execsnoop, execsnoop.args({ top: 20 }, UNUSED_CGROUPS));
+  it('loads within the BPF stack limit and prints the completion marker', async () => {
+    const run = await runProgramBriefly(execsnoop, execsnoop.args({ top: 20 }, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout)).toMatchObject({ execs: 0, durationMs: expect.any(Number) });
   });

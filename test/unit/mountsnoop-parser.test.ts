@@ -223,9 +223,9 @@ describe('mountsnoop manifest', () => {
 describe.skipIf(skipBpf)(bpfSuiteName('mountsnoop program'), () => {
   beforeAll(() => assertBpf());
 
-  it('loads within the BPF stack limit and prints the completion marker', () => {
+  it('loads within the BPF stack limit and prints the completion marker', async () => {
     // The paths' 200-byte strings are what brings the exit probe near the 512-byte stack.
-    const run = runProgramBriefly(mountsnoop, mountsnoop.args({ maxPaths: 20 }, UNUSED_CGROUPS));
+    const run = await runProgramBriefly(mountsnoop, mountsnoop.args({ maxPaths: 20 }, UNUSED_CGROUPS));
     const out = run.stdout;
     expect(out, run.stderr).toContain('"attached_probes"');
     expect(parse(out).rows).toEqual([]);

@@ -105,8 +105,8 @@ describe('oomkill manifest', () => {
 describe.skipIf(skipBpf)(bpfSuiteName('oomkill program'), () => {
   beforeAll(() => assertBpf());
 
-  it('loads and prints the completion marker', () => {
-    const run = runProgramBriefly(oomkill, oomkill.args({}, UNUSED_CGROUPS));
+  it('loads and prints the completion marker', async () => {
+    const run = await runProgramBriefly(oomkill, oomkill.args({}, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout)).toEqual({ kills: [], total: 0 });
   });

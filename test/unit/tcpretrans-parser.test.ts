@@ -137,8 +137,8 @@ describe('tcpretrans manifest', () => {
 describe.skipIf(skipBpf)(bpfSuiteName('tcpretrans program'), () => {
   beforeAll(() => assertBpf());
 
-  it('loads and prints the completion marker', () => {
-    const run = runProgramBriefly(tcpretrans, tcpretrans.args({ maxFlows: 50 }, UNUSED_CGROUPS));
+  it('loads and prints the completion marker', async () => {
+    const run = await runProgramBriefly(tcpretrans, tcpretrans.args({ maxFlows: 50 }, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
     expect(parse(run.stdout).total).toBe(0);
   });
