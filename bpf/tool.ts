@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Requirement } from '../src/core/capabilities.ts';
+import type { FailingFile } from '../src/core/tool-results.ts';
 
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
 export type { Requirement };
@@ -22,7 +23,15 @@ export interface ParseContext {
   cgroupPathOf(id: number): string | null;
   /** Names a user-space address in a live process (the agent's symbolizer); absent where no process is at hand. */
   userSymbol?: (pid: number, address: bigint) => string | null;
+  /**
+   * What descriptor `fd` of process `pid` names now (the agent reads /proc/<pid>/fd/<fd> when the capture ends);
+   * absent where no live process is at hand, e.g. when parsing a recording.
+   */
+  fileOf?: (pid: number, fd: number) => FileResolution;
 }
+
+/** Where a descriptor points when the capture ends: a failing file without its descriptor and count. */
+export type FileResolution = Pick<FailingFile, 'path' | 'state' | 'deleted'>;
 
 /** A file a tool produces beside raw.json and result.json (e.g. stacks.folded). */
 export interface ExtraArtifact {

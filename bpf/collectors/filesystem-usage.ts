@@ -6,6 +6,7 @@ import {
   COLLECTOR_LIMITS,
   FocusPids,
   parseMountinfo,
+  Pid,
   ProcReader,
   resolveTargets,
   share,
@@ -14,10 +15,33 @@ import {
   type PidRef,
 } from './procfs.ts';
 
+/** Longest path Linux accepts (PATH_MAX, with its terminating NUL). */
+const PATH_MAX = 4096;
+/** At most this many failing files are located, and listed per filesystem. */
+const MAX_FILES = 64;
+const MAX_FILES_PER_FILESYSTEM = 10;
+
+/**
+ * A file a syscall failed on, as the previous step resolved it (`/proc/<pid>/fd/<fd>`): absolute, as seen by that
+ * process. It comes from a capture, never from a user, but it is validated like any input.
+ */
+export const FailingFile = z
+  .object({
+    pid: Pid,
+    path: z
+      .string()
+      .max(PATH_MAX)
+      .regex(/^\/[^\0]*$/, 'an absolute path without NUL'),
+  })
+  .strict();
+export type FailingFile = z.infer<typeof FailingFile>;
+
 export const FilesystemUsageParams = z
   .object({
     /** The processes the previous step found failing; the filesystems of their mount namespaces are measured. */
     pids: FocusPids.optional(),
+    /** Files a syscall failed on: each is located in its own process's mount namespace (measured too, if it is not yet). */
+    files: z.array(FailingFile).max(MAX_FILES).optional(),
   })
   .strict();
 export type FilesystemUsageParams = z.output<typeof FilesystemUsageParams>;
@@ -50,11 +74,13 @@ export const FilesystemEntry = z.object({
   openedByFocus: z.boolean(),
   /** Those focus processes, ascending. */
   pids: z.array(Count),
+  /** The `files` params that live on this filesystem (in their process's mount namespace), as given, at most 10. */
+  failingFiles: z.array(z.string()),
 });
 export type FilesystemEntry = z.infer<typeof FilesystemEntry>;
 
 export const FilesystemUsageResult = z.object({
-  /** Full first, then those a focus process has files on, then by usedShare (then inode share) descending; at most 50. */
+  /** Full with failing files first, then full, then with failing files, then those a focus process has files on, then by usedShare (then inode share) descending; at most 50. */
   filesystems: z.array(FilesystemEntry),
   totalFilesystems: Count,
   /** Filesystems that could not be measured: `timeout` (a hung network filesystem, say) or the errno. */
@@ -93,6 +119,56 @@ export function mountOf(path: string, mounts: readonly MountEntry[]): MountEntry
     if (under && (best === null || mp.length >= best.mountPoint.length)) best = m;
   }
   return best;
+}
+
+/** Where each failing file was found: its process's namespace and the mount it lives on, or why not. */
+export type LocatedFile = FailingFile & ({ ns: number; mountPoint: string; dev: string } | { ns: number | null; outcome: string });
+
+/**
+ * Locates each failing file in its own process's mount namespace (`nsOf`; null when the process is gone) over that
+ * namespace's mountinfo. Gives the paths per device (as given, deduplicated, at most 10 each) and every outcome.
+ */
+export function locateFiles(
+  files: readonly FailingFile[],
+  nsOf: (pid: number) => number | null,
+  namespaces: readonly { ns: number; mounts: readonly MountEntry[] }[],
+): { byDev: Map<string, string[]>; located: LocatedFile[] } {
+  const byDev = new Map<string, string[]>();
+  const located: LocatedFile[] = [];
+  for (const file of files) {
+    const ns = nsOf(file.pid);
+    const space = namespaces.find((n) => n.ns === ns);
+    // A descriptor of a file unlinked since reads "<path> (deleted)": it was on the filesystem of <path>.
+    const m = space ? mountOf(file.path.replace(/ \(deleted\)$/, ''), space.mounts) : null;
+    if (ns === null || !m) {
+      located.push({ ...file, ns, outcome: ns === null ? 'process gone' : space ? 'no mount' : 'namespace unreadable' });
+      continue;
+    }
+    located.push({ ...file, ns, mountPoint: m.mountPoint, dev: m.dev });
+    const paths = byDev.get(m.dev) ?? [];
+    if (!paths.includes(file.path) && paths.length < MAX_FILES_PER_FILESYSTEM) paths.push(file.path);
+    byDev.set(m.dev, paths);
+  }
+  return { byDev, located };
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The listing order: what the failing syscalls hit first (a full filesystem a failing file is on, then any full
+ * one, then one a failing file is on, e.g. read-only for EROFS), then what the focus processes use, then the fullest.
+ */
+export function compareFilesystems(a: FilesystemEntry, b: FilesystemEntry): number {
+  const failing = (e: FilesystemEntry) => e.failingFiles.length > 0;
+  return (
+    Number(b.full && failing(b)) - Number(a.full && failing(a)) ||
+    Number(b.full) - Number(a.full) ||
+    Number(failing(b)) - Number(failing(a)) ||
+    Number(b.openedByFocus) - Number(a.openedByFocus) ||
+    b.usedShare - a.usedShare ||
+    (b.inodesUsedShare ?? 0) - (a.inodesUsedShare ?? 0) ||
+    byName(a.mountPoint, b.mountPoint)
+  );
 }
 
 function isReadOnly(m: MountEntry): boolean {
@@ -173,6 +249,12 @@ export const filesystemUsage: NativeTool<typeof FilesystemUsageParams, Filesyste
       const host = addTo(1) ? 'pid 1' : addTo('self') ? 'the agent (pid 1 cannot be read)' : null;
       fallback = `${why}: showing the host's filesystems (${host ?? 'none readable'}) that are full or at least ${HOST_NEAR_FULL * 100} % used`;
     }
+    // A failing file's path means something only in its own process's namespace: measure that namespace too.
+    const failing = params.files ?? [];
+    for (const file of failing) {
+      const ns = proc.ns(file.pid, 'mnt');
+      if (ns !== null && !groups.get(ns)?.includes(file.pid)) groups.set(ns, [...(groups.get(ns) ?? []), file.pid]);
+    }
 
     const namespaces: Namespace[] = [];
     for (const [ns, pids] of groups) {
@@ -183,6 +265,8 @@ export const filesystemUsage: NativeTool<typeof FilesystemUsageParams, Filesyste
         break;
       }
     }
+
+    const { byDev: failingByDev, located } = locateFiles(failing, (pid) => proc.ns(pid, 'mnt'), namespaces);
 
     // Which mounts the focus processes have files (and their working directory) on.
     const openedBy = new Map<string, Set<number>>();
@@ -295,18 +379,12 @@ export const filesystemUsage: NativeTool<typeof FilesystemUsageParams, Filesyste
         full: !readOnly && x.sizeBytes > 0 && (x.availBytes < 0.01 * x.sizeBytes || x.availBytes < x.bsize || noInodes),
         openedByFocus: pids.length > 0,
         pids,
+        failingFiles: failingByDev.get(x.device.dev) ?? [],
       };
     });
-    if (fallback !== null) entries = entries.filter((e) => e.full || (!e.readOnly && e.usedShare >= HOST_NEAR_FULL));
-    entries.sort(
-      (a, b) =>
-        Number(b.full) - Number(a.full) ||
-        Number(b.openedByFocus) - Number(a.openedByFocus) ||
-        b.usedShare - a.usedShare ||
-        (b.inodesUsedShare ?? 0) - (a.inodesUsedShare ?? 0) ||
-        (a.mountPoint < b.mountPoint ? -1 : a.mountPoint > b.mountPoint ? 1 : 0),
-    );
-    unmeasured.sort((a, b) => (a.mountPoint < b.mountPoint ? -1 : a.mountPoint > b.mountPoint ? 1 : 0));
+    if (fallback !== null) entries = entries.filter((e) => e.full || e.failingFiles.length > 0 || (!e.readOnly && e.usedShare >= HOST_NEAR_FULL));
+    entries.sort(compareFilesystems);
+    unmeasured.sort((a, b) => byName(a.mountPoint, b.mountPoint));
 
     const result: FilesystemUsageResult = { filesystems: entries.slice(0, MAX_LISTED), totalFilesystems: entries.length, unmeasured, targets, fallback };
     const raw = {
@@ -314,6 +392,7 @@ export const filesystemUsage: NativeTool<typeof FilesystemUsageParams, Filesyste
       targets,
       namespaces: namespaces.map((n) => ({ ns: n.ns, pid: n.pid, mountinfo: n.text.slice(0, RAW_TEXT_MAX) })),
       files,
+      failingFiles: located,
       measurements: readings,
       skippedReads: proc.skipped,
     };

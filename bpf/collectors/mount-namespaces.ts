@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { NativeTool } from '../tool.ts';
-import { breathe, COLLECTOR_LIMITS, countLines, FocusPids, parseMountinfo, ProcReader, resolveTargets, share, Targets } from './procfs.ts';
+import { breathe, COLLECTOR_LIMITS, countLines, FocusPids, parseMountinfo, ProcReader, resolveTargets, share, Targets, type MountEntry } from './procfs.ts';
 
 export const MountNamespacesParams = z
   .object({
@@ -10,36 +10,45 @@ export const MountNamespacesParams = z
   .strict();
 export type MountNamespacesParams = z.output<typeof MountNamespacesParams>;
 
+const Count = z.number().int();
+
+/** A mount point mounted more than once in one namespace (stacked bind mounts). */
+export const RepeatedMountPoint = z.object({ mountPoint: z.string(), count: Count });
+/** A filesystem source (device, and the directory within it a bind mount shows) mounted more than once in one namespace. */
+export const RepeatedSource = z.object({ source: z.string(), root: z.string(), count: Count });
+
 export const MountNamespace = z.object({
   /** The namespace's inode number (`readlink /proc/<pid>/ns/mnt` → mnt:[ns]). */
-  ns: z.number().int(),
-  /** The process whose mountinfo was counted. */
-  pid: z.number().int(),
+  ns: Count,
+  /** A focus process of the namespace when it has one (the first whose mountinfo could be read), else the process whose mountinfo was counted. */
+  pid: Count,
   comm: z.string(),
   /** Processes seen in the namespace. */
-  processes: z.number().int(),
-  mounts: z.number().int(),
+  processes: Count,
+  mounts: Count,
   /** mounts / fs.mount-max; null when the kernel has no mount-max. */
   usedShare: z.number().nullable(),
+  /** mounts ≥ 90 % of fs.mount-max; false when the kernel has no mount-max. */
+  nearLimit: z.boolean(),
   /** Contains one of the focus processes. */
   focus: z.boolean(),
+  /** The focus processes in the namespace, ascending, at most 20: a finding can name the target's own process. */
+  focusPids: z.array(Count),
+  /** Mount points mounted more than once in THIS namespace, most first, top 10; empty for a namespace not analysed. */
+  repeated: z.array(RepeatedMountPoint),
+  /** Sources mounted more than once in THIS namespace, most first, top 10; empty for a namespace not analysed. */
+  repeatedSources: z.array(RepeatedSource),
 });
 export type MountNamespace = z.infer<typeof MountNamespace>;
 
 export const MountNamespacesResult = z.object({
   /** fs.mount-max: the most mounts one namespace may hold (mount(2) fails with ENOSPC beyond it). */
-  mountMax: z.number().int().nullable(),
-  totalNamespaces: z.number().int(),
-  /** The 20 namespaces with the most mounts, plus every focus namespace; most mounts first. */
+  mountMax: Count.nullable(),
+  totalNamespaces: Count,
+  /** Every focus namespace, then the others of the 20 with the most mounts; most mounts first within each group. */
   namespaces: z.array(MountNamespace),
-  /** Inodes of all namespaces at ≥ 90 % of mount-max, most mounts first. */
-  nearLimit: z.array(z.number().int()),
-  /** The namespace topRepeated describes: the focus namespace with the most mounts, else the largest one. */
-  topRepeatedNs: z.number().int().nullable(),
-  /** Mount points mounted more than once there (stacked bind mounts), top 10. */
-  topRepeated: z.array(z.object({ mountPoint: z.string(), count: z.number().int() })),
-  /** Filesystem sources (device and directory within it) mounted more than once there, top 10. */
-  topRepeatedSources: z.array(z.object({ source: z.string(), root: z.string(), count: z.number().int() })),
+  /** Inodes of ALL namespaces at ≥ 90 % of mount-max (listed or not), most mounts first. */
+  nearLimitNamespaces: z.array(Count),
   targets: Targets,
   /** Why no focus namespace could be used, when that is so. */
   fallback: z.string().nullable(),
@@ -48,18 +57,28 @@ export type MountNamespacesResult = z.infer<typeof MountNamespacesResult>;
 
 const TOP_NAMESPACES = 20;
 const TOP_REPEATED = 10;
+const MAX_FOCUS_PIDS = 20;
 const NEAR_LIMIT = 0.9;
+/** Raw keeps each analysed namespace's mountinfo up to this size, and all of them together up to the total. */
 const RAW_MOUNTINFO_MAX = 4 * 1024 * 1024;
+const RAW_MOUNTINFO_TOTAL = 12 * 1024 * 1024;
 
-interface Counted {
+/** One namespace as counted: every pid seen in it (focus pids first, ascending), and whose mountinfo was read. */
+export interface CountedNamespace {
   ns: number;
   pids: number[];
-  pid: number;
+  /** The focus pids in it, ascending (all of them; the result lists at most 20). */
+  focusPids: number[];
+  /** The pid whose mountinfo was counted. */
+  readPid: number;
   mounts: number;
-  focus: boolean;
 }
 
-function repeated<K>(items: K[], key: (k: K) => string): { key: string; item: K; count: number }[] {
+export function isNearLimit(mounts: number, mountMax: number | null): boolean {
+  return mountMax !== null && mounts >= NEAR_LIMIT * mountMax;
+}
+
+function topRepeated<K>(items: readonly K[], key: (k: K) => string): { item: K; count: number }[] {
   const counts = new Map<string, { key: string; item: K; count: number }>();
   for (const item of items) {
     const k = key(item);
@@ -73,10 +92,55 @@ function repeated<K>(items: K[], key: (k: K) => string): { key: string; item: K;
     .slice(0, TOP_REPEATED);
 }
 
+/** The mount points and sources of one namespace's mounts that are mounted more than once, top 10 each. */
+export function repeatedMounts(mounts: readonly MountEntry[]): Pick<MountNamespace, 'repeated' | 'repeatedSources'> {
+  return {
+    repeated: topRepeated(mounts, (m) => m.mountPoint).map((r) => ({ mountPoint: r.item.mountPoint, count: r.count })),
+    repeatedSources: topRepeated(mounts, (m) => `${m.source}\0${m.root}`).map((r) => ({ source: r.item.source, root: r.item.root, count: r.count })),
+  };
+}
+
+/**
+ * Which namespaces are listed, in order: every focus namespace and the 20 with the most mounts; focus ones first so
+ * `namespaces[0]` is the target's when it has one, then most mounts, then inode.
+ */
+export function listNamespaces<C extends Pick<CountedNamespace, 'ns' | 'focusPids' | 'mounts'>>(counted: readonly C[]): C[] {
+  const byMounts = [...counted].sort((a, b) => b.mounts - a.mounts || a.ns - b.ns);
+  const listed = byMounts.filter((c, i) => i < TOP_NAMESPACES || c.focusPids.length > 0);
+  return listed.sort((a, b) => Number(b.focusPids.length > 0) - Number(a.focusPids.length > 0));
+}
+
+/**
+ * Whether a listed namespace's mountinfo is parsed for repeated mounts: a focus namespace, one near the limit, or
+ * (with no focus namespace at all) the one with the most mounts. The others get empty lists: parsing every
+ * namespace of a busy node (thousands of containers, some with 100 000 mounts) would be unbounded work for facts
+ * no finding uses.
+ */
+export function wantsAnalysis(c: Pick<CountedNamespace, 'focusPids' | 'mounts'>, mountMax: number | null, largestWithoutFocus: boolean): boolean {
+  return c.focusPids.length > 0 || isNearLimit(c.mounts, mountMax) || largestWithoutFocus;
+}
+
+/** One result entry. `named` is the pid the entry names (a focus pid when there is one); `mountinfo` null when not analysed. */
+export function describeNamespace(c: CountedNamespace, mountMax: number | null, named: { pid: number; comm: string }, mountinfo: string | null): MountNamespace {
+  return {
+    ns: c.ns,
+    pid: named.pid,
+    comm: named.comm,
+    processes: c.pids.length,
+    mounts: c.mounts,
+    usedShare: mountMax === null ? null : share(c.mounts, mountMax),
+    nearLimit: isNearLimit(c.mounts, mountMax),
+    focus: c.focusPids.length > 0,
+    focusPids: c.focusPids.slice(0, MAX_FOCUS_PIDS),
+    ...(mountinfo === null ? { repeated: [], repeatedSources: [] } : repeatedMounts(parseMountinfo(mountinfo))),
+  };
+}
+
 export const mountNamespaces: NativeTool<typeof MountNamespacesParams, MountNamespacesResult> = {
   kind: 'native',
   name: 'mount-namespaces',
-  description: 'Mounts per mount namespace against fs.mount-max, and the mount points repeated in the focus namespace (bind-mount leaks).',
+  description:
+    'Mounts per mount namespace against fs.mount-max, and per namespace the mount points repeated in it (bind-mount leaks), the focus namespaces first.',
   params: MountNamespacesParams,
   requires: [],
   limits: { ...COLLECTOR_LIMITS },
@@ -86,69 +150,77 @@ export const mountNamespaces: NativeTool<typeof MountNamespacesParams, MountName
     const proc = new ProcReader(ctx.procRoot);
     const mountMax = proc.sysctl('sys/fs/mount-max');
     const targets = resolveTargets(proc, params.pids, ctx);
+    const focusSet = new Set(targets.alive);
 
-    // One entry per namespace with every pid in it; focus pids first so they are the ones whose mountinfo is read.
+    // One entry per namespace with every pid in it; focus pids first (ascending) so they are the ones whose
+    // mountinfo is read and named.
     const byNs = new Map<number, number[]>();
-    const focusNs = new Set<number>();
     const all = proc.pids();
-    for (const [i, pid] of [...targets.alive, ...all.filter((p) => !targets.alive.includes(p))].entries()) {
+    for (const [i, pid] of [...targets.alive, ...all.filter((p) => !focusSet.has(p))].entries()) {
       if (i % 256 === 255) await breathe(ctx.signal);
       const ns = proc.ns(pid, 'mnt');
       if (ns === null) continue;
-      if (targets.alive.includes(pid)) focusNs.add(ns);
       const list = byNs.get(ns);
       if (list) list.push(pid);
       else byNs.set(ns, [pid]);
     }
 
-    const counted: Counted[] = [];
+    const counted: CountedNamespace[] = [];
     const unreadable: number[] = [];
+    // Focus namespaces' mountinfo is kept from the count (they are always analysed, at most 64 of them).
     const texts = new Map<number, string>();
     for (const [i, [ns, pids]] of [...byNs].entries()) {
       if (i % 32 === 31) await breathe(ctx.signal);
+      const focusPids = pids.filter((p) => focusSet.has(p));
       // Any process of the namespace will do (a chrooted one sees fewer mounts; focus pids are read first anyway).
       let found = false;
       for (const pid of pids) {
         const text = proc.text(pid, 'mountinfo');
         if (text === null) continue;
-        counted.push({ ns, pids, pid, mounts: countLines(text), focus: focusNs.has(ns) });
-        if (focusNs.has(ns)) texts.set(ns, text);
+        counted.push({ ns, pids, focusPids, readPid: pid, mounts: countLines(text) });
+        if (focusPids.length > 0) texts.set(ns, text);
         found = true;
         break;
       }
       if (!found) unreadable.push(ns);
     }
-    counted.sort((a, b) => b.mounts - a.mounts || a.ns - b.ns);
 
-    const focusCounted = counted.filter((c) => c.focus);
-    const analysed = focusCounted[0] ?? counted[0] ?? null;
-    let analysedText = analysed ? (texts.get(analysed.ns) ?? null) : null;
-    if (analysed && analysedText === null) analysedText = proc.text(analysed.pid, 'mountinfo');
-    const mounts = analysedText === null ? [] : parseMountinfo(analysedText);
+    const listed = listNamespaces(counted);
+    const hasFocus = listed.some((c) => c.focusPids.length > 0);
+    const largest = hasFocus ? null : (listed[0] ?? null);
 
     let fallback: string | null = null;
-    if (focusCounted.length === 0) {
+    if (!hasFocus) {
       const why = targets.requested.length === 0 ? 'no focus process was given' : 'none of the focus processes is running (or readable) any more';
-      fallback = `${why}: listing all namespaces; topRepeated describes the namespace with the most mounts`;
+      fallback = `${why}: listing all namespaces; repeated mounts are given for those near fs.mount-max and the one with the most mounts`;
     }
 
-    const listed = counted.filter((c, i) => i < TOP_NAMESPACES || c.focus);
+    const analysed: { ns: number; pid: number; mountinfo: string | null; complete: boolean }[] = [];
+    let rawBudget = RAW_MOUNTINFO_TOTAL;
+    const namespaces: MountNamespace[] = [];
+    for (const [i, c] of listed.entries()) {
+      if (i % 8 === 7) await breathe(ctx.signal);
+      let text: string | null = null;
+      if (wantsAnalysis(c, mountMax, c === largest)) {
+        // Read again for a namespace not kept from the count: its mounts may have changed in between; raw keeps what was parsed.
+        text = texts.get(c.ns) ?? proc.text(c.readPid, 'mountinfo');
+        const kept = text === null ? null : text.slice(0, Math.min(RAW_MOUNTINFO_MAX, rawBudget));
+        rawBudget -= kept?.length ?? 0;
+        analysed.push({ ns: c.ns, pid: c.readPid, mountinfo: kept, complete: text !== null && kept?.length === text.length });
+      }
+      // Name a focus process: the one whose mountinfo was read when it is one, else the first (its own read failed).
+      const pid = c.focusPids.includes(c.readPid) ? c.readPid : (c.focusPids[0] ?? c.readPid);
+      namespaces.push(describeNamespace(c, mountMax, { pid, comm: proc.comm(pid) }, text));
+    }
+
     const result: MountNamespacesResult = {
       mountMax,
       totalNamespaces: counted.length,
-      namespaces: listed.map((c) => ({
-        ns: c.ns,
-        pid: c.pid,
-        comm: proc.comm(c.pid),
-        processes: c.pids.length,
-        mounts: c.mounts,
-        usedShare: mountMax === null ? null : share(c.mounts, mountMax),
-        focus: c.focus,
-      })),
-      nearLimit: mountMax === null ? [] : counted.filter((c) => c.mounts >= NEAR_LIMIT * mountMax).map((c) => c.ns),
-      topRepeatedNs: analysed?.ns ?? null,
-      topRepeated: repeated(mounts, (m) => m.mountPoint).map((r) => ({ mountPoint: r.item.mountPoint, count: r.count })),
-      topRepeatedSources: repeated(mounts, (m) => `${m.source}\0${m.root}`).map((r) => ({ source: r.item.source, root: r.item.root, count: r.count })),
+      namespaces,
+      nearLimitNamespaces: [...counted]
+        .filter((c) => isNearLimit(c.mounts, mountMax))
+        .sort((a, b) => b.mounts - a.mounts || a.ns - b.ns)
+        .map((c) => c.ns),
       targets,
       fallback,
     };
@@ -157,10 +229,10 @@ export const mountNamespaces: NativeTool<typeof MountNamespacesParams, MountName
       mountMax,
       targets,
       processesScanned: all.length,
-      namespaces: counted.map((c) => ({ ns: c.ns, pid: c.pid, mounts: c.mounts, processes: c.pids.length, pids: c.pids.slice(0, 50) })),
+      namespaces: counted.map((c) => ({ ns: c.ns, mountinfoPid: c.readPid, mounts: c.mounts, processes: c.pids.length, focusPids: c.focusPids, pids: c.pids.slice(0, 50) })),
       unreadableNamespaces: unreadable,
-      topRepeatedNs: analysed?.ns ?? null,
-      topRepeatedMountinfo: analysedText === null ? null : analysedText.slice(0, RAW_MOUNTINFO_MAX),
+      // The mountinfo each listed entry's repeated mounts were computed from (null: it could not be read again).
+      analysed,
       skippedReads: proc.skipped,
     };
     return { raw: JSON.stringify(raw), rawFile: 'raw.json', result, extraArtifacts: [] };

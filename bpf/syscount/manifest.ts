@@ -17,9 +17,11 @@ export type SyscountParams = z.output<typeof SyscountParams>;
 export const syscount: BpftraceTool<typeof SyscountParams, SyscountResult> = {
   kind: 'bpftrace',
   name: 'syscount',
-  description: 'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0).',
+  description:
+    'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0), and for write-type syscalls the descriptor they failed on, resolved to its file when the capture ends.',
   params: SyscountParams,
-  requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
+  // syscalls/* (CONFIG_FTRACE_SYSCALLS) carry the descriptor; write stands for the set, which comes and goes together.
+  requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }, { kind: 'tracepoint', name: 'syscalls/sys_enter_write' }],
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
   env: {},
   programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),

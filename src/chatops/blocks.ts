@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { formatDurationMs } from '../core/duration.ts';
 import { formatShare, plural } from '../core/format.ts';
-import { isTerminal, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
+import { isTerminal, type Finding, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
+import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../core/report-view.ts';
 import { TopFunction } from '../core/tool-results.ts';
 import { helpText, type PlaybookInfo } from './help.ts';
 import { escapeMrkdwn, truncateText } from './mrkdwn.ts';
@@ -26,8 +27,12 @@ export const LIMITS = {
   url: 3000,
   actionsElements: 25,
   altText: 2000,
-  /** Slack truncates `text` at 40,000 characters; notifications show far less, so the fallback stays short. */
-  fallbackText: 1000,
+  /**
+   * `text`: Slack shows it only in notifications when there are blocks (and cuts it at 40,000 characters), but
+   * Mattermost shows nothing else, so it carries the findings too — within 4,000 characters, the most a post may
+   * have on Mattermost servers before 5.0 (16,383 since).
+   */
+  fallbackText: 4000,
 } as const;
 
 export interface PlainText {
@@ -85,6 +90,11 @@ export interface SlackMessage {
 
 export interface ResultLinks {
   report?: string;
+  /**
+   * Evidence artifact name ("mounts/node-17/result.json") → its URL, for the artifacts stored so far. Without the
+   * map, evidence points to the report instead, and says so.
+   */
+  evidence?: ReadonlyMap<string, string>;
   flamegraph?: string;
   flamegraphPng?: string;
   /** Where the investigation itself can be looked at; the id in the context line links there. */
@@ -103,6 +113,18 @@ export interface ScheduleInfo {
 }
 
 const MAX_FINDINGS = 8;
+/** Per finding: commands of its next step and evidence links shown; the report has them all. */
+const MAX_COMMANDS = 4;
+const MAX_COMMAND_CHARS = 160;
+const MAX_REMEDY_CHARS = 500;
+const MAX_EVIDENCE = 3;
+const MAX_EVIDENCE_LABEL = 100;
+/**
+ * A longer evidence URL is shown as its name instead: with the limits above, a finding's title, next step and
+ * evidence then never take more than about 2,750 of a section's 3,000 characters, and the detail keeps the rest.
+ */
+const MAX_EVIDENCE_URL = 300;
+const MAX_NOTES = 10;
 const MAX_PROFILES = 3;
 const MAX_FUNCTIONS = 8;
 const MAX_LISTED_STEPS = 10;
@@ -171,14 +193,6 @@ function message(responseType: SlackMessage['response_type'], fallback: string, 
   return { response_type: responseType, text: truncateText(fallback, LIMITS.fallbackText), blocks: fitted };
 }
 
-/** "pod=shop/cart-7d9f", "node=node-17 pid=42", or "all nodes" for fleet-wide runs. Not escaped. */
-export function formatTarget(target: object | undefined): string {
-  const parts = Object.entries(target ?? {})
-    .filter(([, v]) => v !== undefined && v !== null)
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  return parts.length ? parts.join(' ') : 'all nodes';
-}
-
 /** Slack user ids become mentions, which render as the person's name; anything else is shown as it is. */
 function requester(requestedBy: string): string {
   const m = /^slack:([UW][A-Z0-9]{2,})$/.exec(requestedBy);
@@ -186,12 +200,8 @@ function requester(requestedBy: string): string {
 }
 
 function elapsed(inv: Investigation): string | undefined {
-  if (!inv.finishedAt) return undefined;
-  const ms = Date.parse(inv.finishedAt) - Date.parse(inv.startedAt ?? inv.createdAt);
-  if (!Number.isFinite(ms) || ms < 0) return undefined;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const ms = runDurationMs(inv);
+  return ms === null ? undefined : formatElapsedMs(ms);
 }
 
 const stepName = (s: Step) => `*${esc(truncateText(s.title ?? s.id, 150))}* (\`${esc(s.tool)}\`${s.node ? ` on ${esc(s.node)}` : ''})`;
@@ -231,23 +241,69 @@ export function progressMessage(inv: Investigation): SlackMessage {
   return message('ephemeral', `${esc(inv.id)} (${esc(inv.playbook)} on ${target}) is ${inv.status}: ${progress}`, blocks);
 }
 
-function findingBlocks(inv: Investigation): Block[] {
-  const findings = inv.summary?.findings ?? [];
-  if (findings.length === 0) return [];
-  const blocks: Block[] = findings.slice(0, MAX_FINDINGS).map((f) => {
-    const title = `${SEVERITY_ICON[f.severity]} _${f.severity}_ *${esc(truncateText(f.title.replace(/\s+/g, ' '), 300))}*`;
-    return section(`${title}\n${truncateText(esc(f.detail), LIMITS.sectionText - title.length - 1)}`);
+const ProfileSummary = z.object({ samples: z.number(), topFunctions: z.array(TopFunction) });
+
+/** A code block cannot contain its own fence; function names with backquotes (rare, but seen in JIT names) lose them. */
+const codeSafe = (s: string) => esc(s.replace(/`/g, "'"));
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * "*Evidence:* <url|mounts/node-17/result.json>, `mount-calls/node-17/result.json`": each name links to its artifact
+ * when a URL was made for it (stored ones), else it is shown as code (still in an agent's spool). Without any
+ * artifact URLs, the names point at the report, which links them all.
+ */
+function evidenceLine(names: readonly string[], links: ResultLinks): string | undefined {
+  if (names.length === 0) return undefined;
+  const code = (n: string) => `\`${truncateText(codeSafe(n), MAX_EVIDENCE_LABEL)}\``;
+  const more = names.length > MAX_EVIDENCE ? ` +${names.length - MAX_EVIDENCE} more in the report` : '';
+  const shown = names.slice(0, MAX_EVIDENCE);
+  const report = usableUrl(links.report);
+  if (links.evidence === undefined && report !== undefined && report.length <= MAX_EVIDENCE_URL) {
+    return `*Evidence* (linked from the ${mrkdwnLink(report, 'report')}): ${shown.map(code).join(', ')}${more}`;
+  }
+  const linked = shown.map((n) => {
+    const url = usableUrl(links.evidence?.get(n));
+    return url !== undefined && url.length <= MAX_EVIDENCE_URL ? mrkdwnLink(url, truncateText(esc(n), MAX_EVIDENCE_LABEL)) : code(n);
   });
+  return `*Evidence:* ${linked.join(', ')}${more}`;
+}
+
+/** What to do next: the commands as a code block, then the usual fix. */
+function nextStepText(f: Finding): string[] {
+  if (!f.next) return [];
+  const { commands, remedy } = f.next;
+  const lines = commands.slice(0, MAX_COMMANDS).map((c) => truncateText(codeSafe(c), MAX_COMMAND_CHARS));
+  if (commands.length > MAX_COMMANDS) lines.push(`# +${commands.length - MAX_COMMANDS} more in the report`);
+  return [...(lines.length ? [`*Next:*\n\`\`\`\n${lines.join('\n')}\n\`\`\``] : []), `*Fix:* ${truncateText(esc(oneLine(remedy)), MAX_REMEDY_CHARS)}`];
+}
+
+/** Severity, title, detail, next step and evidence; the detail is cut to what the rest leaves of the section. */
+function findingText(f: Finding, links: ResultLinks): string {
+  const title = `${SEVERITY_ICON[f.severity]} _${f.severity}_ *${truncateText(esc(oneLine(f.title)), 300)}*`;
+  const evidence = evidenceLine(f.evidence, links);
+  const tail = [...nextStepText(f), ...(evidence ? [evidence] : [])];
+  const room = LIMITS.sectionText - title.length - tail.reduce((n, t) => n + 1 + t.length, 0) - 1;
+  const detail = room > 0 ? truncateText(esc(f.detail), room) : '';
+  return [title, ...(detail ? [detail] : []), ...tail].join('\n');
+}
+
+function findingBlocks(inv: Investigation, links: ResultLinks): Block[] {
+  const findings = findingsInOrder(inv);
+  if (findings.length === 0) return [];
+  const blocks: Block[] = findings.slice(0, MAX_FINDINGS).map((f) => section(findingText(f, links)));
   if (findings.length > MAX_FINDINGS) {
     blocks.push(context(`+${findings.length - MAX_FINDINGS} more findings in the report`));
   }
   return blocks;
 }
 
-const ProfileSummary = z.object({ samples: z.number(), topFunctions: z.array(TopFunction) });
-
-/** A code block cannot contain its own fence; function names with backquotes (rare, but seen in JIT names) lose them. */
-const codeSafe = (s: string) => esc(s.replace(/`/g, "'"));
+/** What could not be looked at: a reader must not take silence for a clean bill. */
+function noteBlocks(inv: Investigation): Block[] {
+  const notes = notesOf(inv);
+  if (notes.length === 0) return [];
+  const lines = notes.map((n) => `• ${truncateText(esc(oneLine(n)), 300)}`);
+  return [section(`*Not looked at:*\n${listWithMore(lines, MAX_NOTES, 'notes')}`)];
+}
 
 function profileBlocks(inv: Investigation): Block[] {
   const profiles = inv.steps.flatMap((s) => {
@@ -266,22 +322,54 @@ function profileBlocks(inv: Investigation): Block[] {
   return blocks;
 }
 
+/** Steps that failed, were cancelled or could not run; never a branch the playbook did not need to take. */
 function unfinishedSteps(inv: Investigation): Block[] {
-  const bad = inv.steps.filter((s) => s.status === 'failed' || s.status === 'cancelled' || (s.status === 'skipped' && s.reason));
+  const bad = inv.steps.filter((s) => s.status === 'failed' || s.status === 'cancelled' || (s.status === 'skipped' && s.reason && !isNotNeeded(s)));
   if (bad.length === 0) return [];
   const lines = bad.map((s) => `• ${stepName(s)}: ${s.status}${s.reason ? `: ${esc(truncateText(s.reason.replace(/\s+/g, ' '), 300))}` : ''}`);
   return [section(`Steps that did not succeed:\n${listWithMore(lines, MAX_LISTED_STEPS, 'steps')}`)];
 }
 
+/** The headline every rendering shows, in bold, and why a run ended early. */
 function headlineText(inv: Investigation): string {
-  const headline = inv.summary?.headline;
-  const reason = inv.reason ? esc(truncateText(inv.reason, 1000)) : undefined;
+  if (!inv.summary) return esc(truncateText(headlineOf(inv), 1000));
+  const early = earlyEndLine(inv);
+  return `*${esc(truncateText(oneLine(inv.summary.headline), 1000))}*${early ? `\n${esc(truncateText(early, 1000))}` : ''}`;
+}
+
+/**
+ * The fallback `text`: the first line for notifications, then — for Mattermost, which shows only this — the
+ * findings with their next step and evidence, the notes and the report link. Lines are left out whole, never cut
+ * inside a link, once the text would pass its limit.
+ */
+function fallbackText(inv: Investigation, links: ResultLinks, target: string): string {
+  const summaryText = inv.summary?.headline ?? inv.reason;
+  const first = `${statusIcon(inv.status)} ${esc(inv.playbook)} on ${esc(target)} ${inv.status}${summaryText ? `: ${esc(truncateText(summaryText, 300))}` : ''}`;
   const lines: string[] = [];
-  if (headline) lines.push(`*${esc(truncateText(headline.replace(/\s+/g, ' '), 1000))}*`);
-  if (inv.status === 'failed') lines.push(`Failed: ${reason ?? 'no reason was recorded'}`);
-  else if (inv.status === 'cancelled') lines.push(`Cancelled${reason ? `: ${reason}` : ''}`);
-  else if (!headline) lines.push(isTerminal(inv.status) ? 'Finished without a summary.' : `Still ${inv.status}.`);
-  return lines.join('\n');
+  const findings = findingsInOrder(inv);
+  for (const f of findings.slice(0, MAX_FINDINGS)) {
+    lines.push(`${SEVERITY_ICON[f.severity]} *${truncateText(esc(oneLine(f.title)), 300)}*: ${truncateText(esc(oneLine(f.detail)), 300)}`);
+    if (f.next?.commands.length) lines.push(`Next: ${f.next.commands.slice(0, MAX_COMMANDS).map((c) => `\`${truncateText(codeSafe(c), MAX_COMMAND_CHARS)}\``).join(' ; ')}`);
+    if (f.next) lines.push(`Fix: ${truncateText(esc(oneLine(f.next.remedy)), MAX_REMEDY_CHARS)}`);
+    const evidence = evidenceLine(f.evidence, links);
+    if (evidence) lines.push(evidence.replace(/^\*Evidence(:?)\*/, 'Evidence$1'));
+  }
+  if (findings.length > MAX_FINDINGS) lines.push(`+${findings.length - MAX_FINDINGS} more findings in the report`);
+  const notes = notesOf(inv);
+  if (notes.length) lines.push(`Not looked at: ${notes.slice(0, MAX_NOTES).map((n) => truncateText(esc(oneLine(n)), 300)).join('; ')}`);
+  if (usableUrl(links.report)) lines.push(mrkdwnLink(links.report, 'Open the report'));
+  return linesWithin(first, lines, LIMITS.fallbackText);
+}
+
+/** `first` (cut to fit if it must) and as many of `rest` as fit whole; "…" when any were left out. */
+function linesWithin(first: string, rest: string[], max: number): string {
+  let text = truncateText(first, max);
+  for (const [i, line] of rest.entries()) {
+    const last = i === rest.length - 1;
+    if (text.length + 1 + line.length + (last ? 0 : 2) > max) return text.endsWith('…') ? text : `${text}\n…`;
+    text = `${text}\n${line}`;
+  }
+  return text;
 }
 
 function resultMessage(inv: Investigation, links: ResultLinks, responseType: SlackMessage['response_type']): SlackMessage {
@@ -289,10 +377,12 @@ function resultMessage(inv: Investigation, links: ResultLinks, responseType: Sla
   const blocks: Block[] = [
     header(`${statusIcon(inv.status)} ${inv.playbook} ${inv.status} on ${target}`),
     section(headlineText(inv)),
-    ...findingBlocks(inv),
+    ...findingBlocks(inv, links),
     ...profileBlocks(inv),
-    ...(inv.status === 'succeeded' ? [] : unfinishedSteps(inv)),
   ];
+  // A run that did not succeed lists its unfinished steps one by one; the notes say the same of those steps in words.
+  const unfinished = inv.status === 'succeeded' ? [] : unfinishedSteps(inv);
+  blocks.push(...(unfinished.length ? unfinished : noteBlocks(inv)));
 
   const meta = [
     // Code spans show links as plain text, so the id is either a link or code, not both.
@@ -320,9 +410,7 @@ function resultMessage(inv: Investigation, links: ResultLinks, responseType: Sla
   );
   if (buttons.length) blocks.push({ type: 'actions', elements: buttons.slice(0, LIMITS.actionsElements) });
 
-  const summaryText = inv.summary?.headline ?? inv.reason;
-  const fallback = `${statusIcon(inv.status)} ${esc(inv.playbook)} on ${esc(target)} ${inv.status}${summaryText ? `: ${esc(truncateText(summaryText, 300))}` : ''}`;
-  return message(responseType, fallback, blocks);
+  return message(responseType, fallbackText(inv, links, target), blocks);
 }
 
 /** The result, posted for the whole channel to see. */

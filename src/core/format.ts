@@ -17,3 +17,9 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[i]}`;
 }
+
+/**
+ * A path or word as one shell word in a command we suggest to a reader: left bare when it is plainly safe,
+ * single-quoted otherwise. Suggestions only: tracehound never runs these.
+ */
+export const shellWord = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

@@ -60,23 +60,51 @@ export const Step = z.object({
   artifacts: z.array(z.string()),
   /** Outputs of this capture still waiting to be stored; the reason says so in words while the list is not empty. */
   unstored: z.array(UnstoredArtifact).optional(),
+  /**
+   * Why a skipped step was skipped: `not-needed` when its condition did not hold (a branch not taken: the playbook
+   * working, shown only in the steps table), `unsupported` when the node lacks what it needs or its parameters did
+   * not hold (a note in every summary: something could not be looked at).
+   */
+  skip: z.enum(['not-needed', 'unsupported']).optional(),
 });
 export type Step = z.infer<typeof Step>;
 
 export const Severity = z.enum(['critical', 'warning', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
+/** What to do about a finding: the commands that show the cause, and the usual remedy. */
+export const NextStep = z.object({
+  /** Commands to run on the node to see it for yourself, e.g. `findmnt -N 4242`, `df -h /var/lib/app`. */
+  commands: z.array(z.string()),
+  /** The usual fix, in a sentence or two; stopgaps say they are stopgaps. */
+  remedy: z.string(),
+});
+export type NextStep = z.infer<typeof NextStep>;
+
 export const Finding = z.object({
   severity: Severity,
   title: z.string(),
   detail: z.string(),
+  /** Artifact names below the investigation (`mounts/node-17/result.json`), never bare step ids. */
   evidence: z.array(z.string()),
+  /** Every critical finding of a playbook says what to do next. */
+  next: NextStep.optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 
+/** Severity order: what every rendering of a summary lists first. */
+export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'warning', 'info'];
+export const bySeverity = (a: Finding, b: Finding) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity);
+
 export const Summary = z.object({
   headline: z.string(),
+  /** In severity order (critical first); never a step that was not needed. */
   findings: z.array(Finding),
+  /**
+   * What could not be looked at and why, in words ("mount-path on node-17: the kernel has no function_graph
+   * tracer"): steps skipped as unsupported or cancelled. Not findings, but a reader must not take silence for a clean bill.
+   */
+  notes: z.array(z.string()).default([]),
 });
 export type Summary = z.infer<typeof Summary>;
 

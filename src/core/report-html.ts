@@ -1,69 +1,194 @@
-import type { Investigation } from './investigation.ts';
+import { formatBytes } from './format.ts';
+import { SEVERITY_ORDER, type Finding, type Investigation, type Severity, type Step } from './investigation.ts';
+import { artifactKind } from './record-artifacts.ts';
+import { FLAMEGRAPH_FRAME_CSS, REPORT_CSS, REPORT_SCRIPT } from './report-html-style.ts';
+import {
+  earlyEndLine,
+  findingsInOrder,
+  formatElapsedMs,
+  formatTarget,
+  headlineOf,
+  isNotNeeded,
+  nodesOf,
+  notesOf,
+  runDurationMs,
+  stepDurationMs,
+  storedArtifact,
+} from './report-view.ts';
 import { ProfileResult } from './tool-results.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
+
+/** "2025-03-04 10:15:01 UTC": the same instant for every reader, whatever their browser's zone. */
+const when = (iso: string) => {
+  const t = new Date(iso);
+  return Number.isFinite(t.getTime()) ? `${t.toISOString().slice(0, 19).replace('T', ' ')} UTC` : iso;
+};
+
+/** The colour a step's status gets: a branch not taken is quiet, a step the node could not run is a caution. */
+function stepTone(s: Step): string {
+  if (s.status === 'skipped') return isNotNeeded(s) ? 'muted' : 'caution';
+  return { succeeded: 'good', failed: 'bad', cancelled: 'muted', running: 'active', pending: 'muted' }[s.status];
+}
+
+/** The stored artifact's own URL (it may be signed), else the name as code: a link to something not stored would 404. */
+function evidenceLink(inv: Investigation, name: string): string {
+  const a = storedArtifact(inv, name);
+  return a ? `<a href="${esc(a.url)}">${esc(name)}</a>` : `<code title="not stored yet">${esc(name)}</code>`;
+}
+
+function findingCard(inv: Investigation, f: Finding): string {
+  const out = [
+    `<article class="card sev-${f.severity}" data-severity="${f.severity}">`,
+    `<div class="card-head"><span class="sev">${SEVERITY_LABEL[f.severity]}</span><h3>${esc(f.title)}</h3></div>`,
+    `<p class="detail">${esc(f.detail)}</p>`,
+  ];
+  if (f.next) {
+    out.push('<div class="next"><div class="label">Next step</div>');
+    if (f.next.commands.length) out.push(`<pre class="cmd"><code>${esc(f.next.commands.join('\n'))}</code></pre>`);
+    out.push(`<p class="fix"><strong>Fix:</strong> ${esc(f.next.remedy)}</p></div>`);
+  }
+  if (f.evidence.length) {
+    out.push(`<p class="evidence"><span class="label">Evidence</span> ${f.evidence.map((e) => evidenceLink(inv, e)).join(' ')}</p>`);
+  }
+  out.push('</article>');
+  return out.join('\n');
+}
 
 /**
- * The self-contained report page: summary, findings, steps, top functions, every flamegraph inline (each in a
- * sandboxed srcdoc iframe, so its own script runs as in the standalone SVG), links to every artifact.
- * `flamegraphs` maps an artifact name ("cpu/node-17/flamegraph.svg") to its SVG text.
+ * The header card: what was investigated and how it went, then the answer. The h1 reads "Investigation <id>:
+ * <playbook>" to a screen reader; on screen the playbook is the title and the id the line above it.
  */
-export function renderReportHtml(inv: Investigation, flamegraphs: ReadonlyMap<string, string>): string {
+function header(inv: Investigation, findings: Finding[]): string[] {
+  const nodes = nodesOf(inv);
+  const took = runDurationMs(inv);
+  const early = earlyEndLine(inv);
+  const meta: [string, string][] = [
+    ...(nodes.length ? [[nodes.length === 1 ? 'Node' : 'Nodes', esc(nodes.join(', '))] as [string, string]] : []),
+    ['Requested by', esc(inv.requestedBy)],
+    ['Started', esc(when(inv.startedAt ?? inv.createdAt))],
+    ...(inv.finishedAt ? [['Finished', esc(when(inv.finishedAt))] as [string, string]] : []),
+    ...(took === null ? [] : [['Duration', esc(formatElapsedMs(took))] as [string, string]]),
+  ];
+  return [
+    '<header class="top">',
+    `<div class="eyebrow" aria-hidden="true">tracehound · investigation <span class="id">${esc(inv.id)}</span></div>`,
+    '<div class="title-row">',
+    `<h1><span class="sr">Investigation ${esc(inv.id)}: </span>${esc(inv.playbook)}</h1>`,
+    `<span class="badge st-${esc(inv.status)}">${esc(inv.status)}</span>`,
+    '</div>',
+    `<div class="headline ${headlineTone(inv, findings)}"><p>${esc(headlineOf(inv))}</p>${early ? `<p class="reason">${esc(early)}</p>` : ''}</div>`,
+    '<dl class="meta">',
+    `<div class="wide"><dt>Target</dt><dd><code>${esc(formatTarget(inv.target))}</code></dd></div>`,
+    ...meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`),
+    ...(inv.symptom ? [`<div class="wide"><dt>Symptom</dt><dd>${esc(inv.symptom)}</dd></div>`] : []),
+    '</dl>',
+    '</header>',
+  ];
+}
+
+/** The headline's colour: the worst finding's, or the run's own when it failed. */
+function headlineTone(inv: Investigation, findings: Finding[]): string {
+  const worst = SEVERITY_ORDER.find((s) => findings.some((f) => f.severity === s));
+  if (worst) return `sev-${worst}`;
+  return inv.status === 'failed' ? 'sev-critical' : 'sev-none';
+}
+
+function profileSections(inv: Investigation): string[] {
   const out: string[] = [];
-  const title = `Investigation ${inv.id}: ${inv.playbook}`;
-  out.push(
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    `<title>${esc(title)}</title>`,
-    '<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;max-width:1280px;color:#222}h1{font-size:20px}',
-    '.headline{font-size:17px;font-weight:600;padding:10px 14px;background:#fff4e5;border-left:4px solid #e8590c}',
-    '.critical{color:#c92a2a}.warning{color:#e67700}.info{color:#1864ab}table{border-collapse:collapse;margin:8px 0}',
-    'td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}pre{white-space:pre-wrap;margin:4px 0}',
-    'iframe{width:100%;border:1px solid #ddd;height:640px}code{font-size:13px}</style></head><body>',
-    `<h1>${esc(title)}</h1>`,
-    `<p class="headline">${esc(inv.summary?.headline ?? `Status: ${inv.status}`)}</p>`,
-    '<table>',
-    `<tr><th>Status</th><td>${esc(inv.status)}${inv.reason ? ` — ${esc(inv.reason)}` : ''}</td></tr>`,
-    `<tr><th>Target</th><td>${esc(Object.entries(inv.target ?? { fleet: 'every live node' }).map(([k, v]) => `${k}=${String(v)}`).join(', '))}</td></tr>`,
-    `<tr><th>Requested by</th><td>${esc(inv.requestedBy)}</td></tr>`,
-    `<tr><th>Created</th><td>${esc(inv.createdAt)}${inv.finishedAt ? `, finished ${esc(inv.finishedAt)}` : ''}</td></tr>`,
-    '</table>',
-  );
-  if (inv.summary?.findings.length) {
-    out.push('<h2>Findings</h2>');
-    for (const f of inv.summary.findings) {
-      out.push(`<h3 class="${f.severity}">[${f.severity}] ${esc(f.title)}</h3>`, `<pre>${esc(f.detail)}</pre>`);
-      if (f.evidence.length) out.push(`<p>Evidence: ${f.evidence.map((e) => `<code>${esc(e)}</code>`).join(', ')}</p>`);
-    }
-  }
   for (const s of inv.steps) {
     const profile = s.status === 'succeeded' ? ProfileResult.safeParse(s.result) : null;
     if (!profile?.success) continue;
-    out.push(`<h2>Top functions — ${esc(s.id)} on ${esc(s.node ?? '?')} (${profile.data.samples} samples at ${profile.data.hz} Hz)</h2>`);
+    out.push(`<section><h2>Top functions <small>${esc(s.id)} on ${esc(s.node ?? '?')} · ${profile.data.samples} samples at ${profile.data.hz} Hz</small></h2>`);
     if (profile.data.unknownSamples > 0) {
       out.push(
         `<p>${profile.data.unknownSamples} of ${profile.data.samples} samples (${pct(profile.data.unknownSamples / Math.max(1, profile.data.samples))}) have frames without symbols, shown as <code>[unknown]</code> (stripped binaries, JIT code, processes that exited before the capture ended). Kernel frames are marked <code>_[k]</code>.</p>`,
       );
     }
-    out.push('<table><tr><th>#</th><th>function</th><th>self</th><th>total</th></tr>');
-    profile.data.topFunctions.forEach((f, i) => out.push(`<tr><td>${i + 1}</td><td><code>${esc(f.name)}</code></td><td>${pct(f.self)}</td><td>${pct(f.total)}</td></tr>`));
-    out.push('</table>');
+    out.push('<div class="scroll"><table class="funcs"><thead><tr><th class="num">#</th><th>function</th><th class="num">self</th><th class="num">total</th></tr></thead><tbody>');
+    profile.data.topFunctions.forEach((f, i) =>
+      out.push(`<tr><td class="num">${i + 1}</td><td><code>${esc(f.name)}</code></td><td class="num">${pct(f.self)}</td><td class="num">${pct(f.total)}</td></tr>`),
+    );
+    out.push('</tbody></table></div></section>');
   }
+  return out;
+}
+
+function flamegraphSections(flamegraphs: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
   for (const [name, svg] of flamegraphs) {
+    const size = (attr: string, fallback: number) => Number(new RegExp(`<svg[^>]*\\s${attr}="(\\d+)"`).exec(svg)?.[1] ?? fallback) || fallback;
+    const width = size('width', 1200);
+    const height = size('height', 640);
+    // Its natural size (plus a scrollbar) where it scrolls inside the frame; its aspect ratio where it is scaled to fit.
+    const box = `--h:${Math.min(height + 24, 2000)}px;--ar:${width} / ${height}`;
     // allow-modals: the search asks for its pattern with prompt(); the frame keeps its own opaque origin.
-    const height = Math.min(Number(/<svg[^>]*\sheight="(\d+)"/.exec(svg)?.[1] ?? 640) + 24, 2000);
     out.push(
-      `<h2>Flamegraph — ${esc(name)}</h2>`,
-      `<iframe title="${esc(name)}" sandbox="allow-scripts allow-modals" style="height:${height}px" srcdoc="${esc(svg)}"></iframe>`,
+      `<section><h2>Flamegraph <small>${esc(name)}</small></h2>`,
+      `<iframe title="${esc(name)}" class="fg" sandbox="allow-scripts allow-modals" style="${box}" srcdoc="${esc(FLAMEGRAPH_FRAME_CSS + svg)}"></iframe></section>`,
     );
   }
-  out.push('<h2>Steps</h2><table><tr><th>step</th><th>tool</th><th>node</th><th>status</th><th>note</th></tr>');
+  return out;
+}
+
+function stepsTable(inv: Investigation): string[] {
+  const out = [
+    '<section><h2>Steps</h2>',
+    '<table class="steps"><thead><tr><th>step</th><th>tool</th><th>node</th><th>status</th><th class="num">duration</th><th>note</th></tr></thead><tbody>',
+  ];
   for (const s of inv.steps) {
-    out.push(`<tr><td>${esc(s.id)}</td><td>${esc(s.tool)}</td><td>${esc(s.node ?? '—')}</td><td>${esc(s.status)}</td><td>${esc(s.reason ?? '')}</td></tr>`);
+    const ms = stepDurationMs(s);
+    out.push(
+      // One element per cell: on a phone each cell is a row of label and value.
+      `<tr data-step="${esc(s.id)}"><td data-label="step"><span>${esc(s.title ?? s.id)}${s.title ? ` <small>${esc(s.id)}</small>` : ''}</span></td>` +
+        `<td data-label="tool"><code>${esc(s.tool)}</code></td><td data-label="node">${esc(s.node ?? '—')}</td>` +
+        `<td data-label="status"><span class="pill tone-${stepTone(s)}">${esc(s.status)}</span></td>` +
+        `<td data-label="duration" class="num">${ms === null ? '—' : esc(formatElapsedMs(ms))}</td>` +
+        `<td data-label="note" class="note">${esc(s.reason ?? '')}</td></tr>`,
+    );
   }
-  out.push('</table><h2>Artifacts</h2><ul>');
-  for (const a of inv.artifacts) out.push(`<li><a href="${esc(a.url)}">${esc(a.name)}</a> <small>${esc(a.contentType)}, ${a.size} bytes</small></li>`);
-  out.push('</ul></body></html>');
+  out.push('</tbody></table></section>');
+  return out;
+}
+
+function artifactList(inv: Investigation): string[] {
+  if (inv.artifacts.length === 0) return [];
+  return [
+    '<section><h2>Artifacts</h2><ul class="artifacts">',
+    ...inv.artifacts.map(
+      (a) => `<li><a href="${esc(a.url)}">${esc(a.name)}</a> <span class="size">${esc(artifactKind(a.name))} · ${esc(formatBytes(a.size))}</span></li>`,
+    ),
+    '</ul></section>',
+  ];
+}
+
+/**
+ * The self-contained report page (inline style and script, nothing fetched): header with status and target, the
+ * headline, findings as cards in severity order with their next step and evidence, notes, top functions, every
+ * flamegraph inline (each in a sandboxed srcdoc iframe, so its own script runs as in the standalone SVG), the steps
+ * with durations, and links to every artifact. `flamegraphs` maps an artifact name ("cpu/node-17/flamegraph.svg")
+ * to its SVG text.
+ */
+export function renderReportHtml(inv: Investigation, flamegraphs: ReadonlyMap<string, string>): string {
+  const findings = findingsInOrder(inv);
+  const notes = notesOf(inv);
+  const out: string[] = [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(`${inv.playbook}: ${headlineOf(inv)}`)}</title>`,
+    `<style>${REPORT_CSS}</style></head><body><main>`,
+    ...header(inv, findings),
+  ];
+  if (findings.length) {
+    out.push(`<section class="findings"><h2>Findings <span class="count">${findings.length}</span></h2>`, ...findings.map((f) => findingCard(inv, f)), '</section>');
+  }
+  if (notes.length) {
+    out.push('<section class="notes"><h2>Not looked at</h2><ul>', ...notes.map((n) => `<li>${esc(n)}</li>`), '</ul></section>');
+  }
+  out.push(...profileSections(inv), ...flamegraphSections(flamegraphs), ...stepsTable(inv), ...artifactList(inv));
+  out.push(`<footer>Rendered by tracehound from the record of ${esc(inv.id)}.</footer>`, `</main><script>${REPORT_SCRIPT}</script></body></html>`);
   return out.join('\n');
 }

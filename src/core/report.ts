@@ -1,37 +1,98 @@
-import type { Investigation } from './investigation.ts';
+import { formatBytes } from './format.ts';
+import type { Finding, Investigation } from './investigation.ts';
+import { artifactKind } from './record-artifacts.ts';
+import {
+  earlyEndLine,
+  findingsInOrder,
+  formatElapsedMs,
+  formatTarget,
+  headlineOf,
+  nodesOf,
+  notesOf,
+  relativeArtifactHref,
+  runDurationMs,
+  stepDurationMs,
+  storedArtifact,
+} from './report-view.ts';
 
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Table cells end at "|" and at a line break. */
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A code span that survives backquotes inside it: fenced by a longer run of them. */
+function codeSpan(s: string): string {
+  const longest = Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return longest > 0 ? `${fence} ${s} ${fence}` : `${fence}${s}${fence}`;
+}
+
+/** A fenced block that no line of `lines` can close early. */
+function codeBlock(lines: string[], lang: string): string[] {
+  const longest = Math.max(0, ...lines.flatMap((l) => [...l.matchAll(/`{3,}/g)].map((m) => m[0].length)));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [`${fence}${lang}`, ...lines, fence];
+}
+
+/**
+ * An evidence name as a link relative to report.md (stored, and served, beside the artifacts), or as code while
+ * it is not stored: a link that answers 404 would read as missing evidence.
+ */
+function evidence(inv: Investigation, name: string): string {
+  return storedArtifact(inv, name) ? `[${name.replace(/[[\]\\]/g, '\\$&')}](${relativeArtifactHref(name)})` : codeSpan(name);
+}
+
+function findingLines(inv: Investigation, f: Finding): string[] {
+  // A line break inside the detail is meant (cpu-profile lists functions one a line): keep it as a hard break.
+  const out = [`### [${f.severity}] ${f.title}`, '', f.detail.replace(/\n/g, '  \n'), ''];
+  if (f.next) {
+    if (f.next.commands.length) out.push('Next step:', '', ...codeBlock(f.next.commands, 'sh'), '');
+    out.push(`Fix: ${f.next.remedy}`, '');
+  }
+  if (f.evidence.length) out.push(`Evidence: ${f.evidence.map((e) => evidence(inv, e)).join(', ')}`, '');
+  return out;
+}
 
 /** The human summary kept beside summary.json: what ChatOps and the CLI show. */
 export function renderReportMarkdown(inv: Investigation): string {
   const out: string[] = [];
   out.push(`# Investigation ${inv.id}: ${inv.playbook}`, '');
-  out.push(`**${inv.summary?.headline ?? `Status: ${inv.status}`}**`, '');
-  const target = Object.entries(inv.target ?? { fleet: 'every live node' })
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(', ');
+  out.push(`**${headlineOf(inv)}**`, '');
+  const early = earlyEndLine(inv);
+  if (early) out.push(early, '');
   out.push(`- Status: ${inv.status}${inv.reason ? ` — ${inv.reason}` : ''}`);
-  out.push(`- Target: ${target}`);
+  out.push(`- Target: ${formatTarget(inv.target)}`);
+  const nodes = nodesOf(inv);
+  if (nodes.length) out.push(`- ${nodes.length === 1 ? 'Node' : 'Nodes'}: ${nodes.join(', ')}`);
   if (inv.symptom) out.push(`- Symptom: ${inv.symptom}`);
   out.push(`- Requested by: ${inv.requestedBy}`);
-  out.push(`- Created: ${inv.createdAt}${inv.finishedAt ? `, finished: ${inv.finishedAt}` : ''}`, '');
-  if (inv.summary?.findings.length) {
+  const took = runDurationMs(inv);
+  out.push(`- Created: ${inv.createdAt}${inv.finishedAt ? `, finished: ${inv.finishedAt}` : ''}${took === null ? '' : `, took ${formatElapsedMs(took)}`}`, '');
+
+  const findings = findingsInOrder(inv);
+  if (findings.length) {
     out.push('## Findings', '');
-    for (const f of inv.summary.findings) {
-      out.push(`### [${f.severity}] ${f.title}`, '', f.detail, '');
-      if (f.evidence.length) out.push(`Evidence: ${f.evidence.join(', ')}`, '');
-    }
+    for (const f of findings) out.push(...findingLines(inv, f));
   }
+  const notes = notesOf(inv);
+  if (notes.length) {
+    out.push('## Not looked at', '', ...notes.map((n) => `- ${n}`), '');
+  }
+
   out.push('## Steps', '', '| step | tool | node | status | duration | note |', '| --- | --- | --- | --- | --- | --- |');
   for (const s of inv.steps) {
-    const ms = s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : null;
-    out.push(`| ${s.id} | ${s.tool} | ${s.node ?? '—'} | ${s.status} | ${ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`} | ${esc(s.reason ?? '')} |`);
+    const ms = stepDurationMs(s);
+    out.push(`| ${cell(s.id)} | ${cell(s.tool)} | ${s.node ?? '—'} | ${s.status} | ${ms === null ? '—' : formatElapsedMs(ms)} | ${cell(s.reason ?? '')} |`);
   }
   out.push('');
-  const files = inv.steps.flatMap((s) => s.artifacts);
-  if (files.length) {
+
+  const unstored = inv.steps.flatMap((s) => (s.unstored ?? []).map((u) => u.name));
+  const names = [...new Set([...inv.artifacts.map((a) => a.name), ...inv.steps.flatMap((s) => s.artifacts), ...unstored])];
+  if (names.length) {
     out.push('## Artifacts', '');
-    for (const f of files) out.push(`- ${f}`);
+    for (const name of names) {
+      const stored = storedArtifact(inv, name);
+      if (stored) out.push(`- ${evidence(inv, name)} — ${artifactKind(name)}, ${formatBytes(stored.size)}`);
+      else out.push(`- ${name}${unstored.includes(name) ? ' (not stored yet)' : ''}`);
+    }
     out.push('');
   }
   return out.join('\n');

@@ -1,5 +1,22 @@
 import { z } from 'zod';
 
+/** A file descriptor the failing syscall was given (write(2), fallocate(2), fsync(2)…), resolved at capture end. */
+export const FailingFile = z.object({
+  fd: z.number().int(),
+  /** Failures of this row's syscall on this descriptor. */
+  count: z.number().int(),
+  /**
+   * What /proc/<pid>/fd/<fd> pointed at when the capture ended, as the process sees it (its mount namespace):
+   * a path ("/var/lib/app/data.log", " (deleted)" stripped), or "pipe:[…]", "socket:[…]"; null unless `open`.
+   */
+  path: z.string().nullable(),
+  /** `open`: resolved; `closed`: the process closed it before the capture ended; `exited`: the process is gone. */
+  state: z.enum(['open', 'closed', 'exited']),
+  /** The file had been unlinked: it still takes space until closed. */
+  deleted: z.boolean().default(false),
+});
+export type FailingFile = z.infer<typeof FailingFile>;
+
 /** One row per (syscall, errno, process, cgroup): how often that syscall failed that way during the capture. */
 export const SyscountRow = z.object({
   syscall: z.string(),
@@ -11,6 +28,8 @@ export const SyscountRow = z.object({
   cgroup: z.string().nullable(),
   pod: z.string().nullable(),
   count: z.number().int(),
+  /** For syscalls given a file descriptor: the descriptors that failed, most failures first (at most 8). */
+  files: z.array(FailingFile).default([]),
 });
 export type SyscountRow = z.infer<typeof SyscountRow>;
 

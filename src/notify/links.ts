@@ -1,8 +1,12 @@
-import type { LinkSigner } from '../auth/signed-links.ts';
+import { isLinkablePath, type LinkSigner } from '../auth/signed-links.ts';
 import type { Investigation } from '../core/investigation.ts';
+import { storedArtifact } from '../core/report-view.ts';
 import { thumbnailName } from '../flamegraph/png.ts';
 
-/** Signed links to what a message points at: the report, the first flamegraph and its PNG thumbnail. */
+/**
+ * Signed links to what a message points at: the report, the first flamegraph and its PNG thumbnail, and each
+ * stored artifact a finding names as evidence (one still in an agent's spool gets none: it would answer 404).
+ */
 export function messageLinks(inv: Investigation, links: LinkSigner) {
   const art = (suffix: string) => inv.artifacts.find((a) => a.name.endsWith(suffix))?.name;
   const artifactUrl = (name: string | undefined) => (name ? links.url(`/v1/investigations/${inv.id}/artifacts/${name}`) : undefined);
@@ -11,6 +15,9 @@ export function messageLinks(inv: Investigation, links: LinkSigner) {
   // Stored by the agent when the investigation was to be sent to chat, else drawn by the API on first request.
   const svg = art('/flamegraph.svg');
   const flamegraphPng = artifactUrl(svg ? thumbnailName(svg) : undefined);
-  return { ...(report ? { report } : {}), ...(flamegraph ? { flamegraph } : {}), ...(flamegraphPng ? { flamegraphPng } : {}) };
+  const named = new Set((inv.summary?.findings ?? []).flatMap((f) => f.evidence));
+  // A name a link cannot carry ("?" or "#" in it) is shown without one rather than signed wrongly.
+  const linkable = (n: string) => storedArtifact(inv, n) !== undefined && isLinkablePath(`/v1/investigations/${inv.id}/artifacts/${n}`);
+  const evidence = new Map([...named].filter(linkable).map((n) => [n, artifactUrl(n)!] as const));
+  return { ...(report ? { report } : {}), ...(flamegraph ? { flamegraph } : {}), ...(flamegraphPng ? { flamegraphPng } : {}), evidence };
 }
-

@@ -210,6 +210,7 @@ export function comparisonFindings(c: SweepComparison): Finding[] {
       options: c.options,
       note: change.kind === 'first-sweep' ? firstSweepNote(c) : change.kind === 'node-missing' ? unmeasuredText(currentOf(change.node)) : '',
     }),
-    evidence: change.steps,
+    // Artifact names, as every finding's evidence: a step's result on the node the change is about.
+    evidence: change.node === null ? [] : change.steps.map((step) => `${step}/${change.node}/result.json`),
   }));
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import type { Investigation } from '../../src/core/investigation.ts';
 import type { SyscountResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
+import { summaryProblems } from '../helpers/summary-lint.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 const WATCHER = fileURLToPath(new URL('../fixtures/inotify-watcher.mjs', import.meta.url));
@@ -71,8 +72,16 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
       expect(inv.status).toBe('succeeded');
       expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'mount', errno: 'ENOSPC', comm: 'mount' }));
       const fmt = (n: number) => n.toLocaleString('en-US');
-      // The namespace is named by one of its processes (the shell, or a mount(8) alive at that moment).
-      expect(inv.summary?.headline).toMatch(new RegExp(`^mount\\(2\\) fails: mount namespace of pid \\d+ holds ${fmt(full)} mounts, limit fs\\.mount-max=${fmt(limit)}$`));
+      // The namespace is named by one of the target's processes in it (the shell, or a mount(8) alive at that moment).
+      expect(inv.summary?.headline).toMatch(new RegExp(`^mount\\(2\\) fails: mount namespace of pid \\d+ \\((sh|mount|unshare)\\) holds ${fmt(full)} mounts, limit fs\\.mount-max=${fmt(limit)}$`));
+      const cause = inv.summary!.findings[0]!;
+      expect(cause).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^Mount namespace of pid \d+ \(\w+\) holds [\d,]+ mounts: \d+% of fs\.mount-max$/) });
+      expect(cause.detail).toContain(`Mount points repeated most: ${dir} ×`);
+      expect(cause.next?.commands[0]).toMatch(/^findmnt -N \d+ -o TARGET,SOURCE,FSTYPE$/);
+      expect(cause.next?.remedy).toContain('MNT_DETACH');
+      expect(cause.evidence).toEqual(expect.arrayContaining(['mounts/test-node/result.json', 'mount-calls/test-node/result.json']));
+      expect(inv.summary!.findings.filter((f) => f.severity === 'warning')).toEqual([]);
+      expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
       expect(stepOf(inv, 'mounts')).toMatchObject({ status: 'succeeded', tool: 'mount-namespaces' });
       // mountsnoop saw the bind mounts being refused.
       expect(stepOf(inv, 'mount-calls')).toMatchObject({ status: 'succeeded', tool: 'mountsnoop' });
@@ -80,10 +89,13 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
       // No function_graph tracer on this kernel: the step says so instead of pretending.
       const graph = stepOf(inv, 'mount-path')!;
       if (!readFileSync('/sys/kernel/tracing/available_tracers', 'utf8').includes('function_graph')) {
-        expect(graph).toMatchObject({ status: 'skipped', reason: expect.stringContaining('function_graph') });
+        expect(graph).toMatchObject({ status: 'skipped', skip: 'unsupported', reason: expect.stringContaining('function_graph') });
+        // What could not be looked at is a note, not a finding.
+        expect(inv.summary?.notes).toEqual([expect.stringMatching(/^mount-path on test-node could not run: .*function_graph/)]);
       }
-      // Steps for other causes did not run, and say why.
-      expect(stepOf(inv, 'watches')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^condition not met/) });
+      // Steps for other causes did not run, and say why in words.
+      expect(stepOf(inv, 'watches')).toMatchObject({ status: 'skipped', skip: 'not-needed', reason: 'not needed: no inotify_add_watch(2) failed' });
+      expect(JSON.stringify(inv.summary)).not.toMatch(/inotify|not needed|condition not met/);
     } finally {
       writeFileSync('/proc/sys/fs/mount-max', original);
     }
@@ -103,6 +115,67 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
     expect(failing(inv)).toContainEqual(expect.objectContaining({ syscall: 'inotify_add_watch', errno: 'ENOSPC', comm: 'node' }));
     expect(inv.summary?.headline).toMatch(/^inotify_add_watch\(2\) fails: uid 0 in user namespace \d+ holds 10 inotify watches, limit max_user_watches=10$/);
     expect(stepOf(inv, 'watches')).toMatchObject({ status: 'succeeded', tool: 'inotify-watches' });
-    expect(stepOf(inv, 'mounts')).toMatchObject({ status: 'skipped' });
+    expect(stepOf(inv, 'mounts')).toMatchObject({ status: 'skipped', skip: 'not-needed', reason: 'not needed: no mount(2) failed' });
+    const cause = inv.summary!.findings[0]!;
+    expect(cause).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^uid 0 in user namespace \d+ holds 10 of 10 inotify watches$/) });
+    expect(cause.detail).toMatch(/Watches by process: node \(pid \d+\): 10\./);
+    expect(cause.next?.remedy).toContain('max_user_watches');
+    expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
+  });
+
+  it('mount(2): two namespaces at fs.mount-max, only one in the target; the other is a separate warning', async () => {
+    const original = readFileSync('/proc/sys/fs/mount-max', 'utf8').trim();
+    const biggest = Math.max(...readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(mountCount));
+    const limit = biggest + 40;
+    dir = mkdtempSync(join(tmpdir(), 'th-binds-'));
+    const mine = join(dir, 'target-leak');
+    const theirs = join(dir, 'other-leak');
+    const bindLoop = (at: string) => ['-m', '--propagation', 'private', 'sh', '-c', `mkdir -p "${at}"; while :; do mount --bind "${at}" "${at}" 2>/dev/null; sleep 0.02; done`];
+    cg = createTestCgroup('mounts-two');
+    let other: ChildProcess | undefined;
+    const fillUp = async (pid: number) => {
+      let n = 0;
+      for (let i = 0, last = -1; i < 150; i++, await sleep(100)) {
+        n = mountCount(pid);
+        if (n === last && n >= limit - 2) break;
+        last = n;
+      }
+      return n;
+    };
+    try {
+      writeFileSync('/proc/sys/fs/mount-max', String(limit));
+      // Another team's leaking job: same node, its own namespace, outside the target cgroup. It fills up first.
+      other = spawn('unshare', bindLoop(theirs), { stdio: 'ignore' });
+      expect(await fillUp(other.pid!)).toBeGreaterThanOrEqual(limit - 2);
+      proc = cg.spawn('unshare', bindLoop(mine));
+      expect(await fillUp(proc.pid!)).toBeGreaterThanOrEqual(limit - 2);
+
+      const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: cg.path }, params: { duration: '3s' } });
+      const inv = await sys.waitFor(res.json.id as string);
+      expect(inv.status).toBe('succeeded');
+
+      const namespaces = (stepOf(inv, 'mounts')!.result as { namespaces: { pid: number; focus: boolean; nearLimit: boolean }[] }).namespaces;
+      const targetNs = namespaces.find((n) => n.focus && n.nearLimit)!;
+      const otherNs = namespaces.find((n) => !n.focus && n.nearLimit)!;
+      expect(targetNs).toBeDefined();
+      expect(otherNs).toBeDefined();
+      expect(inv.summary?.headline).toMatch(new RegExp(`^mount\\(2\\) fails: mount namespace of pid ${targetNs.pid} \\(\\w+\\) holds `));
+
+      const [cause, ...rest] = inv.summary!.findings;
+      expect(cause).toMatchObject({ severity: 'critical', title: expect.stringMatching(new RegExp(`^Mount namespace of pid ${targetNs.pid} `)) });
+      expect(cause!.detail).toContain(`Mount points repeated most: ${mine} ×`);
+      expect(cause!.detail).not.toContain(theirs);
+      const warning = rest.find((f) => f.severity === 'warning')!;
+      expect(warning.title).toMatch(new RegExp(`^Another mount namespace on this node is also at the limit: pid ${otherNs.pid} \\(\\w+\\), not in the target, holds [\\d,]+ mounts$`));
+      expect(warning.detail).toContain(`Its mount points repeated most: ${theirs} ×`);
+      expect(warning.detail).not.toContain(mine);
+      // Only the target's namespace is critical: one cause finding plus the failing mount(2) calls.
+      expect(inv.summary!.findings.filter((f) => f.severity === 'critical').map((f) => f.title)).toEqual([cause!.title, expect.stringMatching(/^mount\(2\) fails with ENOSPC/)]);
+      expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
+    } finally {
+      other?.kill('SIGKILL');
+      writeFileSync('/proc/sys/fs/mount-max', original);
+    }
+    expect(readFileSync('/proc/sys/fs/mount-max', 'utf8').trim()).toBe(original);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyscountResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, mountTmpfs, type TestCgroup } from '../helpers/kernel.ts';
+import { summaryProblems } from '../helpers/summary-lint.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 /**
@@ -78,15 +79,25 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(result.rows.every((r) => r.cgroupId === cg.id)).toBe(true);
     expect(result.totalEvents).toBe(result.rows.reduce((n, r) => n + r.count, 0));
 
-    // The playbook followed write(2) to the filesystem: the headline names it.
+    // Each dd opened the file, failed and exited before the capture ended: its descriptor is said to be gone.
+    expect(filler.flatMap((r) => r.files).length).toBeGreaterThan(0);
+    expect(filler.flatMap((r) => r.files).every((f) => f.fd >= 0 && f.path === null && f.state !== 'open')).toBe(true);
+
+    // The playbook followed write(2) to the filesystem: the headline names it, the cause leads the findings.
     expect(inv.summary?.headline).toBe(`write(2) fails: ${fs.dir} (tmpfs) is full, 1.0 MiB of 1.0 MiB used`);
-    expect(inv.summary?.findings[0]).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^write\(2\) fails with ENOSPC/) });
-    expect(inv.summary?.findings[0]?.detail).toMatch(/- th-filler \(pid \d+, cgroup \/tracehound-test-enospc-\w+, node test-node\): \d+/);
-    expect(inv.summary?.findings).toContainEqual(expect.objectContaining({ severity: 'critical', title: `${fs.dir} (tmpfs, tmpfs) is full` }));
+    expect(inv.summary?.findings[0]).toMatchObject({ severity: 'critical', title: `${fs.dir} (tmpfs) is full` });
+    // Seen from a live process of the target (each dd is gone): its mount namespace is the one the path belongs to.
+    expect(inv.summary?.findings[0]?.next?.commands[0]).toMatch(new RegExp(`^nsenter -t \\d+ -m df -h ${fs.dir}$`));
+    expect(inv.summary?.findings[1]).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^write\(2\) fails with ENOSPC/) });
+    expect(inv.summary?.findings[1]?.detail).toMatch(/- th-filler \(pid \d+, cgroup \/tracehound-test-enospc-\w+, node test-node\): \d+ times?, on fd \d+, (closed or replaced after it failed|its process exited before the capture ended)/);
     expect(inv.steps.find((s) => s.id === 'filesystems')).toMatchObject({ status: 'succeeded', tool: 'filesystem-usage' });
+    // Branches not taken: in the steps table, in words, and nowhere in the summary.
     for (const id of ['mounts', 'mount-calls', 'mount-path', 'watches']) {
-      expect(inv.steps.find((s) => s.id === id)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^condition not met/) });
+      expect(inv.steps.find((s) => s.id === id)).toMatchObject({ status: 'skipped', skip: 'not-needed', reason: expect.stringMatching(/^not needed: no (mount|inotify_add_watch)\(2\) failed$/) });
     }
+    expect(inv.summary?.findings).toHaveLength(2);
+    expect(inv.summary?.notes).toEqual([]);
+    expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
 
     // Every artifact the record lists is served back with its content type.
     const names = inv.artifacts.map((a) => a.name).sort();
@@ -99,7 +110,36 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     const report = await sys.get(`/v1/investigations/${inv.id}/artifacts/report.md`);
     expect(report.contentType).toMatch(/^text\/markdown/);
     expect(report.text).toContain(inv.summary!.headline);
+    // Skipped branches appear once each, as rows of the steps table, never as findings.
+    expect(report.text.match(/not needed/g)).toHaveLength(4);
+    expect(report.text.split('\n').filter((l) => l.includes('not needed')).every((l) => l.startsWith('| '))).toBe(true);
     const stored = await sys.get(`/v1/investigations/${inv.id}/artifacts/errors/test-node/result.json`);
     expect(stored.json).toEqual(result);
+  });
+
+  it('names the file a process holding its descriptor writes to, and that file\'s filesystem', async () => {
+    const held = createTestCgroup('enospc-held');
+    try {
+      // The README's example: the loop's stdout is the file for as long as it runs (a per-command `>&3` would not do:
+      // the shell points fd 1 at the file for that one command, and syscount then says "closed or replaced").
+      const writer = held.spawn('sh', ['-c', `while :; do echo x; sleep 0.05; done >> "${fs.dir}/held"`]);
+      procs.push(writer);
+      const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: held.path }, params: { duration: '3s' } });
+      const inv = await sys.waitFor(res.json.id as string);
+
+      expect(inv.status).toBe('succeeded');
+      const rows = (inv.steps.find((s) => s.id === 'errors')!.result as SyscountResult).rows;
+      expect(rows).toEqual([expect.objectContaining({ syscall: 'write', comm: 'sh', pid: writer.pid, files: [expect.objectContaining({ fd: 1, path: `${fs.dir}/held`, state: 'open' })] })]);
+      expect(inv.summary?.headline).toBe(`write(2) to ${fs.dir}/held fails: ${fs.dir} (tmpfs) is full, 1.0 MiB of 1.0 MiB used`);
+      expect(inv.summary?.findings[0]?.detail).toContain(`The failing writes go to ${fs.dir}/held.`);
+      expect(inv.summary?.findings[0]?.next?.commands[0]).toBe(`nsenter -t ${writer.pid} -m df -h ${fs.dir}`);
+      expect(inv.summary?.findings[1]?.detail).toContain(`on ${fs.dir}/held (fd 1)`);
+      expect(inv.summary?.findings[1]?.next?.commands).toContain(`ls -l /proc/${writer.pid}/fd/1`);
+      expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      held.remove();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -126,6 +126,7 @@ export async function startSystem(
     async stop() {
       for (const p of [api, orchestrator, agent]) await p?.stop();
       services.store.client.destroy();
+      rmSync(accessFile, { force: true }); // holds token hashes: nothing of a test run stays in /tmp
     },
   };
 }

@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { devString, filesystemUsage } from '../../bpf/collectors/filesystem-usage.ts';
 import { inotifyWatches } from '../../bpf/collectors/inotify-watches.ts';
-import { mountNamespaces } from '../../bpf/collectors/mount-namespaces.ts';
+import { mountNamespaces, type MountNamespace } from '../../bpf/collectors/mount-namespaces.ts';
 import { parseMountinfo } from '../../bpf/collectors/procfs.ts';
 import type { KernelScope, NativeRunContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
@@ -38,7 +38,9 @@ const nsInode = (pid: number | 'self', kind: 'mnt' | 'user') => Number(/\[(\d+)\
 
 /**
  * A hand-built procfs: pid 100 (the focus, in mount namespace 10 with 940 stacked bind mounts of one directory whose
- * name has a space), pid 200 a zombie, pid 300 in namespace 20, pid 400 gone half-way (ns link left, no mountinfo).
+ * name has a space), pid 200 a zombie, pid 300 in namespace 20, pid 400 gone half-way (ns link left, no mountinfo),
+ * pid 500 another team's leaker (namespace 40, more mounts than the focus one, all of /team-b/vol), pid 600 a
+ * focus process whose mountinfo is denied beside pid 601 (not focus) in namespace 50.
  */
 function buildStandInProc(): string {
   const root = mkdtempSync(join(tmpdir(), 'th-fakeproc-'));
@@ -86,6 +88,19 @@ function buildStandInProc(): string {
 
   file('400/stat', '400 (going) S 1 400 400 0 -1 0\n');
   link('400/ns/mnt', 'mnt:[30]');
+
+  file('500/stat', '500 (leaker) S 1 500 500 0 -1 0\n');
+  file('500/comm', 'leaker\n');
+  file('500/mountinfo', `${[...mountinfo.slice(0, 2), ...Array.from({ length: 958 }, (_, i) => `${i + 5000} 1 8:2 /vol /team-b/vol rw - ext4 /dev/sdb rw`)].join('\n')}\n`);
+  link('500/ns/mnt', 'mnt:[40]');
+
+  file('600/stat', '600 (denied) S 1 600 600 0 -1 0\n');
+  file('600/comm', 'denied\n');
+  link('600/ns/mnt', 'mnt:[50]'); // no mountinfo: the read fails as for a sandbox's init
+  file('601/stat', '601 (helper) S 1 601 601 0 -1 0\n');
+  file('601/comm', 'helper\n');
+  file('601/mountinfo', `${mountinfo.slice(0, 3).join('\n')}\n`);
+  link('601/ns/mnt', 'mnt:[50]');
   return root;
 }
 
@@ -111,35 +126,80 @@ describe('collectors on a stand-in procfs (processes exiting, denied and zombie)
     });
   });
 
-  it('mount-namespaces: counts per namespace, the repeated mount point, exited pids and the unreadable namespace', async () => {
-    const out = await mountNamespaces.run({ pids: [100, 200, 12345] }, context(root));
+  it('mount-namespaces: per namespace its own repeated mounts, the focus namespaces first, exited pids and the unreadable namespace', async () => {
+    const out = await mountNamespaces.run({ pids: [100, 200, 600, 12345] }, context(root));
     const r = mountNamespaces.result.parse(out.result);
     expect(r.mountMax).toBe(1000);
-    expect(r.totalNamespaces).toBe(2);
+    expect(r.totalNamespaces).toBe(4);
+    const none = { repeated: [], repeatedSources: [] };
     expect(r.namespaces).toEqual([
-      { ns: 10, pid: 100, comm: 'app', processes: 1, mounts: 950, usedShare: 0.95, focus: true },
-      { ns: 20, pid: 300, comm: 'other', processes: 1, mounts: 5, usedShare: 0.005, focus: false },
+      {
+        ns: 10,
+        pid: 100,
+        comm: 'app',
+        processes: 1,
+        mounts: 950,
+        usedShare: 0.95,
+        nearLimit: true,
+        focus: true,
+        focusPids: [100],
+        repeated: [{ mountPoint: '/my dir', count: 940 }],
+        repeatedSources: [
+          { source: '/dev/sda1', root: '/srv/x', count: 940 },
+          { source: 'tmpfs', root: '/', count: 8 },
+        ],
+      },
+      // A focus namespace whose focus process's mountinfo is denied: counted through 601, still named by 600.
+      { ns: 50, pid: 600, comm: 'denied', processes: 2, mounts: 3, usedShare: 0.003, nearLimit: false, focus: true, focusPids: [600], ...none },
+      // Another team's namespace: more mounts than the target's, listed after it, with its own repeated mounts only.
+      {
+        ns: 40,
+        pid: 500,
+        comm: 'leaker',
+        processes: 1,
+        mounts: 960,
+        usedShare: 0.96,
+        nearLimit: true,
+        focus: false,
+        focusPids: [],
+        repeated: [{ mountPoint: '/team-b/vol', count: 958 }],
+        repeatedSources: [{ source: '/dev/sdb', root: '/vol', count: 958 }],
+      },
+      // Neither focus nor near the limit: not analysed (bounded work).
+      { ns: 20, pid: 300, comm: 'other', processes: 1, mounts: 5, usedShare: 0.005, nearLimit: false, focus: false, focusPids: [], ...none },
     ]);
-    expect(r.nearLimit).toEqual([10]);
-    expect(r.topRepeatedNs).toBe(10);
-    expect(r.topRepeated).toEqual([{ mountPoint: '/my dir', count: 940 }]);
-    expect(r.topRepeatedSources).toEqual([
-      { source: '/dev/sda1', root: '/srv/x', count: 940 },
-      { source: 'tmpfs', root: '/', count: 8 },
-    ]);
-    expect(r.targets).toEqual({ requested: [100, 200, 12345], alive: [100], exited: [200, 12345], cgroups: [] });
+    expect(r.nearLimitNamespaces).toEqual([40, 10]);
+    expect(r.targets).toEqual({ requested: [100, 200, 600, 12345], alive: [100, 600], exited: [200, 12345], cgroups: [] });
     expect(r.fallback).toBeNull();
-    const raw = JSON.parse(out.raw) as { unreadableNamespaces: number[]; skippedReads: { pid: number; what: string; code: string }[] };
+    const raw = JSON.parse(out.raw) as {
+      unreadableNamespaces: number[];
+      skippedReads: { pid: number; what: string; code: string }[];
+      namespaces: { ns: number; mountinfoPid: number; focusPids: number[] }[];
+      analysed: { ns: number; pid: number; mountinfo: string; complete: boolean }[];
+    };
     expect(raw.unreadableNamespaces).toEqual([30]);
     expect(raw.skippedReads).toContainEqual({ pid: 400, what: 'mountinfo', code: 'ENOENT' });
+    expect(raw.namespaces.find((n) => n.ns === 50)).toMatchObject({ mountinfoPid: 601, focusPids: [600] });
+    // The raw keeps the mountinfo every listed repeated list was computed from, and only those.
+    expect(raw.analysed.map((a) => [a.ns, a.pid, a.complete])).toEqual([
+      [10, 100, true],
+      [50, 601, true],
+      [40, 500, true],
+    ]);
+    expect(raw.analysed[2]!.mountinfo).toBe(readFileSync(join(root, '500/mountinfo'), 'utf8'));
     expect(out.rawFile).toBe('raw.json');
   });
 
-  it('mount-namespaces: with every focus pid gone, analyses the largest namespace and says so', async () => {
+  it('mount-namespaces: with every focus pid gone, analyses the largest namespace and those near the limit, and says so', async () => {
     const r = (await mountNamespaces.run({ pids: [200] }, context(root))).result;
     expect(r.fallback).toMatch(/^none of the focus processes is running/);
-    expect(r.topRepeatedNs).toBe(10);
-    expect(r.namespaces.every((n) => !n.focus)).toBe(true);
+    expect(r.namespaces.every((n) => !n.focus && n.focusPids.length === 0)).toBe(true);
+    expect(r.namespaces.map((n) => [n.ns, n.repeated[0]?.mountPoint ?? null])).toEqual([
+      [40, '/team-b/vol'],
+      [10, '/my dir'],
+      [20, null],
+      [50, null],
+    ]);
   });
 
   it('inotify-watches: the focus user only, or every user holding instances', async () => {
@@ -176,6 +236,32 @@ describe('collectors on a stand-in procfs (processes exiting, denied and zombie)
     expect(r.filesystems.map((f) => [f.mountPoint, f.fsType, f.openedByFocus, f.pids])).toEqual([['/', 'ext4', true, [100]]]);
     expect(r.unmeasured).toEqual([]);
     expect(r.fallback).toBeNull();
+  });
+
+  it('filesystem-usage: failing files are located in their own process\'s namespace (added when not measured yet)', async () => {
+    const rootDev = devString(statSync('/', { bigint: true }).dev);
+    const files = [
+      { pid: 100, path: '/data/app.log' },
+      { pid: 601, path: '/x' }, // namespace 50: no focus process there, measured for this file
+      { pid: 200, path: '/gone' },
+      { pid: 100, path: '/my dir/f' },
+      { pid: 100, path: '/data/app.log' },
+    ];
+    const out = await filesystemUsage.run({ pids: [100], files }, context(root));
+    const r = filesystemUsage.result.parse(out.result);
+    expect(r.filesystems.map((f) => [f.mountPoint, f.failingFiles])).toEqual([['/', ['/data/app.log', '/x']]]);
+    const raw = JSON.parse(out.raw) as { namespaces: { ns: number; pid: number }[]; failingFiles: unknown[] };
+    expect(raw.namespaces.map((n) => [n.ns, n.pid])).toEqual([
+      [10, 100],
+      [50, 601],
+    ]);
+    expect(raw.failingFiles).toEqual([
+      { pid: 100, path: '/data/app.log', ns: 10, mountPoint: '/', dev: rootDev },
+      { pid: 601, path: '/x', ns: 50, mountPoint: '/', dev: rootDev },
+      { pid: 200, path: '/gone', ns: null, outcome: 'process gone' },
+      { pid: 100, path: '/my dir/f', ns: 10, mountPoint: '/my dir', dev: '8:1' },
+      { pid: 100, path: '/data/app.log', ns: 10, mountPoint: '/', dev: rootDev },
+    ]);
   });
 
   it('filesystem-usage: nothing alive and pid 1 absent: falls back to the agent itself (self), never throws', async () => {
@@ -245,11 +331,71 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
     expect(host).toMatchObject({ focus: true });
     expect(mine!.mounts - host!.mounts).toBeGreaterThanOrEqual(300);
     expect(mine!.usedShare).toBe(Math.round((mine!.mounts / r.mountMax!) * 10_000) / 10_000);
-    expect(r.topRepeatedNs).toBe(childNs);
-    expect(r.topRepeated[0]).toEqual({ mountPoint: dir, count: 300 });
-    expect(r.topRepeatedSources[0]).toMatchObject({ root: dir, count: 300 });
+    expect(mine).toMatchObject({ focusPids: [pid], nearLimit: false });
+    expect(mine!.repeated[0]).toEqual({ mountPoint: dir, count: 300 });
+    expect(mine!.repeatedSources[0]).toMatchObject({ root: dir, count: 300 });
+    expect(host!.repeated.map((m) => m.mountPoint)).not.toContain(dir);
     expect(r.fallback).toBeNull();
     expect(r.namespaces.map((n) => n.mounts)).toEqual([...r.namespaces.map((n) => n.mounts)].sort((a, b) => b - a));
+  });
+
+  it('mount-namespaces: two private namespaces with their own bind-mount leaks, the target\'s first', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'th-twons-'));
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    const ownNs = nsInode('self', 'mnt');
+    // The test's own fixed script: stack N bind mounts of one directory in a private namespace, then wait there.
+    const leak = (name: string, n: number) => {
+      const dir = join(base, name);
+      mkdirSync(dir);
+      const script = 'i=0; while [ $i -lt "$1" ]; do mount --bind "$0" "$0" || exit 1; i=$((i+1)); done; cd /; exec sleep 60';
+      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, dir, String(n)], { stdio: 'ignore' });
+      children.push(child);
+      return { dir, pid: child.pid! };
+    };
+    const a = leak('a', 120); // the target's
+    const b = leak('b', 240); // another team's, with more mounts
+    for (const c of [a, b]) {
+      await until(`pid ${c.pid} has made its mounts`, () => linkOrNull(`/proc/${c.pid}/ns/mnt`) !== `mnt:[${ownNs}]` && readFileSync(`/proc/${c.pid}/comm`, 'utf8').trim() === 'sleep', 30_000);
+    }
+    const [nsA, nsB] = [nsInode(a.pid, 'mnt'), nsInode(b.pid, 'mnt')];
+    const points = (n: { repeated: { mountPoint: string }[] }) => n.repeated.map((m) => m.mountPoint);
+
+    // Against the real fs.mount-max (not changed here: it is machine-wide), neither is near the limit: only the
+    // target's namespace is analysed, and it is first although the other holds more mounts.
+    const r = mountNamespaces.result.parse((await mountNamespaces.run({ pids: [a.pid] }, context())).result);
+    const [first] = r.namespaces;
+    expect(first).toMatchObject({ ns: nsA, pid: a.pid, comm: 'sleep', focus: true, focusPids: [a.pid], nearLimit: false });
+    expect(first!.repeated[0]).toEqual({ mountPoint: a.dir, count: 120 });
+    expect(points(first!)).not.toContain(b.dir);
+    const other = r.namespaces.find((n) => n.ns === nsB);
+    expect(other).toMatchObject({ pid: b.pid, focus: false, focusPids: [], nearLimit: false, repeated: [], repeatedSources: [] });
+    expect(other!.mounts).toBeGreaterThan(first!.mounts);
+
+    // The same processes with a mount-max the other namespace is at 95 % of: a procfs of links to the real
+    // /proc/<pid> directories beside a stand-in sys/fs/mount-max.
+    const overlay = mkdtempSync(join(tmpdir(), 'th-procmax-'));
+    cleanups.push(() => rmSync(overlay, { recursive: true, force: true }));
+    for (const pid of [a.pid, b.pid, process.pid]) symlinkSync(`/proc/${pid}`, join(overlay, String(pid)));
+    const mountsB = readFileSync(`/proc/${b.pid}/mountinfo`, 'utf8').trimEnd().split('\n').length;
+    const mountMax = Math.ceil(mountsB / 0.95);
+    mkdirSync(join(overlay, 'sys/fs'), { recursive: true });
+    writeFileSync(join(overlay, 'sys/fs/mount-max'), `${mountMax}\n`);
+
+    const near = mountNamespaces.result.parse((await mountNamespaces.run({ pids: [a.pid] }, context(overlay))).result);
+    expect(near.mountMax).toBe(mountMax);
+    expect(near.namespaces.map((n) => [n.ns, n.focus, n.nearLimit])).toEqual([
+      [nsA, true, false],
+      [nsB, false, true],
+      [ownNs, false, false],
+    ]);
+    expect(near.nearLimitNamespaces).toEqual([nsB]);
+    const [target, leaker] = near.namespaces as [MountNamespace, MountNamespace];
+    expect(target.repeated[0]).toEqual({ mountPoint: a.dir, count: 120 });
+    expect(leaker).toMatchObject({ pid: b.pid, comm: 'sleep', mounts: mountsB });
+    expect(leaker.repeated[0]).toEqual({ mountPoint: b.dir, count: 240 });
+    expect(leaker.repeatedSources[0]).toMatchObject({ root: b.dir, count: 240 });
+    expect(points(leaker)).not.toContain(a.dir);
+    expect(points(target)).not.toContain(b.dir);
   });
 
   it('inotify-watches: a user namespace whose own limit (10) is exhausted', async () => {
@@ -336,6 +482,40 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
     expect(after.fallback).toMatch(/^none of the focus processes is running/);
     expect(after.filesystems.find((f) => f.mountPoint === fs.dir)).toMatchObject({ full: true, openedByFocus: false, pids: [] });
     expect(after.filesystems.every((f) => f.full || f.usedShare >= 0.95)).toBe(true);
+  });
+
+  it('filesystem-usage: the full tmpfs a failing file is on, in its process\'s own namespace, comes first', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'th-failing-'));
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    // Another full tmpfs everyone sees, whose name sorts before the private one: only the failing file puts that first.
+    const shared = join(base, 'a-shared');
+    const privateDir = join(base, 'b-private');
+    mkdirSync(shared);
+    mkdirSync(privateDir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1024k', 'tmpfs', shared]);
+    cleanups.push(() => execFileSync('umount', ['-l', shared]));
+    spawnSync('dd', ['if=/dev/zero', `of=${shared}/ballast`, 'bs=64k'], { stdio: 'ignore' });
+    // The test's own fixed script: a 1 MiB tmpfs in a private namespace, filled through the file y; cwd elsewhere.
+    const child = spawn(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=1024k tmpfs "$0" && { dd if=/dev/zero of="$0/y" bs=64k 2>/dev/null; cd /; exec sleep 60; }', privateDir],
+      { stdio: 'ignore' },
+    );
+    children.push(child);
+    const pid = child.pid!;
+    await until('sleep waits beside its full private tmpfs', () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+    const file = join(privateDir, 'y');
+    const expected = { mountPoint: privateDir, fsType: 'tmpfs', mountNs: nsInode(pid, 'mnt'), sizeBytes: 1024 * 1024, full: true, openedByFocus: false, failingFiles: [file] };
+
+    const r = filesystemUsage.result.parse((await filesystemUsage.run({ pids: [pid], files: [{ pid, path: file }] }, context())).result);
+    expect(r.filesystems[0]).toMatchObject(expected);
+    expect(r.filesystems.find((f) => f.mountPoint === shared)).toMatchObject({ full: true, failingFiles: [] });
+
+    // The file's process is not a focus process: its namespace is measured for the file, and the path is looked up
+    // there (in the test's own namespace the same path is a plain directory on another filesystem).
+    const other = filesystemUsage.result.parse((await filesystemUsage.run({ pids: [process.pid], files: [{ pid, path: file }] }, context())).result);
+    expect(other.filesystems[0]).toMatchObject(expected);
+    expect(other.filesystems.filter((f) => f.failingFiles.length > 0).map((f) => f.mountPoint)).toEqual([privateDir]);
   });
 
   it('filesystem-usage: a full tmpfs that exists only in another mount namespace, measured through /proc/<pid>/root', async () => {

@@ -11,6 +11,9 @@ import {
   statusMessage,
   sweepsMessage,
 } from '../../src/chatops/blocks.ts';
+import { LinkSigner, verifySignedPath } from '../../src/auth/signed-links.ts';
+import { Investigation } from '../../src/core/investigation.ts';
+import { messageLinks } from '../../src/notify/links.ts';
 import { cpuProfileSucceeded, enospcFailed, enospcSucceeded, overflowing, running } from '../fixtures/chatops/investigations.ts';
 
 const links = {
@@ -103,10 +106,14 @@ describe('progressMessage', () => {
 });
 
 describe('finalMessage', () => {
-  it('posts a succeeded enospc run to the channel with findings, context and buttons', () => {
-    const msg = finalMessage(enospcSucceeded, { report: links.report, self: links.self });
+  it('posts a succeeded enospc run to the channel with findings, next steps, evidence links, notes, context and buttons', () => {
+    const evidence = new Map([
+      ['mounts/node-17/result.json', 'https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/mounts/node-17/result.json?exp=1&sig=m'],
+      ['errors/node-17/result.json', 'https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/errors/node-17/result.json?exp=1&sig=e'],
+    ]);
+    const msg = finalMessage(enospcSucceeded, { report: links.report, self: links.self, evidence });
     expect(msg.response_type).toBe('in_channel');
-    expect(types(msg)).toEqual(['header', 'section', 'section', 'section', 'section', 'context', 'actions']);
+    expect(types(msg)).toEqual(['header', 'section', 'section', 'section', 'section', 'section', 'context', 'actions']);
     expect(msg.blocks[0]).toEqual({
       type: 'header',
       text: { type: 'plain_text', text: ':white_check_mark: enospc succeeded on pod=shop/cart-7d9f', emoji: true },
@@ -114,12 +121,20 @@ describe('finalMessage', () => {
     expect(sections(msg)[0]).toBe('*mount(2) fails: mount namespace of pid 4242 holds 99990 mounts, limit fs.mount-max=100000*');
     expect(sections(msg)[1]).toBe(
       ':red_circle: _critical_ *Mount namespace of pid 4242 (containerd-shim) holds 99990 mounts: 100% of fs.mount-max*\n' +
-        'fs.mount-max is 100000; at the limit every mount(2) in this namespace fails with ENOSPC. Mount points repeated most: /var/lib/kubelet/pods ×41210, /run/containerd ×12001.',
+        'fs.mount-max is 100000; at the limit every mount(2) in this namespace fails with ENOSPC. Mount points repeated most: /var/lib/kubelet/pods ×41210, /run/containerd ×12001.\n' +
+        '*Next:*\n```\nfindmnt -N 4242 | wc -l\ncat /proc/4242/mountinfo | wc -l\n```\n' +
+        '*Fix:* Find what keeps adding MS_BIND|MS_REC mounts that propagate into this namespace (docker cp into a container with a bind-mounted host path is a known cause); raising fs.mount-max is only a stopgap.\n' +
+        // Stored evidence links to its artifact; a name still in the agent's spool is shown as code.
+        '*Evidence:* <https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/mounts/node-17/result.json?exp=1&amp;sig=m|mounts/node-17/result.json>, `mount-calls/node-17/result.json`',
     );
     // Markup characters from the investigation are escaped, not interpreted.
-    expect(sections(msg)[2]).toBe(':warning: _warning_ *mount fails with ENOSPC 1,204 times in 30s*\nrunc &lt;pid 5120&gt; in shop/cart-7d9f: 1,204 &amp; counting');
-    expect(sections(msg)[3]).toBe(':information_source: _info_ *funcgraph skipped*\nthe kernel has no function_graph tracer');
-    const ctx = msg.blocks[5];
+    expect(sections(msg)[2]).toBe(
+      ':warning: _warning_ *mount fails with ENOSPC 1,204 times in 30s*\nrunc &lt;pid 5120&gt; in shop/cart-7d9f: 1,204 &amp; counting\n' +
+        '*Evidence:* <https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/errors/node-17/result.json?exp=1&amp;sig=e|errors/node-17/result.json>',
+    );
+    expect(sections(msg)[3]).toBe(':information_source: _info_ *Most mounts are bind mounts*\n97% of the mounts are bind mounts of /var/lib/kubelet/pods');
+    expect(sections(msg)[4]).toBe('*Not looked at:*\n• mount-path on node-17 could not run: the kernel has no function_graph tracer');
+    const ctx = msg.blocks[6];
     expect(ctx).toEqual({
       type: 'context',
       elements: [
@@ -129,12 +144,106 @@ describe('finalMessage', () => {
         },
       ],
     });
-    expect(msg.blocks[6]).toEqual({
+    expect(msg.blocks[7]).toEqual({
       type: 'actions',
       elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open report', emoji: true }, url: links.report, action_id: 'open_report', style: 'primary' }],
     });
-    expect(msg.text).toBe(':white_check_mark: enospc on pod=shop/cart-7d9f succeeded: mount(2) fails: mount namespace of pid 4242 holds 99990 mounts, limit fs.mount-max=100000');
+    // The fallback text is all Mattermost shows: the same headline, findings, next steps, evidence, notes and report.
+    expect(msg.text.split('\n')).toEqual([
+      ':white_check_mark: enospc on pod=shop/cart-7d9f succeeded: mount(2) fails: mount namespace of pid 4242 holds 99990 mounts, limit fs.mount-max=100000',
+      ':red_circle: *Mount namespace of pid 4242 (containerd-shim) holds 99990 mounts: 100% of fs.mount-max*: fs.mount-max is 100000; at the limit every mount(2) in this namespace fails with ENOSPC. Mount points repeated most: /var/lib/kubelet/pods ×41210, /run/containerd ×12001.',
+      'Next: `findmnt -N 4242 | wc -l` ; `cat /proc/4242/mountinfo | wc -l`',
+      'Fix: Find what keeps adding MS_BIND|MS_REC mounts that propagate into this namespace (docker cp into a container with a bind-mounted host path is a known cause); raising fs.mount-max is only a stopgap.',
+      'Evidence: <https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/mounts/node-17/result.json?exp=1&amp;sig=m|mounts/node-17/result.json>, `mount-calls/node-17/result.json`',
+      ':warning: *mount fails with ENOSPC 1,204 times in 30s*: runc &lt;pid 5120&gt; in shop/cart-7d9f: 1,204 &amp; counting',
+      'Evidence: <https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/errors/node-17/result.json?exp=1&amp;sig=e|errors/node-17/result.json>',
+      ':information_source: *Most mounts are bind mounts*: 97% of the mounts are bind mounts of /var/lib/kubelet/pods',
+      'Not looked at: mount-path on node-17 could not run: the kernel has no function_graph tracer',
+      '<https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/report.html?sig=a&amp;exp=1|Open the report>',
+    ]);
     expectWithinSlackLimits(msg);
+  });
+
+  it('lists findings in severity order whatever order the summary has them in', () => {
+    const shuffled = Investigation.parse({
+      ...enospcSucceeded,
+      summary: { ...enospcSucceeded.summary, findings: [...enospcSucceeded.summary!.findings].reverse() },
+    });
+    const msg = finalMessage(shuffled, links);
+    const order = (texts: string[]) => texts.flatMap((t) => [...t.matchAll(/:(red_circle|warning|information_source):/g)].map((m) => m[1]));
+    expect(order(sections(msg))).toEqual(['red_circle', 'warning', 'information_source']);
+    expect(order([msg.text])).toEqual(['red_circle', 'warning', 'information_source']);
+  });
+
+  it('links evidence to the report, saying so, when no artifact has a link of its own', () => {
+    const msg = finalMessage(enospcSucceeded, { report: links.report });
+    const critical = sections(msg)[1] ?? '';
+    expect(critical.split('\n').at(-1)).toBe(
+      `*Evidence* (linked from the <${links.report.replace(/&/g, '&amp;')}|report>): \`mounts/node-17/result.json\`, \`mount-calls/node-17/result.json\``,
+    );
+    // Without a report either, the names are code: nothing pretends to be a link.
+    expect((sections(finalMessage(enospcSucceeded, {}))[1] ?? '').split('\n').at(-1)).toBe('*Evidence:* `mounts/node-17/result.json`, `mount-calls/node-17/result.json`');
+  });
+
+  it('never mentions a step that was not needed, in any block or the text', () => {
+    const watches = /watches|inotify_add_watch/;
+    for (const inv of [enospcSucceeded, Investigation.parse({ ...enospcSucceeded, status: 'cancelled', reason: 'cancelled by slack:U2CERLKJA' })]) {
+      const msg = finalMessage(inv, links);
+      expect(texts(msg).filter((t) => watches.test(t))).toEqual([]);
+      expect(msg.text).not.toMatch(watches);
+    }
+  });
+
+  it('lists failed, cancelled and unsupported steps of an unsuccessful run, but not a step that was not needed', () => {
+    const inv = Investigation.parse({
+      ...enospcFailed,
+      steps: [
+        ...enospcFailed.steps,
+        { id: 'mounts', tool: 'mount-namespaces', node: null, status: 'skipped', skip: 'not-needed', reason: 'not needed: no mount(2) failed', artifacts: [] },
+        { id: 'mount-path', tool: 'funcgraph', node: 'node-3', status: 'skipped', skip: 'unsupported', reason: 'the kernel has no function_graph tracer', artifacts: [] },
+        { id: 'watches', tool: 'inotify-watches', node: 'node-3', status: 'cancelled', reason: 'the investigation failed first', artifacts: [] },
+      ],
+    });
+    const list = sections(finalMessage(inv, {})).find((t) => t.startsWith('Steps that did not succeed:'));
+    expect(list?.split('\n')).toEqual([
+      'Steps that did not succeed:',
+      '• *Syscalls failing with ENOSPC* (`syscount` on node-3): failed: agent on node-3 went away (no heartbeat for 6 s)',
+      '• *mount-path* (`funcgraph` on node-3): skipped: the kernel has no function_graph tracer',
+      '• *watches* (`inotify-watches` on node-3): cancelled: the investigation failed first',
+    ]);
+  });
+
+  it('keeps a finding with a huge next step and many long evidence links within a section, never cutting a link', () => {
+    const url = (i: number) => `https://tracehound.example/${String(i).padStart(2, '0')}/${'e'.repeat(260)}?sig=x`;
+    const names = Array.from({ length: 9 }, (_, i) => `step-${i}/node-17/${'n'.repeat(40)}.json`);
+    const inv = Investigation.parse({
+      ...enospcSucceeded,
+      summary: {
+        headline: 'h',
+        findings: [
+          {
+            severity: 'critical',
+            title: 't'.repeat(500),
+            detail: 'detail & <x> '.repeat(400),
+            evidence: names,
+            next: { commands: Array.from({ length: 7 }, (_, i) => `cmd-${i} ${'`a` & '.repeat(100)}`), remedy: 'fix & '.repeat(300) },
+          },
+        ],
+        notes: [],
+      },
+    });
+    const msg = finalMessage(inv, { evidence: new Map(names.map((n, i) => [n, url(i)])) });
+    expectWithinSlackLimits(msg);
+    const text = sections(msg)[1] ?? '';
+    // Three links whole, the rest counted; the detail is what was cut to make room.
+    expect([...text.matchAll(/<(https:[^|>]+)\|([^>]+)>/g)].map((m) => m[1])).toEqual([url(0), url(1), url(2)]);
+    expect(text).toContain(' +6 more in the report');
+    expect(text).toContain('# +3 more in the report\n```');
+    expect(text).toMatch(/^:red_circle: _critical_ \*t+…\*\ndetail &amp; &lt;x&gt; [^\n]*…\n\*Next:\*\n```\ncmd-0 /);
+    // Backquotes inside a command cannot close the code block.
+    expect(text.split('```')).toHaveLength(3);
+    expect(msg.text.length).toBeLessThanOrEqual(LIMITS.fallbackText);
+    expect([...msg.text.matchAll(/</g)].length).toBe([...msg.text.matchAll(/>/g)].length);
   });
 
   it('shows the top functions of a CPU profile, the flamegraph image and both buttons', () => {
@@ -220,6 +329,25 @@ describe('finalMessage', () => {
     const symptom = texts(msg).find((t) => t.startsWith('Symptom: ')) ?? '';
     expect(symptom.startsWith('Symptom: mount &lt;fails&gt; &amp; ')).toBe(true);
     expect(msg.text.endsWith('…')).toBe(true);
+  });
+});
+
+describe('messageLinks', () => {
+  it('signs a link for each stored evidence artifact, none for one still spooled, and the message links them', () => {
+    const secret = 'blocks-test-link-secret-0123456789abcdef';
+    const made = messageLinks(enospcSucceeded, new LinkSigner(secret, 'https://tracehound.example/', 600));
+    expect([...made.evidence.keys()].sort()).toEqual(['errors/node-17/result.json', 'mounts/node-17/result.json']);
+    const now = Math.floor(Date.now() / 1000);
+    for (const [name, url] of made.evidence) {
+      const u = new URL(url);
+      expect(u.origin).toBe('https://tracehound.example');
+      expect(u.pathname).toBe(`/v1/investigations/${enospcSucceeded.id}/artifacts/${name}`);
+      expect(verifySignedPath(secret, u.pathname, u.searchParams.get('exp') ?? undefined, u.searchParams.get('sig') ?? undefined, now)).toEqual({ ok: true });
+    }
+    const critical = sections(finalMessage(enospcSucceeded, made))[1] ?? '';
+    const linked = [...critical.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((m) => [m[1]!.replace(/&amp;/g, '&'), m[2]]);
+    expect(linked).toEqual([[made.evidence.get('mounts/node-17/result.json'), 'mounts/node-17/result.json']]);
+    expect(critical).toContain(', `mount-calls/node-17/result.json`');
   });
 });
 

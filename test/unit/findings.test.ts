@@ -6,10 +6,10 @@ import { renderReportMarkdown } from '../../src/core/report.ts';
 import type { ProfileResult, SyscountResult, SyscountRow } from '../../src/core/tool-results.ts';
 
 const row = (r: Partial<SyscountRow>): SyscountRow => ({
-  syscall: 'write', errno: 'ENOSPC', comm: 'dd', pid: 1, cgroupId: 25, cgroup: '/app', pod: null, count: 1, ...r,
+  syscall: 'write', errno: 'ENOSPC', comm: 'dd', pid: 1, cgroupId: 25, cgroup: '/app', pod: null, count: 1, files: [], ...r,
 });
 const step = (id: string, tool: string, result: unknown, over: Partial<Step> = {}): Step => ({
-  id, tool, node: 'node-17', status: 'succeeded', artifacts: [], result, ...over,
+  id, tool, node: 'node-17', status: 'succeeded', artifacts: [`${id}/${over.node ?? 'node-17'}/raw.json`, `${id}/${over.node ?? 'node-17'}/result.json`], result, ...over,
 });
 const syscount = (rows: SyscountRow[]): SyscountResult => ({ rows, totalEvents: rows.reduce((n, r) => n + r.count, 0) });
 
@@ -32,9 +32,40 @@ describe('syscall error findings', () => {
       ['critical', 'write(2) fails with ENOSPC (1,234 times)'],
       ['critical', 'mount(2) fails with ENOSPC (12 times)'],
     ]);
-    expect(s.findings[0]!.detail).toContain('- logger (pid 312, cgroup #99, node node-17): 34');
-    expect(s.findings[1]!.detail).toContain('fs.mount-max');
+    expect(s.findings[0]!.detail).toContain('- logger (pid 312, cgroup #99, node node-17): 34 times');
+    expect(s.findings[1]!.next?.commands).toContain('sysctl fs.mount-max');
+    expect(s.findings[1]!.next?.commands).toContain('wc -l < /proc/400/mountinfo');
+    expect(s.findings[1]!.next?.remedy).toMatch(/MNT_DETACH.*stopgap/s);
     expect(s.findings[0]!.evidence).toEqual(['errors/node-17/result.json']);
+  });
+
+  it('names the file a failing write went to, or says its descriptor was closed', () => {
+    const open = { fd: 3, count: 40, path: '/var/lib/my app/data.log', state: 'open' as const, deleted: false };
+    const s = summarizeSyscallErrors({
+      stepId: 'errors', errno: 'ENOSPC', durationText: '5s',
+      steps: [step('errors', 'syscount', syscount([
+        row({ count: 40, pid: 311, comm: 'writer', files: [open] }),
+        row({ count: 7, pid: 312, comm: 'sh', files: [{ fd: 1, count: 7, path: null, state: 'closed', deleted: false }] }),
+      ]))],
+    });
+    expect(s.headline).toBe('write(2) on /var/lib/my app/data.log failed with ENOSPC 47 times in 5s, most in writer (pid 311, cgroup /app, node node-17)');
+    expect(s.findings[0]!.detail.split('\n')).toEqual([
+      '- writer (pid 311, cgroup /app, node node-17): 40 times, on /var/lib/my app/data.log (fd 3)',
+      '- sh (pid 312, cgroup /app, node node-17): 7 times, on fd 1, closed or replaced after it failed',
+    ]);
+    // Commands look at the path in the process's own mount namespace, quoted as one shell word.
+    expect(s.findings[0]!.next?.commands).toEqual([
+      'ls -l /proc/311/fd/3',
+      "nsenter -t 311 -m df -h '/var/lib/my app/data.log'",
+      "nsenter -t 311 -m df -i '/var/lib/my app/data.log'",
+    ]);
+    const closed = summarizeSyscallErrors({
+      stepId: 'errors', errno: 'ENOSPC', durationText: '5s',
+      steps: [step('errors', 'syscount', syscount([row({ count: 7, pid: 312, comm: 'sh', files: [{ fd: 1, count: 7, path: null, state: 'exited', deleted: false }] })]))],
+    });
+    expect(closed.headline).toMatch(/^write\(2\) failed with ENOSPC/);
+    expect(closed.findings[0]!.detail).toContain('on fd 1, its process exited before the capture ended');
+    expect(closed.findings[0]!.next?.commands[1]).toBe('findmnt -N 312 -o TARGET,FSTYPE,SIZE,USED,AVAIL,USE%');
   });
 
   it('says plainly when nothing failed, and when the capture itself failed', () => {
@@ -45,7 +76,8 @@ describe('syscall error findings', () => {
       steps: [step('errors', 'syscount', undefined, { status: 'failed', reason: 'bpftrace unavailable: not found' })],
     });
     expect(failed.headline).toBe('No capture of failing syscalls completed: bpftrace unavailable: not found');
-    expect(failed.findings[0]).toMatchObject({ severity: 'warning', title: 'syscount on node-17 failed' });
+    // The failed step itself is told once per summary, by the playbook (step-problems.ts), not by each summarizer.
+    expect(failed.findings).toEqual([]);
   });
 });
 
@@ -86,7 +118,7 @@ describe('report.md', () => {
       id: 'inv_01234567890123456789012345', status: 'succeeded', playbook: 'enospc', target: { cgroup: '/app' }, params: {},
       createdAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:11.000Z', requestedBy: 'slack:U1',
       steps: [step('errors', 'syscount', {}, { startedAt: '2026-01-01T00:00:00.500Z', finishedAt: '2026-01-01T00:00:10.500Z', artifacts: ['errors/node-17/raw.json'], reason: 'a|b' })],
-      summary: { headline: 'write(2) failed', findings: [{ severity: 'critical', title: 'T', detail: 'D', evidence: ['errors'] }] },
+      summary: { headline: 'write(2) failed', findings: [{ severity: 'critical', title: 'T', detail: 'D', evidence: ['errors/node-17/raw.json'] }], notes: [] },
       artifacts: [],
     };
     const md = renderReportMarkdown(inv);

@@ -40,6 +40,7 @@ steps:
     tool: mount-namespaces
     title: mounts per namespace
     when: has(steps.errors.result) && steps.errors.result.rows.exists(r, r.syscall == "mount")
+    notNeeded: no mount(2) failed
     params:
       pids: { expr: 'steps.errors.result.rows.filter(r, r.syscall == "mount").map(r, r.pid)' }
   - id: graph
@@ -58,6 +59,15 @@ findings:
     title: 'namespace of pid {{ item.pid }} holds {{ item.mounts }} mounts'
     detail: 'limit fs.mount-max={{ steps.mounts.result.mountMax }}'
     evidence: [mounts]
+    next:
+      commands: ['findmnt -N {{ string(item.pid) }}', '   ']
+      remedy: 'unmount   the leaked mounts of {{ shell("/tmp/a b") }} .'
+  - when: has(steps.mounts.result)
+    severity: info
+    title: '{{ steps.mounts.result.totalNamespaces }} namespaces'
+  - when: has(steps.mounts.result)
+    severity: warning
+    title: 'a warning listed after the critical one'
 headline:
   - when: has(steps.mounts.result) && steps.mounts.result.namespaces[0].mounts >= steps.mounts.result.mountMax
     text: 'mount(2) fails: mount namespace of pid {{ steps.mounts.result.namespaces[0].pid }} holds {{ steps.mounts.result.namespaces[0].mounts }} mounts, limit fs.mount-max={{ steps.mounts.result.mountMax }}'
@@ -85,9 +95,9 @@ describe('playbook engine', () => {
 
   it('skips a step whose condition does not hold, saying which', () => {
     const ctx = planContext(params, {}, [step('errors', { rows: [{ syscall: 'write', pid: 7 }] })]);
-    expect(p.steps[1]!.condition(ctx)).toBe('condition not met: has(steps.errors.result) && steps.errors.result.rows.exists(r, r.syscall == "mount")');
+    expect(p.steps[1]!.condition(ctx)).toEqual({ skip: 'not-needed', reason: 'not needed: no mount(2) failed' });
     const failed = planContext(params, {}, [step('errors', undefined, { status: 'failed', reason: 'x' })]);
-    expect(p.steps[1]!.condition(failed)).toMatch(/^condition not met/);
+    expect(p.steps[1]!.condition(failed)).toEqual({ skip: 'not-needed', reason: 'not needed: no mount(2) failed' });
   });
 
   it('feeds earlier results into parameters', () => {
@@ -113,11 +123,42 @@ describe('playbook engine', () => {
     expect(d).toEqual({ action: 'skip', reason: 'tracer function_graph not available on kernel 6.18.44 (available_tracers: nop); fallback syscount: bpftrace unavailable: not installed' });
   });
 
-  it('turns results into findings and a headline', () => {
-    const steps = [step('errors', { rows: [{ syscall: 'mount', pid: 311 }] }), step('mounts', { mountMax: 100_000, namespaces: [{ pid: 311, mounts: 100_000 }, { pid: 1, mounts: 31 }] })];
+  it('turns results into findings in severity order, with evidence as artifact names and the next step', () => {
+    const artifacts = ['mounts/n1/raw.json', 'mounts/n1/result.json'];
+    const steps = [
+      step('errors', { rows: [{ syscall: 'mount', pid: 311 }] }),
+      step('mounts', { mountMax: 100_000, totalNamespaces: 2, namespaces: [{ pid: 311, mounts: 100_000 }, { pid: 1, mounts: 31 }] }, { artifacts }),
+    ];
     const s = p.summarize({ investigation: inv(steps), params, steps });
     expect(s.headline).toBe('mount(2) fails: mount namespace of pid 311 holds 100,000 mounts, limit fs.mount-max=100,000');
-    expect(s.findings).toEqual([{ severity: 'critical', title: 'namespace of pid 311 holds 100,000 mounts', detail: 'limit fs.mount-max=100,000', evidence: ['mounts'] }]);
+    expect(s.findings.map((f) => f.severity)).toEqual(['critical', 'warning', 'info']);
+    expect(s.findings[0]).toEqual({
+      severity: 'critical',
+      title: 'namespace of pid 311 holds 100,000 mounts',
+      detail: 'limit fs.mount-max=100,000',
+      evidence: artifacts,
+      // Blank commands are dropped; runs of spaces and a space before punctuation are tidied; quoted as a shell word.
+      next: { commands: ['findmnt -N 311'], remedy: "unmount the leaked mounts of '/tmp/a b'." },
+    });
+    expect(s.notes).toEqual([]);
+  });
+
+  it('keeps branches not taken out of the summary, and tells what could not run as notes', () => {
+    const steps = [
+      step('errors', { rows: [] }),
+      step('mounts', undefined, { status: 'skipped', skip: 'not-needed', reason: 'not needed: no mount(2) failed', node: null }),
+      step('graph', undefined, { status: 'skipped', skip: 'unsupported', reason: 'bpftrace unavailable: not installed' }),
+      step('errors', undefined, { status: 'failed', reason: 'agent error: boom', node: 'n2' }),
+    ];
+    const s = p.summarize({ investigation: inv(steps), params, steps });
+    const text = JSON.stringify(s);
+    expect(text).not.toContain('not needed');
+    expect(text).not.toContain('mounts');
+    expect(s.notes).toEqual(['graph on n1 could not run: bpftrace unavailable: not installed']);
+    expect(s.findings).toEqual([{ severity: 'warning', title: 't failed on n2', detail: 'agent error: boom', evidence: [] }]);
+    // Records written before \`skip\` existed said "condition not met: …" for the same thing.
+    const old = [step('mounts', undefined, { status: 'skipped', reason: 'condition not met: has(steps.errors.result)' })];
+    expect(p.summarize({ investigation: inv(old), params, steps: old })).toMatchObject({ findings: [], notes: [] });
   });
 });
 
@@ -152,6 +193,15 @@ describe('playbook validation', () => {
     expect(fails(base('  - { id: a, tool: syscount, title: x }\n', 'params:\n  d: { type: duration, default: 5m, min: 1s, max: 1m }\n'))).toEqual([{ path: 'params.d', message: 'need min ≤ default ≤ max' }]);
     expect(fails('name: [unclosed\n')[0]!.path).toMatch(/^line \d+$/);
     expect(fails(base('  - { id: a, tool: syscount, title: x }\n', 'params:\n  fn: { type: string, pattern: "[" }\n'))[0]!.path).toBe('params.fn.pattern');
+  });
+
+  it('wants a reason in words for every conditional step, a next step for every critical finding and evidence that names steps', () => {
+    const step = '  - { id: a, tool: syscount, title: x }\n';
+    expect(fails(base(`${step}  - { id: b, tool: syscount, title: y, when: "true" }\n`))).toEqual([{ path: 'steps[1].notNeeded', message: expect.stringContaining('in words') }]);
+    expect(fails(base(`${step}  - { id: b, tool: syscount, title: y, notNeeded: never }\n`))).toEqual([{ path: 'steps[1].notNeeded', message: expect.stringContaining('only a step with `when`') }]);
+    const rule = (r: string) => base(step, '').replace('steps:', `findings:\n  - ${r}\nsteps:`);
+    expect(fails(rule('{ when: "true", severity: critical, title: t }'))).toEqual([{ path: 'findings[0].next', message: expect.stringContaining('what to do next') }]);
+    expect(fails(rule('{ when: "true", severity: info, title: t, evidence: [nope] }'))).toEqual([{ path: 'findings[0].evidence[0]', message: 'no step "nope" in this playbook' }]);
   });
 
   it('loads every playbook in playbooks/', async () => {

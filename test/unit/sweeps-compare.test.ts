@@ -118,7 +118,7 @@ describe('the first sweep of a schedule', () => {
         severity: 'info',
         title: 'First sweep of this schedule: baseline recorded',
         detail: 'Recorded the figures of 2 nodes (node-1, node-2); later sweeps of this schedule are compared with them. No figures from node-3.',
-        evidence: ['errors', 'io', 'kills', 'retrans', 'runq'],
+        evidence: [],
       },
     ]);
   });
@@ -145,7 +145,7 @@ describe('run-queue p99', () => {
         severity: 'warning',
         title: 'Run-queue p99 doubled on node-1: 1 ms → 2 ms',
         detail: 'Baseline 1 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 2 ms, 2× the baseline. Flagged at 2× the baseline or more and above 1 ms.',
-        evidence: ['runq'],
+        evidence: ['runq/node-1/result.json'],
       },
     ]);
     expect(c.changes).toEqual([
@@ -215,7 +215,7 @@ describe('block I/O', () => {
         severity: 'warning',
         title: 'Block I/O p99 of vda write doubled on node-1: 4 ms → 8 ms',
         detail: 'Baseline 4 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 8 ms, 2× the baseline. Flagged at 2× the baseline or more and above 5 ms.',
-        evidence: ['io'],
+        evidence: ['io/node-1/result.json'],
       },
     ]);
   });
@@ -242,7 +242,7 @@ describe('block I/O', () => {
         severity: 'warning',
         title: 'New block I/O errors on 7:0 write on node-1: 1 error',
         detail: 'Baseline 0 (median of the 2 of 2 previous sweeps that measured it on node-1); now 1. Flagged at 2× the baseline or more and 1 error more.',
-        evidence: ['io'],
+        evidence: ['io/node-1/result.json'],
       },
     ]);
     const erring = (errors: number) => ({ io: io({ 'vda write': { errors } }) });
@@ -261,19 +261,19 @@ describe('failing syscalls', () => {
         severity: 'critical',
         title: 'New failing syscall mmap ENOMEM on node-1: 1 failure',
         detail: 'mmap(2) failed with ENOMEM 1 time in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1. ENOMEM means a resource ran out.',
-        evidence: ['errors'],
+        evidence: ['errors/node-1/result.json'],
       },
       {
         severity: 'critical',
         title: 'New failing syscall openat ENOSPC on node-1: 42 failures',
         detail: 'openat(2) failed with ENOSPC 42 times in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1. ENOSPC means a resource ran out.',
-        evidence: ['errors'],
+        evidence: ['errors/node-1/result.json'],
       },
       {
         severity: 'warning',
         title: 'New failing syscall connect ECONNREFUSED on node-1: 3 failures',
         detail: 'connect(2) failed with ECONNREFUSED 3 times in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1.',
-        evidence: ['errors'],
+        evidence: ['errors/node-1/result.json'],
       },
     ]);
   });
@@ -307,7 +307,7 @@ describe('failing syscalls', () => {
         severity: 'warning',
         title: 'Failing syscall openat ENOENT doubled on node-1: 51 → 151',
         detail: 'Baseline 51 (median of the 3 of 3 previous sweeps that measured it on node-1); now 151, 2.9× the baseline. Flagged at 2× the baseline or more and 100 failures more.',
-        evidence: ['errors'],
+        evidence: ['errors/node-1/result.json'],
       },
     ]);
   });
@@ -339,7 +339,7 @@ describe('TCP retransmits', () => {
         severity: 'warning',
         title: 'TCP retransmits rose on node-1: 0 → 10',
         detail: 'Baseline 0 (median of the 3 of 3 previous sweeps that measured it on node-1); now 10. Flagged at 2× the baseline or more and 10 retransmits more.',
-        evidence: ['retrans'],
+        evidence: ['retrans/node-1/result.json'],
       },
     ]);
   });
@@ -364,7 +364,7 @@ describe('OOM kills', () => {
         severity: 'critical',
         title: 'OOM kills appeared on node-1: 2 kills',
         detail: 'Baseline 0 (median of the 3 of 3 previous sweeps that measured it on node-1); now 2. Every OOM kill above the baseline is flagged.',
-        evidence: ['kills'],
+        evidence: ['kills/node-1/result.json'],
       },
     ]);
     expect(titles(sweep('now', { 'node-1': { kills: kills(1) } }), previous)).toEqual(['OOM kills appeared on node-1: 1 kill']);
@@ -410,7 +410,7 @@ describe('a fleet', () => {
         severity: 'warning',
         title: 'Run-queue p99 rose 5× on node-1: 1 ms → 5 ms',
         detail: 'Baseline 1 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 5 ms, 5× the baseline. Flagged at 2× the baseline or more and above 1 ms.',
-        evidence: ['runq'],
+        evidence: ['runq/node-1/result.json'],
       },
       {
         severity: 'warning',
@@ -425,14 +425,14 @@ describe('a fleet', () => {
           'node-7 gave figures in 3 of the 3 previous sweeps but none in this one: errors (syscount) failed: agent unreachable; ' +
           'runq (runqlat) failed: agent unreachable; io (biolatency) failed: agent unreachable; retrans (tcpretrans) failed: agent unreachable; ' +
           'kills (oomkill) failed: agent unreachable.',
-        evidence: ['errors', 'io', 'kills', 'retrans', 'runq'],
+        evidence: ['errors/node-7/result.json', 'io/node-7/result.json', 'kills/node-7/result.json', 'retrans/node-7/result.json', 'runq/node-7/result.json'],
       },
       // A new node's figures are its baseline: its ENOSPC and OOM kill are not compared with anything.
       {
         severity: 'info',
         title: 'New node in this schedule: node-9',
         detail: 'node-9 gave figures in this sweep but in none of the 3 previous sweeps; they are its baseline from now on.',
-        evidence: ['errors', 'io', 'kills', 'retrans', 'runq'],
+        evidence: ['errors/node-9/result.json', 'io/node-9/result.json', 'kills/node-9/result.json', 'retrans/node-9/result.json', 'runq/node-9/result.json'],
       },
     ]);
   });
@@ -477,7 +477,7 @@ describe('back to normal', () => {
         severity: 'info',
         title: 'Run-queue p99 back to normal on node-1: 1.1 ms (was 5 ms)',
         detail: 'Flagged in the previous sweep at 5 ms against a baseline of 1 ms (median of 2 sweeps before it); now 1.1 ms, which raises no flag.',
-        evidence: ['runq'],
+        evidence: ['runq/node-1/result.json'],
       },
     ]);
     expect(titles(sweep('now', { 'node-1': { runq: runq(4000) } }), previous)).toEqual(['Run-queue p99 rose 4× on node-1: 1 ms → 4 ms']);
@@ -504,7 +504,7 @@ describe('back to normal', () => {
         severity: 'info',
         title: 'node-2 answers again',
         detail: 'node-2 gave no figures in the previous sweep and gives them again.',
-        evidence: ['errors', 'io', 'kills', 'retrans', 'runq'],
+        evidence: ['errors/node-2/result.json', 'io/node-2/result.json', 'kills/node-2/result.json', 'retrans/node-2/result.json', 'runq/node-2/result.json'],
       },
     ]);
   });

@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
 import { cgroupPathIndex } from './cgroups.ts';
+import { resolveFd } from './fd-paths.ts';
 import { kernelScopeOf } from './kernel-scope.ts';
 import type { CgroupNames } from './pod-cgroups.ts';
 import { defaultDemangler } from './symbols/demangle.ts';
@@ -159,6 +160,8 @@ function parseContext(deps: CaptureDeps): ParseContext & { flushNames(): Promise
       const name = symbolizer.resolve(pid, address);
       return name === null ? null : defaultDemangler.name(name);
     },
+    // Parsing runs once the tool has stopped: this is "capture end", as close to the failures as the agent gets.
+    fileOf: (pid, fd) => resolveFd(pid, fd),
     flushNames: () => defaultDemangler.flush(),
   };
 }

@@ -1,6 +1,6 @@
 import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { isTerminal, type Investigation, type Step, type Summary } from '../../src/core/investigation.ts';
+import { bySeverity, isTerminal, type Investigation, type Step, type Summary } from '../../src/core/investigation.ts';
 import { compareSweep, comparisonFindings, type SweepComparison } from '../../src/sweeps/compare.ts';
 import { Capabilities } from '../../src/core/capabilities.ts';
 import { planContext } from '../../src/core/playbooks/engine.ts';
@@ -240,8 +240,9 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
     const resolution = notNow ? null : await resolvePlacements(inv.target, ctx.registry, ctx.inventory);
     if (notNow || !resolution || 'error' in resolution) {
       const status = notNow ? 'skipped' : 'failed';
-      const reason = notNow ?? (resolution && 'error' in resolution ? resolution.error : 'no placement');
-      await record([{ id: step.id, title: step.title, tool: step.tool, node: null, status, reason, artifacts: [], finishedAt: now() }]);
+      const reason = notNow?.reason ?? (resolution && 'error' in resolution ? resolution.error : 'no placement');
+      const skip = notNow ? { skip: notNow.skip } : {};
+      await record([{ id: step.id, title: step.title, tool: step.tool, node: null, status, reason, ...skip, artifacts: [], finishedAt: now() }]);
       progress.stepIndex += 1;
       await job.updateData({ id, progress });
       continue;
@@ -257,7 +258,7 @@ async function runInvestigation(job: Job, token: string, ctx: RunContext): Promi
       const caps = Capabilities.safeParse((await ctx.registry.get(node))?.capabilities);
       const decision = step.plan(pctx, caps.success ? caps.data : null);
       if (decision.action === 'skip') {
-        entries.push({ id: step.id, title: step.title, tool: step.tool, node, status: 'skipped', reason: decision.reason, artifacts: [], finishedAt: now() });
+        entries.push({ id: step.id, title: step.title, tool: step.tool, node, status: 'skipped', skip: 'unsupported', reason: decision.reason, artifacts: [], finishedAt: now() });
         continue;
       }
       const data: CaptureJob = {
@@ -345,6 +346,8 @@ async function collectStep(job: Job, inv: Investigation, playbook: Playbook, pro
       const entry: Step = {
         ...s,
         status: o.status,
+        // An agent skips a capture only when its node lacks what the tool needs.
+        ...(o.status === 'skipped' ? { skip: 'unsupported' as const } : {}),
         startedAt: o.startedAt,
         finishedAt: o.finishedAt,
         ...(o.reason ? { reason: s.reason ? `${s.reason}; ${o.reason}` : o.reason } : {}),
@@ -376,9 +379,9 @@ async function finish(
     steps.map((s): Step => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled', finishedAt, reason: s.reason ? `${s.reason}; ${stopped}` : stopped } : s));
   const done: Investigation = { ...inv, finishedAt, steps: closeOpen(inv.steps) };
   if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
-  if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [] };
+  if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [], notes: [] };
   const comparison = done.schedule && done.status === 'succeeded' ? await compareWithPreviousRuns(ctx, done) : null;
-  if (comparison && done.summary) done.summary = withComparison(done.summary, comparison);
+  if (comparison && done.summary) done.summary = withComparison(done.summary, comparison, done.steps);
 
   // The report is stored before the record ends when storage answers in time, so an ended record lists it. When
   // storage fails or hangs, the result is recorded anyway (Redis has it), saying so, and a retry stores the report.
@@ -432,13 +435,19 @@ async function compareWithPreviousRuns(ctx: RunContext, inv: Investigation): Pro
   }
 }
 
-/** Changes since earlier runs lead the findings; the headline says how many need a look. */
-function withComparison(summary: Summary, comparison: SweepComparison): Summary {
-  const changes = comparisonFindings(comparison);
+/**
+ * Changes since earlier runs lead the findings; the headline says how many need a look. Their evidence is kept to
+ * what this run stored (a node that failed every step has no result to point at).
+ */
+function withComparison(summary: Summary, comparison: SweepComparison, steps: readonly Step[]): Summary {
+  const stored = new Set(steps.flatMap((s) => [...s.artifacts, ...(s.unstored ?? []).map((u) => u.name)]));
+  const changes = comparisonFindings(comparison).map((f) => ({ ...f, evidence: f.evidence.filter((e) => stored.has(e)) }));
   const notable = changes.filter((f) => f.severity !== 'info').length;
   return {
     headline: notable > 0 ? `${summary.headline} — ${notable} change(s) since previous sweeps` : summary.headline,
-    findings: [...changes.filter((f) => f.severity !== 'info'), ...summary.findings, ...changes.filter((f) => f.severity === 'info')],
+    // Within a severity, changes first (the sort is stable).
+    findings: [...changes.filter((f) => f.severity !== 'info'), ...summary.findings, ...changes.filter((f) => f.severity === 'info')].sort(bySeverity),
+    notes: summary.notes,
   };
 }
 

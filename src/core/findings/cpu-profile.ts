@@ -1,15 +1,14 @@
 import { formatShare, plural } from '../format.ts';
-import type { Step, Summary } from '../investigation.ts';
+import type { Step } from '../investigation.ts';
 import { ProfileResult, type TopFunction } from '../tool-results.ts';
-import { stepProblemFindings, succeededSteps } from './step-problems.ts';
+import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
 
-export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Summary {
+export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Draft {
   const topN = input.topN ?? 10;
-  const problems = stepProblemFindings(input.steps);
   const ok = succeededSteps(input.steps, input.stepId);
   if (ok.length === 0) {
-    const reasons = input.steps.map((s) => s.reason).filter(Boolean).join('; ');
-    return { headline: `No CPU profile completed${reasons ? `: ${reasons}` : ''}`, findings: problems };
+    const reasons = input.steps.filter((s) => s.id === input.stepId).map((s) => s.reason).filter(Boolean).join('; ');
+    return { headline: `No CPU profile completed${reasons ? `: ${reasons}` : ''}`, findings: [] };
   }
   const perNode = ok.map((s) => ({ node: s.node ?? '?', step: s, result: ProfileResult.parse(s.result) }));
   const samples = perNode.reduce((n, p) => n + p.result.samples, 0);
@@ -21,9 +20,8 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
           severity: 'info',
           title: 'Target idle',
           detail: 'The profiler sampled no stack of the target while it ran. Check the cgroup or pid, or profile while the problem happens.',
-          evidence: ok.map((s) => s.id),
+          evidence: artifactsOf(input.steps, input.stepId, 'result.json'),
         },
-        ...problems,
       ],
     };
   }
@@ -51,7 +49,7 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
             severity: 'info' as const,
             title: `${formatShare(unknown / samples)} of samples have frames without symbols`,
             detail: `${plural(unknown, 'sample')} include [unknown] frames: stripped binaries, JIT-compiled code (enable perf maps, e.g. node --perf-basic-prof) or processes that exited before the capture ended.`,
-            evidence: perNode.map((p) => `${input.stepId}/${p.node}/stacks.folded`),
+            evidence: artifactsOf(input.steps, input.stepId, 'stacks.folded'),
           },
         ]
       : [];
@@ -62,10 +60,9 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
         severity: 'info',
         title: `Top ${top.length} functions by on-CPU samples`,
         detail: top.map((f, i) => `${i + 1}. ${f.name} — self ${formatShare(f.self)}, total ${formatShare(f.total)}`).join('\n'),
-        evidence: perNode.flatMap((p) => [`${input.stepId}/${p.node}/stacks.folded`]),
+        evidence: artifactsOf(input.steps, input.stepId, 'stacks.folded'),
       },
       ...unknownFinding,
-      ...problems,
     ],
   };
 }

@@ -1,33 +1,19 @@
 import { formatCount, plural } from '../format.ts';
-import type { Finding, Step, Summary } from '../investigation.ts';
+import type { Finding, Step } from '../investigation.ts';
 import { SyscountResult, type SyscountRow } from '../tool-results.ts';
-import { stepProblemFindings, succeededSteps } from './step-problems.ts';
+import { fileText, nextStepFor } from './next-steps.ts';
+import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
 
-/** Where to look next, per failing syscall; the ENOSPC cases are the ones the field keeps meeting. */
-const NEXT_STEP: Record<string, Record<string, string>> = {
-  ENOSPC: {
-    mount: 'mount(2) returns ENOSPC when a mount namespace reaches fs.mount-max: count the mounts in the namespace (/proc/<pid>/mountinfo) and look for leaking bind mounts.',
-    inotify_add_watch: 'inotify_add_watch(2) returns ENOSPC when the user hits fs.inotify.max_user_watches: count watches per process (/proc/*/fdinfo).',
-    write: 'A filesystem is full: find the file the process writes to and check that filesystem\'s usage (df) and inodes (df -i).',
-    pwrite64: 'A filesystem is full: check the usage (df) and inodes (df -i) of the filesystem being written.',
-    writev: 'A filesystem is full: check the usage (df) and inodes (df -i) of the filesystem being written.',
-    fallocate: 'A filesystem cannot reserve the space asked for: check its usage (df).',
-    openat: 'Creating a file failed: the filesystem is out of inodes or space (df -i, df).',
-    open: 'Creating a file failed: the filesystem is out of inodes or space (df -i, df).',
-    mkdir: 'Creating a directory failed: the filesystem is out of inodes or space (df -i, df).',
-    mkdirat: 'Creating a directory failed: the filesystem is out of inodes or space (df -i, df).',
-    keyctl: 'The kernel keyring quota is exhausted: check kernel.keys.maxkeys / maxbytes.',
-  },
-};
+type Row = SyscountRow & { node: string };
 
 interface SyscallGroup {
   syscall: string;
   errno: string;
   count: number;
-  rows: (SyscountRow & { node: string })[];
+  rows: Row[];
 }
 
-function groupBySyscall(rows: (SyscountRow & { node: string })[]): SyscallGroup[] {
+function groupBySyscall(rows: Row[]): SyscallGroup[] {
   const groups = new Map<string, SyscallGroup>();
   for (const row of rows) {
     const k = `${row.syscall}/${row.errno}`;
@@ -36,26 +22,33 @@ function groupBySyscall(rows: (SyscountRow & { node: string })[]): SyscallGroup[
     g.rows.push(row);
     groups.set(k, g);
   }
+  for (const g of groups.values()) g.rows.sort((a, b) => b.count - a.count);
   return [...groups.values()].sort((a, b) => b.count - a.count || a.syscall.localeCompare(b.syscall));
 }
 
-const where = (r: SyscountRow & { node: string }) =>
-  `${r.comm} (pid ${r.pid}, ${r.pod ? `pod ${r.pod}` : `cgroup ${r.cgroup ?? `#${r.cgroupId}`}`}, node ${r.node})`;
+const where = (r: Row) => `${r.comm} (pid ${r.pid}, ${r.pod ? `pod ${r.pod}` : `cgroup ${r.cgroup ?? `#${r.cgroupId}`}`}, node ${r.node})`;
+
+/** "sh (pid 4242, …): 48 times, writing /tmp/full/y (fd 3)". */
+function processLine(r: Row): string {
+  const files = r.files.slice(0, 3).map(fileText);
+  const more = r.files.length > 3 ? `, and ${plural(r.files.length - 3, 'more descriptor')}` : '';
+  return `- ${where(r)}: ${plural(r.count, 'time')}${files.length ? `, on ${files.join('; ')}${more}` : ''}`;
+}
 
 /**
- * Findings for a syscount step: one per failing syscall, naming the processes and cgroups and the counts.
- * Pure: the same rows always give the same summary.
+ * Findings for a syscount step: one per failing syscall, naming the processes, cgroups, counts and the files the
+ * calls were given, with what to run next. Pure: the same rows always give the same summary.
  */
-export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; errno: string | null; durationText: string }): Summary {
+export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; errno: string | null; durationText: string }): Draft {
   const ok = succeededSteps(input.steps, input.stepId);
   const rows = ok.flatMap((s) => SyscountResult.parse(s.result).rows.map((r) => ({ ...r, node: s.node ?? '?' })));
-  const problems = stepProblemFindings(input.steps);
   const nodes = ok.map((s) => s.node).join(', ');
   const what = input.errno ? `with ${input.errno}` : 'with an error';
+  const evidence = artifactsOf(input.steps, input.stepId, 'result.json');
 
   if (ok.length === 0) {
-    const reasons = input.steps.map((s) => s.reason).filter(Boolean).join('; ');
-    return { headline: `No capture of failing syscalls completed${reasons ? `: ${reasons}` : ''}`, findings: problems };
+    const reasons = [...new Set(input.steps.filter((s) => s.id === input.stepId).map((s) => s.reason).filter(Boolean))].join('; ');
+    return { headline: `No capture of failing syscalls completed${reasons ? `: ${reasons}` : ''}`, findings: [] };
   }
   const groups = groupBySyscall(rows);
   if (groups.length === 0) {
@@ -66,31 +59,34 @@ export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; e
           severity: 'info',
           title: `No failing syscalls ${what}`,
           detail: `The target made no syscall that failed ${what} while it was traced. If the failure is intermittent, capture for longer or while reproducing it.`,
-          evidence: ok.map((s) => s.id),
+          evidence,
         },
-        ...problems,
       ],
     };
   }
 
   const findings: Finding[] = groups.map((g) => {
-    const byProcess = [...g.rows].sort((a, b) => b.count - a.count);
-    const lines = byProcess.slice(0, 10).map((r) => `- ${where(r)}: ${formatCount(r.count)}`);
-    if (byProcess.length > 10) lines.push(`- …and ${plural(byProcess.length - 10, 'more process', 'more processes')}`);
-    const hint = NEXT_STEP[g.errno]?.[g.syscall];
+    const lines = g.rows.slice(0, 10).map(processLine);
+    if (g.rows.length > 10) lines.push(`- …and ${plural(g.rows.length - 10, 'more process', 'more processes')}`);
+    const top = g.rows[0]!;
+    const next = nextStepFor({ syscall: g.syscall, errno: g.errno, pid: top.pid, ...(top.files[0] ? { file: top.files[0] } : {}) });
+    const nodesOf = new Set(g.rows.map((r) => r.node));
     return {
       severity: 'critical',
       title: `${g.syscall}(2) fails with ${g.errno} (${plural(g.count, 'time')})`,
-      detail: [...lines, ...(hint ? ['', hint] : [])].join('\n'),
-      evidence: [...new Set(g.rows.map((r) => `${input.stepId}/${r.node}/result.json`))],
+      detail: lines.join('\n'),
+      evidence: evidence.filter((e) => [...nodesOf].some((n) => e.startsWith(`${input.stepId}/${n}/`))),
+      next,
     };
   });
   const top = groups[0]!;
-  const topRow = [...top.rows].sort((a, b) => b.count - a.count)[0]!;
+  const topRow = top.rows[0]!;
+  const file = topRow.files[0];
+  const on = file?.state === 'open' && file.path ? ` on ${file.path}` : '';
   const others = groups.slice(1, 3).map((g) => `${g.syscall}(2) ×${formatCount(g.count)}`);
   const headline =
-    `${top.syscall}(2) failed with ${top.errno} ${plural(top.count, 'time')} in ${input.durationText}, ` +
+    `${top.syscall}(2)${on} failed with ${top.errno} ${plural(top.count, 'time')} in ${input.durationText}, ` +
     `most in ${where(topRow)}` +
     (others.length ? `; also ${others.join(', ')}` : '');
-  return { headline, findings: [...findings, ...problems] };
+  return { headline, findings };
 }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { unmetByCapabilities, type Capabilities, type Requirement } from '../capabilities.ts';
 import { durationMs, parseDurationMs } from '../duration.ts';
 import { ErrnoName } from '../errno.ts';
-import type { Finding, Summary } from '../investigation.ts';
+import { bySeverity, type Finding, type Summary } from '../investigation.ts';
+import { artifactsOf, stepProblems, type Draft } from '../findings/step-problems.ts';
 import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, PlaybookStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './engine.ts';
@@ -171,6 +172,9 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
   const main = compileAction(spec, at, tools, problems);
   const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems) : null;
   const when = spec.when ? tryExpr(spec.when, `${at}.when`, problems, 'bool') : null;
+  // A skipped branch is read by people in the steps table: it must say in words why it was not needed.
+  if (spec.when && !spec.notNeeded) problems.push({ path: `${at}.notNeeded`, message: 'a step with `when` says in words why it may not be needed, e.g. "no mount(2) failed"' });
+  if (spec.notNeeded && !spec.when) problems.push({ path: `${at}.notNeeded`, message: 'only a step with `when` can be not needed' });
   return {
     id: spec.id,
     title: spec.title,
@@ -178,9 +182,9 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
     condition(ctx) {
       if (!when) return null;
       try {
-        return when.evaluate(ctx) === true ? null : `condition not met: ${when.source}`;
+        return when.evaluate(ctx) === true ? null : { skip: 'not-needed', reason: `not needed: ${spec.notNeeded ?? when.source}` };
       } catch (err) {
-        return `condition could not be evaluated: ${(err as ExpressionError).message}`;
+        return { skip: 'unsupported', reason: `condition could not be evaluated: ${(err as ExpressionError).message}` };
       }
     },
     plan(ctx, caps) {
@@ -198,7 +202,7 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
   };
 }
 
-type CompiledFinding = (input: SummaryInput, ctx: ExpressionContext) => Summary;
+type CompiledFinding = (input: SummaryInput, ctx: ExpressionContext) => Draft;
 
 function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, problems: Problems): CompiledFinding {
   const at = `findings[${i}]`;
@@ -207,17 +211,28 @@ function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, prob
     const summarizer = SUMMARIZERS[rule.use];
     return (input) => summarizer({ steps: input.steps, stepId: rule.step, params: input.params, args: rule.with });
   }
+  rule.evidence.forEach((id, j) => {
+    if (!stepIds.has(id)) problems.push({ path: `${at}.evidence[${j}]`, message: `no step "${id}" in this playbook` });
+  });
+  // A critical finding that leaves the reader without a next step is half an answer.
+  if (rule.severity === 'critical' && !rule.next) problems.push({ path: `${at}.next`, message: 'a critical finding says what to do next: commands and remedy' });
   const when = tryExpr(rule.when, `${at}.when`, problems, 'bool');
   const forEach = rule.forEach ? tryExpr(rule.forEach, `${at}.forEach`, problems) : null;
   const title = tryTemplate(rule.title, `${at}.title`, problems);
   const detail = tryTemplate(rule.detail, `${at}.detail`, problems);
-  return (_input, ctx) => {
+  const commands = (rule.next?.commands ?? []).map((c, j) => tryTemplate(c, `${at}.next.commands[${j}]`, problems));
+  const remedy = rule.next ? tryTemplate(rule.next.remedy, `${at}.next.remedy`, problems) : null;
+  return (input, ctx) => {
     try {
       if (when?.evaluate(ctx) !== true) return { headline: '', findings: [] };
       const items = forEach ? (forEach.evaluate(ctx) as unknown[]) : [undefined];
+      const evidence = [...new Set(rule.evidence.flatMap((id) => artifactsOf(input.steps, id)))];
       const findings: Finding[] = (Array.isArray(items) ? items : []).map((item) => {
         const c = item === undefined ? ctx : { ...ctx, item: fromCel(item) };
-        return { severity: rule.severity, title: title?.render(c) ?? '', detail: detail?.render(c) ?? '', evidence: rule.evidence };
+        const next = rule.next
+          ? { next: { commands: commands.map((t) => tidy(t?.render(c) ?? '')).filter(Boolean), remedy: tidy(remedy?.render(c) ?? '') } }
+          : {};
+        return { severity: rule.severity, title: tidy(title?.render(c) ?? ''), detail: tidy(detail?.render(c) ?? ''), evidence, ...next };
       });
       return { headline: '', findings };
     } catch (err) {
@@ -229,6 +244,9 @@ function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, prob
     }
   };
 }
+
+/** Folded YAML leaves runs of spaces where a template's optional part rendered empty; a sentence reads with one. */
+const tidy = (text: string) => text.replace(/[ \t]{2,}/g, ' ').replace(/ +([,.;:)])/g, '$1').trim();
 
 /** YAML text → a runnable playbook, or a PlaybookError listing every problem with its path. */
 export function compilePlaybook(text: string, file: string, tools: ToolCatalogue): Playbook {
@@ -282,16 +300,19 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
     summarize(input) {
       const ctx = planContext(input.params, input.investigation.target ?? {}, input.steps);
       const parts = findings.map((f) => f(input, ctx));
-      const all = parts.flatMap((p) => p.findings);
+      const problems = stepProblems(input.steps);
+      // Stable: within a severity, the playbook's order (the cause before its context).
+      const all = [...parts.flatMap((p) => p.findings), ...problems.findings].sort(bySeverity);
+      const done = (headline: string): Summary => ({ headline, findings: all, notes: problems.notes });
       for (const h of headlines) {
         try {
-          if (h.when?.evaluate(ctx) === true && h.text) return { headline: h.text.render(ctx), findings: all };
+          if (h.when?.evaluate(ctx) === true && h.text) return done(tidy(h.text.render(ctx)));
         } catch {
           // a headline whose data is missing simply does not apply
         }
       }
       const fromSummarizer = parts.find((p) => p.headline)?.headline;
-      return { headline: fromSummarizer ?? all[0]?.title ?? 'No findings', findings: all };
+      return done(fromSummarizer ?? all[0]?.title ?? 'No findings');
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { formatDurationMs } from '../duration.ts';
-import { formatBytes, formatCount } from '../format.ts';
+import { formatBytes, formatCount, shellWord } from '../format.ts';
 
 /**
  * Playbook conditions and templates are CEL (the expression language Kubernetes uses): side-effect free, bounded,
@@ -17,7 +17,11 @@ const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalType
   .registerFunction('distinct(list): list', (xs: unknown[]) => [...new Set(xs)])
   .registerFunction('join(list, string): string', (xs: unknown[], sep: string) => xs.map(display).join(sep))
   .registerFunction('duration_text(int): string', (ms: bigint) => formatDurationMs(Number(ms)))
+  // Counts inside concatenations read as they do in {{ }}: "65,536", where string() gives "65536".
+  .registerFunction('count_text(dyn): string', (x: unknown) => display(x))
   .registerFunction('size_text(dyn): string', (x: unknown) => formatBytes(Number(x)))
+  // Commands suggested in findings quote what came from a capture (a mount point may hold spaces or quotes).
+  .registerFunction('shell(string): string', (s: string) => shellWord(s))
   .registerFunction('percent(dyn): string', (x: unknown) => `${(Number(x) * 100).toFixed(Number(x) >= 0.1 ? 0 : 1)}%`);
 
 function add(a: bigint | number, b: bigint | number): bigint | number {

@@ -33,8 +33,8 @@ export interface PlaybookStep {
   id: string;
   title: string;
   tool: string;
-  /** Null when the step should run; otherwise why not ("condition not met: …"). */
-  condition(ctx: PlanContext): string | null;
+  /** Null when the step should run; otherwise why not: not needed ("not needed: no mount(2) failed"), or a broken condition. */
+  condition(ctx: PlanContext): { skip: 'not-needed' | 'unsupported'; reason: string } | null;
   /** What to run on one node, given its capabilities (null when the orchestrator does not know them). */
   plan(ctx: PlanContext, caps: Capabilities | null): StepDecision;
   /**

@@ -55,13 +55,23 @@ export const StepSpec = z
   .object({
     id: StepIdSchema,
     ...Action,
-    /** Runs only when this CEL expression holds; otherwise recorded as skipped with the expression as the reason. */
+    /** Runs only when this CEL expression holds; otherwise recorded as skipped, not needed, with `notNeeded` as the reason. */
     when: Cel.optional(),
+    /** Why the step is not needed when `when` does not hold, in words a reader follows: "no mount(2) failed". */
+    notNeeded: z.string().min(1).max(200).optional(),
     /** Runs instead when the node lacks what the step requires. Without one, the step is skipped with the reason. */
     fallback: FallbackSpec.optional(),
   })
   .strict();
 export type StepSpec = z.infer<typeof StepSpec>;
+
+/** What a finding rule tells a reader to do: commands and remedy are templates like the title. */
+const NextSpec = z
+  .object({
+    commands: z.array(z.string().min(1).max(500)).max(8).default([]),
+    remedy: z.string().min(1).max(2000),
+  })
+  .strict();
 
 const Severity = z.enum(['critical', 'warning', 'info']);
 
@@ -76,7 +86,10 @@ export const FindingRule = z.union([
       /** Templates: text with {{ CEL }} interpolations. */
       title: z.string().min(1).max(500),
       detail: z.string().max(4000).default(''),
-      evidence: z.array(z.string()).default([]),
+      /** Step ids: each becomes that step's stored artifacts (`mounts/node-17/result.json`). */
+      evidence: z.array(StepIdSchema).default([]),
+      /** Required for critical findings: the commands that show the cause and the usual remedy. */
+      next: NextSpec.optional(),
     })
     .strict(),
   z
@@ -90,7 +103,7 @@ export const FindingRule = z.union([
 ]);
 export type FindingRule = z.infer<typeof FindingRule>;
 
-export const HeadlineRule = z.object({ when: Cel, text: z.string().min(1).max(500) }).strict();
+export const HeadlineRule = z.object({ when: Cel, text: z.string().min(1).max(2000) }).strict();
 
 export const PlaybookDoc = z
   .object({

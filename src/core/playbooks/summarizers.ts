@@ -1,7 +1,8 @@
 import { formatDurationMs } from '../duration.ts';
 import { summarizeCpuProfile } from '../findings/cpu-profile.ts';
 import { summarizeSyscallErrors } from '../findings/syscall-errors.ts';
-import type { Step, Summary } from '../investigation.ts';
+import type { Draft } from '../findings/step-problems.ts';
+import type { Step } from '../investigation.ts';
 
 export interface SummarizerInput {
   steps: Step[];
@@ -13,7 +14,7 @@ export interface SummarizerInput {
 const durationText = (params: Record<string, unknown>) => (typeof params.duration === 'number' ? formatDurationMs(params.duration) : 'the');
 
 /** Findings written once in code that playbooks call by name (`use:`), for results too rich for one-line rules. */
-export const SUMMARIZERS: Record<'syscall-errors' | 'cpu-profile', (input: SummarizerInput) => Summary> = {
+export const SUMMARIZERS: Record<'syscall-errors' | 'cpu-profile', (input: SummarizerInput) => Draft> = {
   'syscall-errors': ({ steps, stepId, params, args }) =>
     summarizeSyscallErrors({ steps, stepId, errno: args.errno ?? null, durationText: durationText(params) }),
   'cpu-profile': ({ steps, stepId, params }) => summarizeCpuProfile({ steps, stepId, durationText: durationText(params) }),

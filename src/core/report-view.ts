@@ -1,0 +1,84 @@
+import { bySeverity, isTerminal, type Finding, type Investigation, type Step } from './investigation.ts';
+
+/*
+ * What every rendering of an investigation shows — report.md, report.html, the chat messages — decided once here, so
+ * they cannot drift apart: the same headline, the findings in the same order, the same target and durations.
+ */
+
+/** "pod=shop/cart-7d9f", "node=node-17 pid=42", or "all nodes" for fleet-wide runs. Not escaped. */
+export function formatTarget(target: object | undefined): string {
+  const parts = Object.entries(target ?? {})
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return parts.length ? parts.join(' ') : 'all nodes';
+}
+
+/** What became of the run, in words: a failed run's reason, or that it is still going. */
+function statusLine(inv: Investigation): string {
+  if (inv.status === 'failed') return `Failed: ${inv.reason ?? 'no reason was recorded'}`;
+  if (inv.status === 'cancelled') return `Cancelled${inv.reason ? `: ${inv.reason}` : ''}`;
+  return isTerminal(inv.status) ? 'Finished without a summary.' : `Still ${inv.status}.`;
+}
+
+/** The one headline: the summary's; without one, what became of the run. */
+export const headlineOf = (inv: Investigation): string => inv.summary?.headline ?? statusLine(inv);
+
+/** Under a summary's headline, a run that ended early says why, unless the headline already does. */
+export function earlyEndLine(inv: Investigation): string | undefined {
+  if (!inv.summary || (inv.status !== 'failed' && inv.status !== 'cancelled')) return undefined;
+  return inv.reason && inv.summary.headline.includes(inv.reason) ? undefined : statusLine(inv);
+}
+
+/**
+ * Critical first. Summaries arrive sorted, but a summary extended later (a sweep's comparison) or recorded by an
+ * older version may not be: readers must never find the cause below an info line. Stable, so a playbook's own
+ * order within a severity stays.
+ */
+export const findingsInOrder = (inv: Investigation): Finding[] => [...(inv.summary?.findings ?? [])].sort(bySeverity);
+
+/** What could not be looked at, in words; never a branch not taken. */
+export const notesOf = (inv: Investigation): string[] => inv.summary?.notes ?? [];
+
+/** A branch the playbook did not take: the playbook working, shown only in the steps table. */
+export { isNotNeeded } from './findings/step-problems.ts';
+
+/** "0.4 s", "32.4 s", "1 min 35 s", "2 h 5 min": spans of a capture or a whole run, to the tenth under a minute. */
+export function formatElapsedMs(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Milliseconds between two ISO times; null when either is missing, unreadable, or the span runs backwards. */
+export function spanMs(from: string | undefined, to: string | undefined): number | null {
+  if (!from || !to) return null;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
+
+/** How long a step ran, or null for one that never started (not needed, still pending) or has not ended. */
+export const stepDurationMs = (s: Step) => spanMs(s.startedAt, s.finishedAt);
+
+/** How long the run took, from when it started (or was asked for) to its end; null while it runs. */
+export const runDurationMs = (inv: Investigation) => spanMs(inv.startedAt ?? inv.createdAt, inv.finishedAt);
+
+/** The nodes the steps ran on, in first-seen order. */
+export const nodesOf = (inv: Investigation): string[] => [...new Set(inv.steps.flatMap((s) => (s.node ? [s.node] : [])))];
+
+/**
+ * The stored artifact an evidence name points at, with its URL; undefined while it is not stored (still in an
+ * agent's spool): such a name is shown, but not as a link that would answer 404.
+ */
+export const storedArtifact = (inv: Investigation, name: string) => inv.artifacts.find((a) => a.name === name);
+
+/**
+ * `name` as a URL path relative to the investigation's artifacts (report.md is served as
+ * /v1/investigations/<id>/artifacts/report.md and stored beside them): each segment percent-encoded once, which is
+ * what the artifact route decodes.
+ */
+export const relativeArtifactHref = (name: string) =>
+  name
+    .split('/')
+    .map((seg) => encodeURIComponent(seg).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');

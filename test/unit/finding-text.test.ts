@@ -1,0 +1,195 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { tools } from '../../bpf/index.ts';
+import type { FileResolution } from '../../bpf/tool.ts';
+import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/collectors/filesystem-usage.ts';
+import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/collectors/inotify-watches.ts';
+import { MountNamespacesResult, type MountNamespace } from '../../bpf/collectors/mount-namespaces.ts';
+import type { Investigation, Step } from '../../src/core/investigation.ts';
+import { PlaybookDoc } from '../../src/core/playbooks/schema.ts';
+import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { SyscountResult, type SyscountRow } from '../../src/core/tool-results.ts';
+import { loadPlaybooks } from '../../src/playbooks/load.ts';
+import { summaryProblems } from '../helpers/summary-lint.ts';
+
+/**
+ * Every finding template of every playbook, rendered over recorded captures (each bpftrace tool's fixtures) and,
+ * for the enospc causes, over collector results at their edges (empty lists, a source that repeats the type,
+ * a closed descriptor, two namespaces at the limit): the summary must read well and point at artifacts.
+ */
+const NODE = 'node-17';
+const BPF_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
+const PLAYBOOK_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+const parseCtx = { arch: 'x64', cgroupPathOf: (id: number) => `/fixture/${id}` };
+
+const done = (id: string, tool: string, result: unknown, extra: string[] = []): Step => ({
+  id, tool, node: NODE, status: 'succeeded', result, artifacts: ['raw.json', 'result.json', ...extra].map((f) => `${id}/${NODE}/${f}`),
+});
+const notNeeded = (id: string, tool: string): Step => ({ id, tool, node: null, status: 'skipped', skip: 'not-needed', reason: 'not needed: a test', artifacts: [] });
+const investigation = (playbook: string, steps: Step[]): Investigation => ({
+  id: 'inv_0123456789abcdefghjkmnpqrs', status: 'running', playbook, target: { cgroup: '/app' }, params: {}, createdAt: '2026-12-05T00:00:00.000Z', requestedBy: 'test', steps, artifacts: [],
+});
+
+/** Results parsed from a bpftrace tool's recorded fixtures, with the step's literal parameters. */
+function recorded(tool: string, params: Record<string, unknown>): { result: unknown; files: string[] }[] {
+  const t = tools[tool];
+  if (!t || t.kind !== 'bpftrace') return [];
+  const dir = `${BPF_DIR}${tool}/fixtures/`;
+  const literal = Object.fromEntries(Object.entries(params).filter(([, v]) => typeof v !== 'object' || Array.isArray(v)));
+  return readdirSync(dir)
+    // `<name>.fds.json` beside a recording: where its descriptors pointed when that capture ended.
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.fds.json'))
+    .sort()
+    .map((f) => {
+      const fds = `${dir}${f.replace(/\.json$/, '.fds.json')}`;
+      const resolved = existsSync(fds) ? (JSON.parse(readFileSync(fds, 'utf8')) as Record<string, FileResolution>) : null;
+      const ctx = resolved ? { ...parseCtx, fileOf: (pid: number, fd: number) => resolved[`${pid},${fd}`] ?? { path: null, state: 'exited' as const, deleted: false } } : parseCtx;
+      const parsed = t.parse(readFileSync(dir + f, 'utf8'), t.params.parse(literal), ctx);
+      return { result: parsed.result, files: parsed.extraArtifacts.map((a) => a.file) };
+    });
+}
+
+describe('every playbook reads well over recorded captures', async () => {
+  const playbooks = await loadPlaybooks();
+  const docs = Object.fromEntries(
+    readdirSync(PLAYBOOK_DIR).filter((f) => f.endsWith('.yaml')).map((f) => {
+      const doc = PlaybookDoc.parse(parseYaml(readFileSync(PLAYBOOK_DIR + f, 'utf8')));
+      return [doc.name, doc];
+    }),
+  );
+  for (const playbook of playbooks) {
+    const doc = docs[playbook.name]!;
+    const variants = doc.steps.map((s) => recorded(s.tool, s.params));
+    const count = Math.max(1, ...variants.map((v) => v.length));
+    it(`${playbook.name}: ${count} variant(s)`, () => {
+      for (let v = 0; v < count; v++) {
+        // Steps with a recorded capture succeed; the others (collectors, tracefs) are branches not taken here.
+        const steps = doc.steps.map((s, i) => {
+          const results = variants[i]!;
+          const r = results[v % results.length];
+          return r ? done(s.id, s.tool, r.result, r.files) : notNeeded(s.id, s.tool);
+        });
+        const params = playbook.params.parse({});
+        const summary = playbook.summarize({ investigation: investigation(playbook.name, steps), params, steps });
+        expect({ variant: v, problems: summaryProblems(summary, steps) }).toEqual({ variant: v, problems: [] });
+      }
+    });
+  }
+});
+
+const targets = { requested: [4242], alive: [4242], exited: [], cgroups: ['/app'] };
+const row = (r: Partial<SyscountRow>): SyscountRow => ({
+  syscall: 'write', errno: 'ENOSPC', comm: 'app', pid: 4242, cgroupId: 77, cgroup: '/app', pod: null, count: 48, files: [], ...r,
+});
+const errors = (rows: SyscountRow[]) => done('errors', 'syscount', SyscountResult.parse({ rows, totalEvents: rows.reduce((n, r) => n + r.count, 0) }));
+const namespace = (n: Partial<MountNamespace>): MountNamespace => ({
+  ns: 4026532000, pid: 4242, comm: 'sh', processes: 2, mounts: 62, usedShare: 62 / 63, nearLimit: true, focus: true, focusPids: [4242],
+  repeated: [], repeatedSources: [], ...n,
+});
+const mounts = (namespaces: MountNamespace[]) =>
+  done('mounts', 'mount-namespaces', MountNamespacesResult.parse({
+    mountMax: 63, totalNamespaces: namespaces.length, namespaces, nearLimitNamespaces: namespaces.filter((n) => n.nearLimit).map((n) => n.ns), targets, fallback: null,
+  }));
+const MiB = 1024 * 1024;
+const filesystem = (f: Partial<FilesystemEntry>): FilesystemEntry => ({
+  mountPoint: '/tmp/full', fsType: 'tmpfs', source: 'tmpfs', mountNs: 4026531841, dev: '0:77', sizeBytes: MiB, usedBytes: MiB, availBytes: 0,
+  usedShare: 1, inodes: { total: 1000, free: 990 }, inodesUsedShare: 0.01, readOnly: false, full: true, openedByFocus: false, pids: [], failingFiles: [], ...f,
+});
+const filesystems = (entries: FilesystemEntry[]) =>
+  done('filesystems', 'filesystem-usage', FilesystemUsageResult.parse({ filesystems: entries, totalFilesystems: entries.length, unmeasured: [], targets, fallback: null }));
+const watchesOf = (users: Watches['users']) =>
+  done('watches', 'inotify-watches', InotifyWatchesResult.parse({ hostLimit: { watches: 8192, instances: 128 }, users, totalUsers: users.length, targets, fallback: null }));
+const user = (u: Partial<Watches['users'][number]>): Watches['users'][number] => ({
+  userns: 4026531837, uid: 0, watches: 10, instances: 1, nsLimit: { watches: 10, instances: 128 }, limit: 10, instancesLimit: 128, usedShare: 1,
+  instancesUsedShare: 0.01, focus: true, processes: [], totalProcesses: 0, ...u,
+});
+
+describe('enospc findings at their edges', async () => {
+  const enospc = (await loadPlaybooks()).find((p) => p.name === 'enospc') as Playbook;
+  const others = ['mounts', 'mount-calls', 'mount-path', 'watches', 'filesystems'];
+  const summarize = (given: Step[]) => {
+    const ids = new Set(given.map((s) => s.id));
+    const steps = [...given, ...others.filter((id) => !ids.has(id)).map((id) => notNeeded(id, 'x'))];
+    const summary = enospc.summarize({ investigation: investigation('enospc', steps), params: enospc.params.parse({}), steps });
+    expect(summaryProblems(summary, steps)).toEqual([]);
+    return summary;
+  };
+
+  it('blames the target namespace, and warns of another at the limit with its own repeated mounts', () => {
+    const s = summarize([
+      errors([row({ syscall: 'mount', comm: 'mount', pid: 4250 })]),
+      mounts([
+        // Sorted as the collector sorts: the focus namespace first, however many mounts the other holds.
+        namespace({ pid: 4242, comm: 'sh', mounts: 62, focusPids: [4250], repeated: [{ mountPoint: '/tmp/th-binds', count: 40 }] }),
+        namespace({ ns: 4026532111, pid: 999, comm: 'leaky-job', mounts: 63, usedShare: 1, focus: false, focusPids: [], repeated: [{ mountPoint: '/srv/other', count: 50 }] }),
+        namespace({ ns: 4026531841, pid: 1, comm: 'systemd', mounts: 30, usedShare: 30 / 63, nearLimit: false, focus: false, focusPids: [] }),
+      ]),
+    ]);
+    expect(s.headline).toBe('mount(2) fails: mount namespace of pid 4242 (sh) holds 62 mounts, limit fs.mount-max=63');
+    const [target, , other] = s.findings;
+    expect(target).toMatchObject({ severity: 'critical', title: 'Mount namespace of pid 4242 (sh) holds 62 mounts: 98% of fs.mount-max' });
+    expect(target!.detail).toContain('Target processes in it: pid 4250.');
+    expect(target!.detail).toContain('Mount points repeated most: /tmp/th-binds ×40.');
+    expect(target!.detail).not.toContain('/srv/other');
+    expect(target!.next?.commands).toEqual(['findmnt -N 4242 -o TARGET,SOURCE,FSTYPE', 'wc -l < /proc/4242/mountinfo', 'sysctl fs.mount-max']);
+    expect(target!.next?.remedy).toMatch(/MS_BIND\|MS_REC.*MNT_DETACH.*docker cp.*only a stopgap/s);
+    expect(other).toMatchObject({
+      severity: 'warning',
+      title: 'Another mount namespace on this node is also at the limit: pid 999 (leaky-job), not in the target, holds 63 mounts',
+    });
+    expect(other!.detail).toContain('Its mount points repeated most: /srv/other ×50.');
+    expect(other!.detail).not.toContain('/tmp/th-binds');
+    expect(s.findings.map((f) => f.severity)).toEqual(['critical', 'critical', 'warning']);
+  });
+
+  it('says so when the namespace holds many distinct mounts, and gives no target headline when only another namespace is full', () => {
+    const s = summarize([errors([row({ syscall: 'mount', comm: 'mount' })]), mounts([namespace({ focusPids: [4242, 4243] })])]);
+    expect(s.findings[0]!.detail).toContain('Target processes in it: pid 4242, 4243. No mount point is mounted more than once');
+    const elsewhere = summarize([
+      errors([row({ syscall: 'mount', comm: 'mount' })]),
+      mounts([namespace({ nearLimit: false, mounts: 20, usedShare: 20 / 63 }), namespace({ ns: 5, pid: 999, comm: 'other', focus: false, focusPids: [] })]),
+    ]);
+    expect(elsewhere.headline).toMatch(/^mount\(2\) failed with ENOSPC 48 times/);
+    expect(elsewhere.findings.map((f) => [f.severity, f.title.slice(0, 40)])).toEqual([
+      ['critical', 'mount(2) fails with ENOSPC (48 times)'],
+      ['warning', 'Another mount namespace on this node is '],
+    ]);
+  });
+
+  it('names the file and its filesystem for a full disk, without repeating the type as the source', () => {
+    const open = { fd: 3, count: 48, path: '/tmp/full/y', state: 'open' as const, deleted: false };
+    const s = summarize([errors([row({ files: [open] })]), filesystems([filesystem({ failingFiles: ['/tmp/full/y'] })])]);
+    expect(s.headline).toBe('write(2) to /tmp/full/y fails: /tmp/full (tmpfs) is full, 1.0 MiB of 1.0 MiB used');
+    expect(s.findings[0]).toMatchObject({ severity: 'critical', title: '/tmp/full (tmpfs) is full' });
+    expect(s.findings[0]!.detail).toBe('1.0 MiB of 1.0 MiB used, 0 B available; 10 of 1,000 inodes used. The failing writes go to /tmp/full/y.');
+    expect(s.findings[0]!.next?.commands[0]).toBe('nsenter -t 4242 -m df -h /tmp/full');
+    expect(s.findings[0]!.evidence).toEqual(['filesystems/node-17/raw.json', 'filesystems/node-17/result.json', 'errors/node-17/raw.json', 'errors/node-17/result.json']);
+    expect(s.findings[1]!.detail).toBe('- app (pid 4242, cgroup /app, node node-17): 48 times, on /tmp/full/y (fd 3)');
+  });
+
+  it('reads well for a disk out of inodes on a device, a closed descriptor and no process with files on it', () => {
+    const closed = { fd: 1, count: 48, path: null, state: 'closed' as const, deleted: false };
+    const s = summarize([
+      errors([row({ syscall: 'openat', comm: 'sh', files: [] }), row({ pid: 4243, comm: 'sh', files: [closed] })]),
+      filesystems([filesystem({ mountPoint: '/var/lib/my data', fsType: 'ext4', source: '/dev/vdb1', inodes: { total: 65536, free: 0 }, usedBytes: MiB / 2, availBytes: MiB / 2, usedShare: 0.5, pids: [4242, 4243] })]),
+    ]);
+    expect(s.headline).toBe('openat(2) fails: /var/lib/my data (ext4) is full, 512 KiB of 1.0 MiB used');
+    expect(s.findings[0]!.title).toBe('/var/lib/my data (ext4 on /dev/vdb1) is full of inodes');
+    expect(s.findings[0]!.detail).toContain('65,536 of 65,536 inodes used. Target processes with files open on it: pid 4242, 4243.');
+    expect(s.findings[0]!.next?.commands[1]).toBe("nsenter -t 4242 -m df -i '/var/lib/my data'");
+    expect(s.findings.find((f) => f.title.startsWith('write(2)'))!.detail).toContain('on fd 1, closed or replaced after it failed');
+  });
+
+  it("blames the target's user for inotify, and warns of another user at its limit", () => {
+    const s = summarize([
+      errors([row({ syscall: 'inotify_add_watch', comm: 'node' })]),
+      watchesOf([user({ focus: false, uid: 1000, userns: 4026532200, processes: [{ pid: 77, comm: 'ide', watches: 10, instances: 1, focus: false }] }), user({})]),
+    ]);
+    expect(s.headline).toBe('inotify_add_watch(2) fails: uid 0 in user namespace 4026531837 holds 10 inotify watches, limit max_user_watches=10');
+    expect(s.findings[0]!.detail).toBe('inotify_add_watch(2) fails with ENOSPC once a user holds its user namespace\'s max_user_watches. No process holding its watches could be read.');
+    expect(s.findings.map((f) => f.severity)).toEqual(['critical', 'critical', 'warning']);
+    expect(s.findings[2]!.title).toMatch(/^Another user is also at its inotify watch limit: uid 1000/);
+  });
+});
