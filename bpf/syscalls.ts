@@ -156,3 +156,11 @@ export function syscallName(arch: string, nr: number): string {
   const name = table !== undefined && Object.hasOwn(table, nr) ? table[nr] : undefined;
   return name ?? `syscall_${nr}`;
 }
+
+/** The number of syscall `name` on `arch`, or undefined where the architecture has none (arm64 has no dup2). */
+export function syscallNumber(arch: string, name: string): number | undefined {
+  const table = Object.hasOwn(TABLES, arch) ? TABLES[arch] : undefined;
+  if (table === undefined) return undefined;
+  for (const [nr, n] of Object.entries(table)) if (n === name) return Number(nr);
+  return undefined;
+}

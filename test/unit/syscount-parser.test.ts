@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { getTool, tools } from '../../bpf/index.ts';
-import { syscount } from '../../bpf/syscount/manifest.ts';
+import { descriptorSyscallArgs, syscount } from '../../bpf/syscount/manifest.ts';
 import { MAX_FILES_PER_ROW, parseFailureKey, parseFileKey } from '../../bpf/syscount/parser.ts';
 import type { FileResolution, ParseContext } from '../../bpf/tool.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
@@ -274,12 +274,18 @@ describe('syscount manifest', () => {
     expect(syscount.params.safeParse({ errno: 'ENOSPC', pid: 1 }).success).toBe(false);
   });
 
-  it('passes errno, cgroup ids and pid as numbers', () => {
-    expect(syscount.args(syscount.params.parse({ errno: 'enospc' }), { cgroupIds: [63], pid: 0 })).toEqual(['28', '63', '0', ...NO_MORE_CGROUPS]);
-    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [], pid: 4242 })).toEqual(['0', '0', '4242', ...NO_MORE_CGROUPS]);
-    expect(syscount.args(syscount.params.parse({ errno: 'ewouldblock' }), { cgroupIds: [], pid: 0 })).toEqual(['11', '0', '0', ...NO_MORE_CGROUPS]);
-    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
-    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [63, 64], pid: 0 })).toEqual(['0', '63', '0', '64', '0', '0', '0', '0', '0', '0']);
+  it('passes errno, cgroup ids and pid as numbers, then this architecture\'s numbers of the descriptor syscalls', () => {
+    // x86_64: write … sendfile (descriptor first), copy_file_range and splice (third), close, dup2 and dup3.
+    const X64 = ['1', '18', '20', '296', '328', '285', '77', '74', '75', '277', '40', '326', '275', '3', '33', '292'];
+    const numbers = process.arch === 'x64' ? X64 : descriptorSyscallArgs(process.arch);
+    expect(syscount.args(syscount.params.parse({ errno: 'enospc' }), { cgroupIds: [63], pid: 0 })).toEqual(['28', '63', '0', ...NO_MORE_CGROUPS, ...numbers]);
+    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [], pid: 4242 })).toEqual(['0', '0', '4242', ...NO_MORE_CGROUPS, ...numbers]);
+    expect(syscount.args(syscount.params.parse({ errno: 'ewouldblock' }), { cgroupIds: [], pid: 0 })).toEqual(['11', '0', '0', ...NO_MORE_CGROUPS, ...numbers]);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others after the pid.
+    expect(syscount.args(syscount.params.parse({}), { cgroupIds: [63, 64], pid: 0 })).toEqual(['0', '63', '0', '64', '0', '0', '0', '0', '0', '0', ...numbers]);
+    // arm64 has no dup2: its slot holds a number no syscall has.
+    expect(descriptorSyscallArgs('arm64')).toEqual(['64', '68', '66', '70', '287', '47', '46', '82', '83', '84', '71', '285', '76', '57', '999999', '24']);
+    expect(() => descriptorSyscallArgs('mips')).toThrow(/no syscall table for architecture mips/);
   });
 
   it('refuses a scope that is not a plain integer', () => {
@@ -292,10 +298,11 @@ describe('syscount manifest', () => {
   it('points at its program and declares what it needs', () => {
     const program = readFileSync(syscount.programFile, 'utf8');
     expect(program).toContain('tracepoint:raw_syscalls:sys_exit');
-    // The descriptor comes from the per-syscall entry tracepoints; `syscalls/*` is there whenever raw_syscalls is.
-    expect(program).toContain('tracepoint:syscalls:sys_enter_write,');
+    // One entry probe for every descriptor syscall: each tracepoint attached costs time to attach and to detach.
+    expect(program).toContain('tracepoint:raw_syscalls:sys_enter');
+    expect(program).not.toContain('tracepoint:syscalls:');
+    expect(syscount.requires).toContainEqual({ kind: 'tracepoint', name: 'raw_syscalls/sys_enter' });
     expect(syscount.requires).toContainEqual({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' });
-    expect(syscount.requires).toContainEqual({ kind: 'tracepoint', name: 'syscalls/sys_enter_write' });
     expect(syscount.limits).toEqual({ minDurationMs: 1000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 });
   });
 });
