@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { bearerToken } from '../auth/credentials.ts';
 import { hasScope, identity, type Identity } from '../auth/identity.ts';
-import { verifySignedPath } from '../auth/signed-links.ts';
+import { LINK_REQUESTER, verifySignedPath } from '../auth/signed-links.ts';
 import { findToken, type TokenEntry } from '../auth/tokens.ts';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.ts';
 import { accessFor } from './access-policy.ts';
@@ -30,7 +30,7 @@ export function authMiddleware(auth: AuthConfig, audit: AuditLog): MiddlewareHan
     } else if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.query('sig') !== undefined) {
       const check = verifySignedPath(auth.linkSecret, c.req.path, c.req.query('exp'), c.req.query('sig'), Math.floor(Date.now() / 1000));
       if (!check.ok) throw new UnauthorizedError(`this link is not valid (${check.reason}); ask for a fresh one`);
-      who = identity('link', ['investigations:read']);
+      who = identity(LINK_REQUESTER, ['investigations:read']);
     }
     if (!who) throw new UnauthorizedError('send an API token: Authorization: Bearer <token>');
     if (!hasScope(who, access)) {

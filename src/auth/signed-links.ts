@@ -10,6 +10,9 @@ const mac = (secret: string, path: string, exp: number) =>
 
 const LINKABLE = [/^\/v1\/investigations\/inv_[0-9a-z]{26}\/report$/, /^\/v1\/investigations\/inv_[0-9a-z]{26}\/artifacts\/[^?#]+$/];
 
+/** Who a signed link's holder is: the requester of what it reads, and how the API knows a page came through one. */
+export const LINK_REQUESTER = 'link';
+
 export const isLinkablePath = (path: string) => LINKABLE.some((re) => re.test(path));
 
 export function signPath(secret: string, path: string, expiresAtSec: number): string {
@@ -38,5 +41,19 @@ export class LinkSigner {
 
   url(path: string, nowSec = Math.floor(Date.now() / 1000)): string {
     return this.publicBaseUrl.replace(/\/+$/, '') + signPath(this.secret, path, nowSec + this.ttlSec);
+  }
+
+  /**
+   * The artifact links of a report page opened through a signed link, signed to expire with that link: the page is
+   * rendered once and stored, so its links carry no signature, and one that outlived the report's would widen it.
+   * Only hrefs of this investigation's artifacts are touched; they are same-origin paths the renderer wrote.
+   */
+  signReportLinks(html: string, investigationId: string, expiresAtSec: number): string {
+    const prefix = `/v1/investigations/${investigationId}/artifacts/`;
+    return html.replace(/href="([^"?#]+)"/g, (whole, href: string) => {
+      const path = href.replace(/&amp;/g, '&');
+      if (!path.startsWith(prefix) || !isLinkablePath(path)) return whole;
+      return `href="${signPath(this.secret, path, expiresAtSec).replace(/&/g, '&amp;')}"`;
+    });
   }
 }

@@ -59,7 +59,19 @@ describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real c
     const svg = await fetch(final.buttons['Flamegraph']!);
     expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
     expect(await svg.text()).toContain('crunch_alpha');
-    expect((await fetch(final.buttons['Open report']!)).status).toBe(200);
+    const report = await fetch(final.buttons['Open report']!);
+    expect(report.status).toBe(200);
+    // The page's artifact links are signed to expire with the report's link: they open without a token too.
+    const html = await report.text();
+    const exp = new URL(final.buttons['Open report']!).searchParams.get('exp');
+    const hrefs = [...html.matchAll(/href="(\/v1\/investigations\/[^"]+\/artifacts\/[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    expect(hrefs).toEqual(expect.arrayContaining([expect.stringContaining('/artifacts/cpu/test-node/stacks.folded?exp=')]));
+    for (const href of hrefs) {
+      expect(href).toMatch(new RegExp(`\\?exp=${exp}&sig=`));
+      expect((await fetch(`${sys.url}${href}`)).status).toBe(200);
+    }
+    // Opened with a token, the same page links plainly: the token opens them.
+    expect((await sys.get(`/v1/investigations/${id}/report`)).text).not.toContain('sig=');
     // The same link with its signature cut off is refused.
     expect((await fetch(final.buttons['Open report']!.replace(/&sig=.*/, ''))).status).toBe(401);
   });

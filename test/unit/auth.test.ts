@@ -4,7 +4,7 @@ import { parseAccessFile } from '../../src/auth/access-file.ts';
 import { authorizeInvestigation, authorizeNode, canSee, targetNamespace } from '../../src/auth/authorize.ts';
 import { isLoopback } from '../../src/auth/bootstrap.ts';
 import { hasScope, identity } from '../../src/auth/identity.ts';
-import { signPath, verifySignedPath } from '../../src/auth/signed-links.ts';
+import { LinkSigner, signPath, verifySignedPath } from '../../src/auth/signed-links.ts';
 import { findToken, generateToken, hashToken } from '../../src/auth/tokens.ts';
 import { ForbiddenError } from '../../src/core/errors.ts';
 import type { Target } from '../../src/core/target.ts';
@@ -160,6 +160,23 @@ describe('signed links', () => {
     expect(verifySignedPath(secret, `/v1/investigations/${ID}`, q.get('exp') ?? undefined, q.get('sig') ?? undefined, 1000)).toEqual({ ok: false, reason: 'not linkable' });
     expect(verifySignedPath(secret, path, undefined, 'x', 1000)).toEqual({ ok: false, reason: 'malformed' });
     expect(() => signPath(secret, '/v1/audit', 1)).toThrow(/not a linkable path/);
+  });
+
+  it('sign the artifact links of a report page opened through one, to expire with it, and nothing else', () => {
+    const signer = new LinkSigner(secret, 'https://th.example', 3600);
+    const art = `/v1/investigations/${ID}/artifacts/errors/n1/result.json`;
+    const other = `/v1/investigations/inv_zzzzzzzzzzzzzzzzzzzzzzzzzz/artifacts/x.json`;
+    const html = `<a href="${art}">e</a> <a href="${other}">o</a> <a href="https://elsewhere/x">x</a> <a href="#top">t</a>`;
+    const out = signer.signReportLinks(html, ID, 2000);
+    const signed = /href="([^"]+)"/.exec(out)![1]!.replace(/&amp;/g, '&');
+    const q = new URLSearchParams(signed.split('?')[1]);
+    expect(signed.split('?')[0]).toBe(art);
+    expect(q.get('exp')).toBe('2000');
+    expect(verifySignedPath(secret, art, q.get('exp') ?? undefined, q.get('sig') ?? undefined, 1999)).toEqual({ ok: true });
+    // Another investigation's artifact, other sites and anchors are left as they were.
+    expect(out).toContain(`href="${other}"`);
+    expect(out).toContain('href="https://elsewhere/x"');
+    expect(out).toContain('href="#top"');
   });
 });
 

@@ -3,6 +3,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { z } from 'zod';
 import { canSee } from '../../auth/authorize.ts';
 import type { Identity } from '../../auth/identity.ts';
+import { LINK_REQUESTER } from '../../auth/signed-links.ts';
 import { InputTooLargeError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/format.ts';
 import { InvestigationRequest, InvestigationStatus, isTerminal, type ArtifactRef, type Investigation } from '../../core/investigation.ts';
@@ -165,7 +166,12 @@ export function investigationRoutes(deps: ApiDeps) {
     const inv = await load(c.req.param('id'), c.get('identity'));
     if (!inv.artifacts.some((a) => a.name === 'report.html')) throw new NotFoundError(`investigation ${inv.id} has no report yet (status ${inv.status})`);
     const obj = await deps.store.get(artifactKey(inv.id, 'report.html'));
-    return c.body(bodyOf(obj.body), 200, { 'content-type': 'text/html; charset=utf-8' });
+    const html = { 'content-type': 'text/html; charset=utf-8' };
+    // Opened from chat through a signed link: its evidence and artifact links need signatures of their own.
+    if (c.get('identity').requestedBy === LINK_REQUESTER) {
+      return c.body(deps.links.signReportLinks(obj.body.toString('utf8'), inv.id, Number(c.req.query('exp'))), 200, html);
+    }
+    return c.body(bodyOf(obj.body), 200, html);
   });
 
   // Differential flamegraph: :id is the baseline ("before"), :otherId the comparison ("after").
