@@ -22,7 +22,8 @@ import { renderDiffFlamegraph } from '../src/flamegraph/diff.ts';
 import { createLogger } from '../src/log.ts';
 import { createRedis } from '../src/queue/connection.ts';
 import { InvestigationRecords } from '../src/queue/investigation-records.ts';
-import { startApi, startServices, type Stoppable } from '../src/runtime.ts';
+import { startApi, startServices } from '../src/runtime.ts';
+import type { Stoppable } from '../src/stoppable.ts';
 import { artifactKey } from '../src/storage/keys.ts';
 import { mb, syntheticFolded, vmHwm } from './synthetic-profile.ts';
 

@@ -14,7 +14,8 @@ import { NodeRegistry } from '../src/inventory/node-registry.ts';
 import { createLogger } from '../src/log.ts';
 import { createRedis } from '../src/queue/connection.ts';
 import { captureQueueName, CaptureJob, type CaptureReply } from '../src/queue/jobs.ts';
-import { startApi, startOrchestratorPart, startServices, type Stoppable } from '../src/runtime.ts';
+import { startApi, startOrchestratorPart, startServices } from '../src/runtime.ts';
+import type { Stoppable } from '../src/stoppable.ts';
 
 const SIZES = (process.env.FANOUT_SIZES ?? '10,50,100,200').split(',').map(Number);
 const CAPTURE_MS = 1000;

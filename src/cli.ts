@@ -1,6 +1,7 @@
 import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices, type Stoppable } from './runtime.ts';
+import { startAgentPart, startApi, startOrchestratorPart, startServices } from './runtime.ts';
+import type { Stoppable } from './stoppable.ts';
 
 const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { privateDir, writeSecretFile } from './auth/bootstrap.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedRedis } from './queue/embedded-redis.ts';
-import type { Stoppable } from './runtime.ts';
+import type { Stoppable } from './stoppable.ts';
 import { startEmbeddedS3 } from './storage/embedded-s3.ts';
 
 /**

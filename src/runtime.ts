@@ -36,11 +36,7 @@ import type { Inventory } from './inventory/inventory.ts';
 import { ArtifactStore, attemptBoundMs, createS3Client, s3Limits } from './storage/artifact-store.ts';
 import { StorageReadiness } from './storage/storage-readiness.ts';
 import { RenderPool } from './render/pool.ts';
-
-export interface Stoppable {
-  name: string;
-  stop(): Promise<void>;
-}
+import type { Stoppable } from './stoppable.ts';
 
 export interface Services {
   playbooks: readonly Playbook[];

@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { sysfsDeviceNamer } from './devices.ts';
-import { BiolatencyResult, parseBiolatency } from './parser.ts';
-
-export { BiolatencyResult, BiolatencyRow, BlockOp } from './parser.ts';
+import { parseBiolatency } from './parser.ts';
+import { BiolatencyResult } from './result.ts';
 
 /** The target (cgroup, pid) comes from the capture's scope; the tool itself has nothing to tune. */
 export const BiolatencyParams = z.object({}).strict();

@@ -1,36 +1,14 @@
-import { z } from 'zod';
 import { readCountMap } from '../bpftrace-output.ts';
-import { HistogramSummary, readHistMap, summarize } from '../histogram.ts';
+import { readHistMap, summarize } from '../histogram.ts';
 import { type DeviceNamer, splitDev } from './devices.ts';
+import { BlockOp, type BiolatencyResult, type BiolatencyRow } from './result.ts';
 
 /** dev,op → hist of device latencies in microseconds; dev,op → count of completions with an error. */
 export const MAP_NAME = '@usecs';
 export const ERRORS_MAP = '@errors';
 
-/** The program's op codes: the first letter of rwbs (R, W, F, D; anything else is 0). */
-const OPS = ['other', 'read', 'write', 'flush', 'discard'] as const;
-export const BlockOp = z.enum(OPS);
-export type BlockOp = z.infer<typeof BlockOp>;
-
-export const BiolatencyRow = HistogramSummary.extend({
-  /** Name under /dev, or null when the device is gone by the time the result is read. */
-  device: z.string().nullable(),
-  major: z.number().int(),
-  minor: z.number().int(),
-  op: BlockOp,
-  /** Completions of these requests that reported an error (they are in the histogram too). */
-  errors: z.number().int().nonnegative(),
-});
-export type BiolatencyRow = z.infer<typeof BiolatencyRow>;
-
-export const BiolatencyResult = z.object({
-  unit: z.literal('us'),
-  /** Worst tail first: p99 descending, then count descending, then major, minor and op. */
-  rows: z.array(BiolatencyRow),
-  totalRequests: z.number().int().nonnegative(),
-  totalErrors: z.number().int().nonnegative(),
-});
-export type BiolatencyResult = z.infer<typeof BiolatencyResult>;
+/** The program's op codes index this list (result.ts keeps it in their order). */
+const OPS = BlockOp.options;
 
 const KEY = /^(\d+),(\d+)$/;
 

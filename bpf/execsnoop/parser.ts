@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errnoName } from '../../src/core/errno.ts';
 import { readCountMap } from '../bpftrace-output.ts';
 import type { ParseContext } from '../tool.ts';
-import type { ExecFilename, ExecParent, ExecsnoopResult } from './manifest.ts';
+import type { ExecFilename, ExecParent, ExecsnoopResult } from './result.ts';
 
 /** The maps the program fills; bpftrace prints them at SIGINT. */
 export const EXECS_MAP = '@execs';

@@ -2,7 +2,7 @@ import { errnoName } from '../../src/core/errno.ts';
 import { readCountMap } from '../bpftrace-output.ts';
 import type { ParseContext } from '../tool.ts';
 import { flagNames, type MountSyscall } from './flags.ts';
-import type { MountCallRow, MountPathRow, MountsnoopResult, MountsnoopSummary } from './manifest.ts';
+import type { MountCallRow, MountPathRow, MountsnoopResult, MountsnoopSummary } from './result.ts';
 
 /** The maps the program fills; bpftrace prints them at SIGINT. */
 export const CALLS_MAP = '@calls';

@@ -1,6 +1,6 @@
 import { readCountMap } from '../bpftrace-output.ts';
 import type { ParseContext } from '../tool.ts';
-import type { OomKill, OomkillResult, OomTrigger } from './manifest.ts';
+import type { OomKill, OomkillResult, OomTrigger } from './result.ts';
 
 /** The maps the program fills; bpftrace prints them at SIGINT. */
 export const VICTIMS_MAP = '@victims';

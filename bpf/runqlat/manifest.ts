@@ -2,9 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
-import { parseRunqlat, RunqlatResult } from './parser.ts';
-
-export { RunqlatCgroup, RunqlatResult } from './parser.ts';
+import { parseRunqlat } from './parser.ts';
+import { RunqlatResult } from './result.ts';
 
 /** The target (cgroup, pid) comes from the capture's scope; the tool itself has nothing to tune. */
 export const RunqlatParams = z.object({}).strict();

@@ -1,26 +1,9 @@
-import { z } from 'zod';
-import { HistogramSummary, mergeHistograms, readHistMap, summarize } from '../histogram.ts';
+import { mergeHistograms, readHistMap, summarize } from '../histogram.ts';
 import type { ParseContext } from '../tool.ts';
+import type { RunqlatCgroup, RunqlatResult } from './result.ts';
 
 /** The map the program fills: cgroup id → hist of run-queue delays in microseconds. */
 export const MAP_NAME = '@usecs';
-
-export const RunqlatCgroup = HistogramSummary.extend({
-  cgroupId: z.number().int(),
-  /** The cgroup's path below the node's cgroup v2 root, when the agent could find it. */
-  cgroup: z.string().nullable(),
-  pod: z.string().nullable(),
-});
-export type RunqlatCgroup = z.infer<typeof RunqlatCgroup>;
-
-export const RunqlatResult = z.object({
-  unit: z.literal('us'),
-  /** Worst tail first: p99 descending, then count descending, then cgroup id. */
-  cgroups: z.array(RunqlatCgroup),
-  /** Every cgroup's histogram merged: the node-wide (or target-wide, when filtered) distribution. */
-  all: HistogramSummary,
-});
-export type RunqlatResult = z.infer<typeof RunqlatResult>;
 
 function byTailThenCount(a: RunqlatCgroup, b: RunqlatCgroup): number {
   return (b.p99 ?? -1) - (a.p99 ?? -1) || b.count - a.count || a.cgroupId - b.cgroupId;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cgroupArgs } from '../bpftrace-output.ts';
 import type { BpftraceTool, KernelScope } from '../tool.ts';
 import { parseTcpretrans } from './parser.ts';
+import { TcpretransResult } from './result.ts';
 
 export const TcpretransParams = z
   .object({
@@ -11,37 +12,6 @@ export const TcpretransParams = z
   })
   .strict();
 export type TcpretransParams = z.output<typeof TcpretransParams>;
-
-const StateCount = z.object({
-  /** Kernel name of the socket state at the retransmission: TCP_ESTABLISHED, TCP_SYN_SENT, ... */
-  state: z.string(),
-  count: z.number().int(),
-});
-
-/** One connection, as the local socket sees it: s* is this side, d* the peer. */
-export const TcpRetransFlow = z.object({
-  family: z.enum(['ipv4', 'ipv6']),
-  saddr: z.string(),
-  sport: z.number().int(),
-  daddr: z.string(),
-  dport: z.number().int(),
-  /** cgroup of the socket (of the process that created it); 0 when the socket has none. */
-  cgroupId: z.number().int(),
-  cgroup: z.string().nullable(),
-  count: z.number().int(),
-  states: z.array(StateCount),
-});
-export type TcpRetransFlow = z.infer<typeof TcpRetransFlow>;
-
-export const TcpretransResult = z.object({
-  total: z.number().int(),
-  /** The `maxFlows` flows with the most retransmissions. */
-  flows: z.array(TcpRetransFlow),
-  distinctFlows: z.number().int(),
-  /** All retransmissions by socket state. */
-  byState: z.array(StateCount),
-});
-export type TcpretransResult = z.infer<typeof TcpretransResult>;
 
 export const tcpretrans: BpftraceTool<typeof TcpretransParams, TcpretransResult> = {
   kind: 'bpftrace',

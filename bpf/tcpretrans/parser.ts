@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { readCountMap } from '../bpftrace-output.ts';
 import type { ParseContext } from '../tool.ts';
-import type { TcpRetransFlow, TcpretransResult } from './manifest.ts';
+import type { TcpRetransFlow, TcpretransResult } from './result.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@retransmits';

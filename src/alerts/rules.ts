@@ -32,8 +32,9 @@
  */
 import { parse as parseYaml, type YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { PlaybookName } from '../core/investigation.ts';
+import { LOWER_CASE_NAME, PlaybookName } from '../core/investigation.ts';
 import type { Playbook } from '../core/playbooks/playbook.ts';
+import { ParamName } from '../core/playbooks/schema.ts';
 
 export const MAX_RULES = 500;
 export const MAX_SYMPTOM = 2000;
@@ -60,7 +61,7 @@ const LabelText = z
   .string({ error: 'expected a string (quote numbers and booleans in YAML)' })
   .max(1024, 'at most 1024 characters');
 
-const RuleName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case rule name such as "pod-disk-full"');
+const RuleName = z.string().regex(LOWER_CASE_NAME, 'expected a lower-case rule name such as "pod-disk-full"');
 
 const AnchoredRegex = LabelText.transform((src, ctx) => {
   try {
@@ -110,7 +111,7 @@ export const AlertRule = z.strictObject({
   playbook: PlaybookName,
   target: RuleTargetKind,
   labels: TargetLabels.prefault({}),
-  params: z.record(z.string().regex(/^[a-z][a-zA-Z0-9]{0,31}$/, 'expected a parameter name such as "duration"'), ParamValue).default({}),
+  params: z.record(ParamName, ParamValue).default({}),
   symptom: SymptomTemplate.optional(),
   onResolved: z.boolean().default(false),
 });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { INVESTIGATION_ID } from '../core/ids.ts';
 import { Investigation, InvestigationRequest, InvestigationStatus } from '../core/investigation.ts';
 import { AlertmanagerPayload } from '../alerts/payload.ts';
-import { Schedule, ScheduleRequest } from '../schedules/schedule.ts';
+import { SCHEDULE_NAME, Schedule, ScheduleRequest } from '../schedules/schedule.ts';
 import { AuditEntry } from '../audit/audit-log.ts';
 import { accessFor } from './access-policy.ts';
 import { ListQuery } from './routes/investigations.ts';
@@ -29,10 +30,10 @@ const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } };
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: SCHEDULE_NAME.source } };
 const queryParams = (q: z.ZodType) =>
   Object.entries((schema(q, 'input') as { properties: Record<string, unknown> }).properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^inv_[0-9a-z]{26}$' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: INVESTIGATION_ID.source } };
 
 /** OpenAPI 3.1, generated from the zod schemas that validate requests, so the document cannot drift from the code. */
 export function openApiDocument() {

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { PlaybookName } from '../core/investigation.ts';
+import { NamespaceName } from '../core/target.ts';
 import { TokenEntry } from './tokens.ts';
 
 const SlackId = z.string().regex(/^[A-Z0-9][A-Z0-9_-]{1,30}$/i, 'expected a Slack id such as "U024BE7LH" or "C0123456"');
-const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name');
-const PlaybookName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a playbook name');
 
 /**
  * Who in Slack may do what. The first rule whose users and channels both match applies (an omitted list matches
@@ -17,7 +17,7 @@ export const SlackRule = z
     users: z.array(SlackId).min(1).optional(),
     channels: z.array(SlackId).min(1).optional(),
     playbooks: z.array(PlaybookName).min(1).optional(),
-    namespaces: z.array(Namespace).min(1).optional(),
+    namespaces: z.array(NamespaceName).min(1).optional(),
     /** May cancel investigations and see status; default true. */
     write: z.boolean().default(true),
   })

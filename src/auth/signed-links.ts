@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { INVESTIGATION_ID_PART } from '../core/ids.ts';
 
 /**
  * HMAC-signed, expiring API links, so that a button in Slack opens a report without an API token. The signature
@@ -8,7 +9,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 const mac = (secret: string, path: string, exp: number) =>
   createHmac('sha256', secret).update(`GET\n${path}\n${exp}`).digest('base64url');
 
-const LINKABLE = [/^\/v1\/investigations\/inv_[0-9a-z]{26}\/report$/, /^\/v1\/investigations\/inv_[0-9a-z]{26}\/artifacts\/[^?#]+$/];
+const LINKABLE = [
+  new RegExp(`^/v1/investigations/${INVESTIGATION_ID_PART}/report$`),
+  new RegExp(`^/v1/investigations/${INVESTIGATION_ID_PART}/artifacts/[^?#]+$`),
+];
 
 /** Who a signed link's holder is: the requester of what it reads, and how the API knows a page came through one. */
 export const LINK_REQUESTER = 'link';

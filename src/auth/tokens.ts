@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { PlaybookName } from '../core/investigation.ts';
+import { NamespaceName } from '../core/target.ts';
 import { Scope } from './identity.ts';
 
 /**
@@ -12,16 +14,14 @@ export const generateToken = (): string => TOKEN_PREFIX + randomBytes(32).toStri
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
-const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name');
-
 export const TokenEntry = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'expected a short name such as "ci-bot"'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the token\'s SHA-256 in hex (tracehound token create prints it)'),
     scopes: z.array(Scope).min(1),
     /** Only pods and namespaces in these namespaces may be targeted, and only their investigations read. */
-    namespaces: z.array(Namespace).min(1).optional(),
-    playbooks: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)).min(1).optional(),
+    namespaces: z.array(NamespaceName).min(1).optional(),
+    playbooks: z.array(PlaybookName).min(1).optional(),
   })
   .strict();
 export type TokenEntry = z.infer<typeof TokenEntry>;

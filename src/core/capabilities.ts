@@ -14,6 +14,9 @@ export const Capabilities = z.object({
 });
 export type Capabilities = z.infer<typeof Capabilities>;
 
+/** "5.8", "6.1.12": a release as uname gives it, without the distribution's suffix. */
+const KernelVersion = z.string().regex(/^\d+(\.\d+){0,2}$/);
+
 /** What a tool or a playbook step needs from a node. */
 export const Requirement = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bpftrace') }).strict(),
@@ -25,7 +28,7 @@ export const Requirement = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tracer'), name: z.string().regex(/^[a-z_]+$/) }).strict(),
   /** Kernel version range, inclusive: { min: "5.8" }, { max: "6.1" }. */
   z
-    .object({ kind: z.literal('kernel'), min: z.string().regex(/^\d+(\.\d+){0,2}$/).optional(), max: z.string().regex(/^\d+(\.\d+){0,2}$/).optional() })
+    .object({ kind: z.literal('kernel'), min: KernelVersion.optional(), max: KernelVersion.optional() })
     .strict(),
 ]);
 export type Requirement = z.infer<typeof Requirement>;

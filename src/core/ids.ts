@@ -16,4 +16,9 @@ export function newInvestigationId(now = Date.now()): string {
   return `inv_${time}${r}`;
 }
 
-export const InvestigationId = z.string().regex(/^inv_[0-9a-z]{26}$/, 'not an investigation id');
+/** An id as newInvestigationId writes it, unanchored: for patterns that embed one (signed-link paths, text). */
+export const INVESTIGATION_ID_PART = 'inv_[0-9a-z]{26}';
+/** The whole string is an id: route parameters, cursors, storage and queue keys. */
+export const INVESTIGATION_ID = new RegExp(`^${INVESTIGATION_ID_PART}$`);
+
+export const InvestigationId = z.string().regex(INVESTIGATION_ID, 'not an investigation id');

@@ -7,7 +7,15 @@ export type InvestigationStatus = z.infer<typeof InvestigationStatus>;
 export const TERMINAL_STATUSES: readonly InvestigationStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const isTerminal = (s: InvestigationStatus) => TERMINAL_STATUSES.includes(s);
 
-export const PlaybookName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a playbook name such as "enospc"');
+/**
+ * The shape of every name a playbook author or operator writes: playbooks, their steps, the tools they run, and the
+ * alert rules that start them. Lower case and at most 63 characters, so a name fits in a label, key or file name.
+ */
+export const LOWER_CASE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+export const PlaybookName = z.string().regex(LOWER_CASE_NAME, 'expected a playbook name such as "enospc"');
+export const StepId = z.string().regex(LOWER_CASE_NAME, 'expected a lower-case step id such as "errors"');
+export const ToolName = z.string().regex(LOWER_CASE_NAME, 'expected a tool name such as "syscount"');
 
 export const InvestigationRequest = z
   .object({

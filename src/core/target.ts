@@ -1,9 +1,20 @@
 import { z } from 'zod';
 
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+// Kubernetes' DNS-1123 names, unanchored so that "namespace/name" is built from the two. A label (≤ 63): namespaces,
+// container names. A subdomain (≤ 253; dots not checked further): node and pod names.
+const DNS_LABEL_PART = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
+const DNS_SUBDOMAIN_PART = '[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?';
+export const DNS_LABEL = new RegExp(`^${DNS_LABEL_PART}$`);
+export const DNS_SUBDOMAIN = new RegExp(`^${DNS_SUBDOMAIN_PART}$`);
 
 /** Kubernetes-style node name; also what a plain host's agent calls itself. */
-export const NodeName = z.string().regex(NAME, 'expected a DNS-1123 name such as "node-17"');
+export const NodeName = z.string().regex(DNS_SUBDOMAIN, 'expected a DNS-1123 name such as "node-17"');
+
+export const NamespaceName = z.string().regex(DNS_LABEL, 'expected a namespace name');
+
+/** A pod's QoS class (status.qosClass): it decides where kubelet puts the pod's cgroup. */
+export const QosClass = z.enum(['Guaranteed', 'Burstable', 'BestEffort']);
+export type QosClass = z.infer<typeof QosClass>;
 
 /** A cgroup path below the node's cgroup v2 root: "/kubepods/pod1234/ctr1". No "..", no empty segments. */
 export const CgroupPath = z
@@ -17,10 +28,10 @@ export const Target = z
     node: NodeName.optional(),
     pod: z
       .string()
-      .regex(/^[a-z0-9-]{1,63}\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'expected "namespace/name"')
+      .regex(new RegExp(`^${DNS_LABEL_PART}/${DNS_SUBDOMAIN_PART}$`), 'expected "namespace/name"')
       .optional(),
     labelSelector: z.string().min(1).max(1024).optional(),
-    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
+    namespace: NamespaceName.optional(),
     cgroup: CgroupPath.optional(),
     pid: z.number().int().min(1).max(4_194_304).optional(),
   })
@@ -37,7 +48,7 @@ export const PodRef = z.object({
   namespace: z.string(),
   name: z.string(),
   uid: z.string(),
-  qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']),
+  qosClass: QosClass,
   containers: z.array(z.object({ name: z.string(), id: z.string().nullable() })),
 });
 export type PodRef = z.infer<typeof PodRef>;

@@ -24,7 +24,7 @@
  * so zoom, search and URL state work the same. Output is a pure function of (the two multisets of stacks, options).
  * A malformed line throws a DiffInputError (a FoldedInputError) whose message starts with "before: " or "after: ".
  */
-import type { FlamegraphOptions } from './svg.ts';
+import type { FlamegraphOptions } from './options.ts';
 import {
   commentSafe,
   controls,

@@ -4,7 +4,7 @@
  * script). See svg.ts for the layout rules.
  */
 import { CONFIG_PLACEHOLDER, FLAMEGRAPH_SCRIPT } from './script.ts';
-import type { FlamegraphOptions } from './svg.ts';
+import type { FlamegraphOptions } from './options.ts';
 import type { FrameTree } from './tree.ts';
 
 export const XPAD = 10;

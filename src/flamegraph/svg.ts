@@ -11,6 +11,7 @@
  * Output is a pure function of (the multiset of stacks, options): the same input in any line order gives the same
  * bytes.
  */
+import type { FlamegraphOptions } from './options.ts';
 import { frameColor, type PaletteName } from './palette.ts';
 import {
   controls,
@@ -33,28 +34,6 @@ import { buildFrameTree, FrameTreeBuilder, type FrameTree } from './tree.ts';
 
 export { escapeXml, fitLabel } from './svg-parts.ts';
 export { FoldedInputError } from './tree.ts';
-
-export interface FlamegraphOptions {
-  title?: string;
-  subtitle?: string;
-  /** Image width in px; default 1200. */
-  width?: number;
-  /** Row height in px; default 16. */
-  frameHeight?: number;
-  /** Frames narrower than this are dropped and counted: px (default 0.1) or a percentage of all samples ("0.5%"). */
-  minWidth?: number | `${number}%`;
-  colors?: PaletteName;
-  /** Icicle graph: root at the top. */
-  inverted?: boolean;
-  /** Merge from the leaf: reverse each stack before merging. */
-  reverse?: boolean;
-  /** Default "samples". */
-  countName?: string;
-  /** Prefix of the details line; default "Function:". */
-  nameType?: string;
-  /** Frames ending in "_[k]" drawn in a distinct colour family; default true. */
-  kernelColor?: boolean;
-}
 
 /** Renders folded stacks (a whole text, or an iterable of lines) as SVG text. */
 export function renderFlamegraph(folded: string | Uint8Array | Iterable<string>, options: FlamegraphOptions = {}): string {

@@ -1,6 +1,4 @@
-import type { Target } from '../core/target.ts';
-
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+import type { QosClass, Target } from '../core/target.ts';
 
 export interface PodInfo {
   namespace: string;

@@ -18,7 +18,7 @@ import {
   TracehoundError,
   ValidationError,
 } from '../core/errors.ts';
-import type { Target } from '../core/target.ts';
+import { QosClass, type Target } from '../core/target.ts';
 import {
   passThrough,
   resolutionOf,
@@ -26,9 +26,9 @@ import {
   type Inventory,
   type NodeEntry,
   type PodInfo,
-  type QosClass,
   type Resolution,
 } from './inventory.ts';
+import { parseLabelSelector } from './label-selector.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
 
@@ -208,15 +208,13 @@ function podInfo(pod: V1Pod, namespace: string): PodInfo {
   };
 }
 
-const QOS_CLASSES: readonly string[] = ['Guaranteed', 'Burstable', 'BestEffort'];
-
 /**
  * status.qosClass as the API server computed it. Only if it is missing (a pod object not written by an API server)
  * is it derived from the resources, with Kubernetes' rules but comparing quantities textually.
  */
 function qosClassOf(pod: V1Pod): QosClass {
-  const given = pod.status?.qosClass;
-  if (given !== undefined && QOS_CLASSES.includes(given)) return given as QosClass;
+  const given = QosClass.safeParse(pod.status?.qosClass);
+  if (given.success) return given.data;
   const containers: V1Container[] = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
   const resources = ['cpu', 'memory'];
   const any = containers.some((c) => resources.some((r) => c.resources?.requests?.[r] ?? c.resources?.limits?.[r]));
@@ -245,191 +243,4 @@ function statusMessage(body: unknown): string | undefined {
     return parsed.message;
   }
   return undefined;
-}
-
-// --- Label selectors -------------------------------------------------------------------------------------------
-
-export type SelectorOperator = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt';
-
-export interface SelectorRequirement {
-  key: string;
-  operator: SelectorOperator;
-  values: string[];
-}
-
-const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const INTEGER = /^-?[0-9]+$/;
-
-/**
- * Parses a label selector with the grammar of k8s.io/apimachinery labels.Parse: comma-separated requirements
- * `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (v1,v2)`, `k notin (v1,v2)`, `k>n`, `k<n`; keys are qualified names
- * (`prefix/name`), values label values. Throws ValidationError (path target.labelSelector) saying what is wrong where.
- */
-export function parseLabelSelector(selector: string): SelectorRequirement[] {
-  return new SelectorParser(selector).parse();
-}
-
-/** Whether labels satisfy every requirement; `!=` and `notin` also match pods without the key, as in Kubernetes. */
-export function matchesLabelSelector(requirements: SelectorRequirement[], labels: Record<string, string>): boolean {
-  return requirements.every(({ key, operator, values }) => {
-    const value = Object.hasOwn(labels, key) ? labels[key] : undefined;
-    switch (operator) {
-      case 'exists':
-        return value !== undefined;
-      case '!exists':
-        return value === undefined;
-      case '=':
-      case 'in':
-        return value !== undefined && values.includes(value);
-      case '!=':
-      case 'notin':
-        return value === undefined || !values.includes(value);
-      case 'gt':
-      case 'lt': {
-        if (value === undefined || !INTEGER.test(value)) return false;
-        const [bound = '0'] = values;
-        return operator === 'gt' ? Number(value) > Number(bound) : Number(value) < Number(bound);
-      }
-    }
-  });
-}
-
-type Token = { kind: 'word' | 'op'; text: string; at: number };
-
-class SelectorParser {
-  private readonly tokens: Token[];
-  private pos = 0;
-
-  constructor(private readonly source: string) {
-    this.tokens = tokenize(source);
-  }
-
-  parse(): SelectorRequirement[] {
-    const requirements: SelectorRequirement[] = [];
-    if (this.tokens.length === 0) return requirements;
-    for (;;) {
-      requirements.push(this.requirement());
-      const next = this.take();
-      if (next === undefined) return requirements;
-      if (next.text !== ',') this.fail(next, `expected "," between requirements, found "${next.text}"`);
-    }
-  }
-
-  private requirement(): SelectorRequirement {
-    const first = this.take();
-    if (first === undefined) this.fail(undefined, 'expected a requirement after ","');
-    if (first.text === '!') return { key: this.key(this.take()), operator: '!exists', values: [] };
-    const key = this.key(first);
-    const op = this.peek();
-    if (op === undefined || op.text === ',') return { key, operator: 'exists', values: [] };
-    this.pos++;
-    switch (op.text) {
-      case '=':
-      case '==':
-        return { key, operator: '=', values: [this.value(this.take(), true)] };
-      case '!=':
-        return { key, operator: '!=', values: [this.value(this.take(), true)] };
-      case '>':
-      case '<':
-        return { key, operator: op.text === '>' ? 'gt' : 'lt', values: [this.integer(this.take())] };
-      case 'in':
-        if (op.kind === 'word') return { key, operator: 'in', values: this.valueSet() };
-        break;
-      case 'notin':
-        if (op.kind === 'word') return { key, operator: 'notin', values: this.valueSet() };
-        break;
-    }
-    this.fail(op, `expected =, ==, !=, in, notin, > or < after "${key}", found "${op.text}"`);
-  }
-
-  private valueSet(): string[] {
-    const open = this.take();
-    if (open?.text !== '(') this.fail(open, 'expected "(" to open the value set');
-    const values: string[] = [];
-    for (;;) {
-      const token = this.take();
-      if (token === undefined) this.fail(undefined, 'value set is not closed with ")"');
-      // Like the API server: "k in ()" and "k in (a,)" hold the empty value.
-      if (token.text === ',' || token.text === ')') {
-        values.push('');
-        if (token.text === ')') return values;
-        continue;
-      }
-      values.push(this.value(token, false));
-      const sep = this.take();
-      if (sep === undefined) this.fail(undefined, 'value set is not closed with ")"');
-      if (sep.text === ')') return values;
-      if (sep.text !== ',') this.fail(sep, 'expected "," or ")" in the value set');
-    }
-  }
-
-  private key(token: Token | undefined): string {
-    if (token?.kind !== 'word') this.fail(token, 'expected a label key');
-    const slash = token.text.indexOf('/');
-    const prefix = slash === -1 ? undefined : token.text.slice(0, slash);
-    const name = slash === -1 ? token.text : token.text.slice(slash + 1);
-    const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
-    if (!prefixOk || name.length > 63 || !NAME_PART.test(name)) {
-      this.fail(token, `"${token.text}" is not a valid label key ([prefix/]name, name at most 63 characters)`);
-    }
-    return token.text;
-  }
-
-  // An exact-match value may be empty ("k=" selects the empty value), which shows as no word before "," or the end.
-  private value(token: Token | undefined, mayBeMissing: boolean): string {
-    if (mayBeMissing && (token === undefined || token.text === ',')) {
-      if (token !== undefined) this.pos--;
-      return '';
-    }
-    if (token?.kind !== 'word') this.fail(token, 'expected a label value');
-    if (token.text.length > 63 || !NAME_PART.test(token.text)) {
-      this.fail(token, `"${token.text}" is not a valid label value (at most 63 characters: alphanumerics, "-", "_", ".")`);
-    }
-    return token.text;
-  }
-
-  private integer(token: Token | undefined): string {
-    if (token?.kind !== 'word' || !INTEGER.test(token.text)) this.fail(token, 'expected an integer after > or <');
-    return token.text;
-  }
-
-  private peek(): Token | undefined {
-    return this.tokens[this.pos];
-  }
-
-  private take(): Token | undefined {
-    const token = this.tokens[this.pos];
-    if (token !== undefined) this.pos++;
-    return token;
-  }
-
-  private fail(token: Token | undefined, message: string): never {
-    const where = token === undefined ? 'at the end' : `at character ${token.at + 1}`;
-    const text = `${message} (${where} of "${this.source}")`;
-    throw new ValidationError(`invalid labelSelector: ${text}`, [{ path: 'target.labelSelector', message: text }]);
-  }
-}
-
-const OPERATOR_CHARS = new Set(['!', '=', ',', '(', ')', '<', '>']);
-
-function tokenize(source: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < source.length) {
-    const ch = source[i] ?? '';
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (OPERATOR_CHARS.has(ch)) {
-      const two = source.slice(i, i + 2);
-      const text = two === '!=' || two === '==' ? two : ch;
-      tokens.push({ kind: 'op', text, at: i });
-      i += text.length;
-    } else {
-      const start = i;
-      while (i < source.length && !/\s/.test(source[i] ?? '') && !OPERATOR_CHARS.has(source[i] ?? '')) i++;
-      tokens.push({ kind: 'word', text: source.slice(start, i), at: start });
-    }
-  }
-  return tokens;
 }

@@ -4,16 +4,8 @@ import { z } from 'zod';
 import { NotFoundError, UnsupportedTargetError, ValidationError, type FieldError } from '../core/errors.ts';
 import { NodeName, type Target } from '../core/target.ts';
 import { passThrough, targetsPods, type Inventory, type NodeEntry, type Resolution } from './inventory.ts';
-
-// Label keys and values as Kubernetes allows them, so a static host can later become a node without relabelling.
-const LABEL_PREFIX = '([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?';
-const LABEL_NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
-const LabelKey = z
-  .string()
-  .regex(new RegExp(`^${LABEL_PREFIX}${LABEL_NAME}$`), 'expected a label key such as "zone" or "example.com/rack"');
-const LabelValue = z
-  .string()
-  .regex(new RegExp(`^(${LABEL_NAME})?$`), 'expected a label value (at most 63 characters: alphanumerics, "-", "_", ".")');
+// Kubernetes' label rules, so a static host can later become a node without relabelling.
+import { LabelKey, LabelValue } from './label-selector.ts';
 
 export const StaticHost = z
   .object({

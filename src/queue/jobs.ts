@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvestigationId } from '../core/ids.ts';
-import { ArtifactRef, UnstoredArtifact } from '../core/investigation.ts';
+import { ArtifactRef, StepId, ToolName, UnstoredArtifact } from '../core/investigation.ts';
 import { CaptureScope, NodeName } from '../core/target.ts';
 import { SweepComparison } from '../sweeps/compare.ts';
 
@@ -13,14 +13,12 @@ export const captureQueueName = (node: string) => `capture-${node}`;
 export const InvestigateJob = z.object({ id: InvestigationId });
 export type InvestigateJob = z.infer<typeof InvestigateJob>;
 
-export const StepId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/);
-
 /** What the orchestrator asks one node agent to do. Validated again by the agent: the queue is a trust boundary. */
 export const CaptureJob = z.object({
   investigationId: InvestigationId,
   stepId: StepId,
   node: NodeName,
-  tool: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+  tool: ToolName,
   params: z.record(z.string(), z.unknown()),
   /** 0 for instant readers (collectors). */
   durationMs: z.number().int().min(0),

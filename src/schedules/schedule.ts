@@ -5,7 +5,9 @@ import { PlaybookName } from '../core/investigation.ts';
 import { Target } from '../core/target.ts';
 import { NotifyUrl } from '../notify/targets.ts';
 
-export const ScheduleName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a name such as "nightly-sweep"');
+/** A schedule's name, also the :name of its route. Unlike a playbook's, it may start with a digit ("2am-sweep"). */
+export const SCHEDULE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const ScheduleName = z.string().regex(SCHEDULE_NAME, 'expected a name such as "nightly-sweep"');
 
 /** Where a schedule reports: a Slack incoming webhook; by default only when a run found a problem or a change. */
 export const ScheduleNotify = z

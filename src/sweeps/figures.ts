@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { BiolatencyResult, BlockOp } from '../../bpf/biolatency/manifest.ts';
-import { OomkillResult } from '../../bpf/oomkill/manifest.ts';
-import { RunqlatResult } from '../../bpf/runqlat/manifest.ts';
-import { TcpretransResult } from '../../bpf/tcpretrans/manifest.ts';
+import { BiolatencyResult, BlockOp } from '../../bpf/biolatency/result.ts';
+import { OomkillResult } from '../../bpf/oomkill/result.ts';
+import { RunqlatResult } from '../../bpf/runqlat/result.ts';
+import { TcpretransResult } from '../../bpf/tcpretrans/result.ts';
 import { type Investigation, type Step, StepStatus } from '../core/investigation.ts';
 import { SyscountResult } from '../core/tool-results.ts';
 

@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INVESTIGATION_ID_PART } from '../../src/core/ids.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
 import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { describeSteps } from '../helpers/steps.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -35,9 +37,9 @@ describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real c
     const responseUrl = `${hook.url}/commands/1234/abcd`;
     const ack = await slashCommand(sys.url, `profile cgroup=${cg.path} for=3s hz=199`, { responseUrl });
     expect(ack.status).toBe(200);
-    const id = /inv_[0-9a-z]{26}/.exec(blocksOf(ack.json).text)![0];
+    const id = new RegExp(INVESTIGATION_ID_PART).exec(blocksOf(ack.json).text)![0];
     const inv = await sys.waitFor(id);
-    expect(inv).toMatchObject({ status: 'succeeded', playbook: 'cpu-profile', requestedBy: 'slack:U0ALICE', params: { duration: '3s', hz: 199 } });
+    expect(inv, describeSteps(inv.steps)).toMatchObject({ status: 'succeeded', playbook: 'cpu-profile', requestedBy: 'slack:U0ALICE', params: { duration: '3s', hz: 199 } });
 
     const posts = await hook.waitFor(1, '/commands/1234/abcd');
     await new Promise((r) => setTimeout(r, 500));

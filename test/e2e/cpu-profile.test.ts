@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 
@@ -35,7 +36,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     });
     expect(res.status).toBe(202);
     const inv = await sys.waitFor(res.json.id as string);
-    expect(inv.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     const result = inv.steps[0]!.result as ProfileResult;
     expect(result.hz).toBe(199);
     // One CPU-bound thread for ~3 s at 199 Hz: hundreds of samples (attach time eats into the window).
@@ -86,7 +87,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     // A second profile of the same program, compared with the first: a differential flamegraph.
     const again = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '2s', hz: 199 } });
     const second = await sys.waitFor(again.json.id as string);
-    expect(second.status).toBe('succeeded');
+    expect(second.status, describeSteps(second.steps)).toBe('succeeded');
     const diff = await sys.get(`/v1/investigations/${inv.id}/diff/${second.id}`);
     expect(diff.status).toBe(200);
     expect(diff.contentType).toBe('image/svg+xml');

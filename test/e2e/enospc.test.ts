@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyscountResult } from '../../src/core/tool-results.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, mountTmpfs, type TestCgroup } from '../helpers/kernel.ts';
+import { describeSteps, expectStep } from '../helpers/steps.ts';
 import { summaryProblems } from '../helpers/summary-lint.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -67,9 +68,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(res.json.playbook).toBe('enospc');
     const inv = await sys.waitFor(res.json.id as string);
 
-    expect(inv.status).toBe('succeeded');
-    const step = inv.steps.find((s) => s.id === 'errors')!;
-    expect(step).toMatchObject({ id: 'errors', tool: 'syscount', node: 'test-node', status: 'succeeded' });
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
+    const step = expectStep(inv, 'errors', { id: 'errors', tool: 'syscount', node: 'test-node', status: 'succeeded' });
     const result = step.result as SyscountResult;
     const filler = result.rows.filter((r) => r.comm === 'th-filler');
     expect(filler.length).toBeGreaterThan(0);
@@ -90,10 +90,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(inv.summary?.findings[0]?.next?.commands[0]).toMatch(new RegExp(`^nsenter -t \\d+ -m df -h ${fs.dir}$`));
     expect(inv.summary?.findings[1]).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^write\(2\) fails with ENOSPC/) });
     expect(inv.summary?.findings[1]?.detail).toMatch(/- th-filler \(pid \d+, cgroup \/tracehound-test-enospc-\w+, node test-node\): \d+ times?, on fd \d+, (closed or replaced after it failed|its process exited before the capture ended)/);
-    expect(inv.steps.find((s) => s.id === 'filesystems')).toMatchObject({ status: 'succeeded', tool: 'filesystem-usage' });
+    expectStep(inv, 'filesystems', { status: 'succeeded', tool: 'filesystem-usage' });
     // Branches not taken: in the steps table, in words, and nowhere in the summary.
     for (const id of ['mounts', 'mount-calls', 'mount-path', 'watches']) {
-      expect(inv.steps.find((s) => s.id === id)).toMatchObject({ status: 'skipped', skip: 'not-needed', reason: expect.stringMatching(/^not needed: no (mount|inotify_add_watch)\(2\) failed$/) });
+      expectStep(inv, id, { status: 'skipped', skip: 'not-needed', reason: expect.stringMatching(/^not needed: no (mount|inotify_add_watch)\(2\) failed$/) });
     }
     expect(inv.summary?.findings).toHaveLength(2);
     expect(inv.summary?.notes).toEqual([]);
@@ -127,8 +127,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
       const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: held.path }, params: { duration: '3s' } });
       const inv = await sys.waitFor(res.json.id as string);
 
-      expect(inv.status).toBe('succeeded');
-      const rows = (inv.steps.find((s) => s.id === 'errors')!.result as SyscountResult).rows;
+      expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
+      const rows = (expectStep(inv, 'errors', { status: 'succeeded' }).result as SyscountResult).rows;
       expect(rows).toEqual([expect.objectContaining({ syscall: 'write', comm: 'sh', pid: writer.pid, files: [expect.objectContaining({ fd: 1, path: `${fs.dir}/held`, state: 'open' })] })]);
       expect(inv.summary?.headline).toBe(`write(2) to ${fs.dir}/held fails: ${fs.dir} (tmpfs) is full, 1.0 MiB of 1.0 MiB used`);
       expect(inv.summary?.findings[0]?.detail).toContain(`The failing writes go to ${fs.dir}/held.`);

@@ -4,6 +4,7 @@ import type { Investigation } from '../../src/core/investigation.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { sleep } from '../helpers/kernel.ts';
 import { killAgent, startAgentProcess } from '../helpers/agent-process.ts';
+import { describeSteps, expectStep, expectStepOnNodes } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 /** Two node agents on this machine — one in the test process, one a separate `tracehound agent` process. */
@@ -29,11 +30,9 @@ describe.skipIf(skipBpf)(bpfSuiteName('fleet: fan-out over live nodes, and a nod
     const res = await sys.post('/v1/investigations', { playbook: 'health-sweep', params: { duration: '1s' } });
     expect(res.status).toBe(202);
     const inv = await sys.waitFor(res.json.id as string, undefined, 90_000);
-    expect(inv.status).toBe('succeeded');
-    const byStep = new Map<string, string[]>();
-    for (const s of inv.steps) byStep.set(s.id, [...(byStep.get(s.id) ?? []), `${s.node}:${s.status}`]);
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     for (const id of ['errors', 'runq', 'io', 'retrans', 'kills']) {
-      expect(byStep.get(id)?.sort()).toEqual(['node-b:succeeded', 'test-node:succeeded']);
+      expectStepOnNodes(inv, id, { 'node-b': 'succeeded', 'test-node': 'succeeded' });
     }
     expect(inv.artifacts.map((a) => a.name)).toEqual(expect.arrayContaining(['errors/node-b/result.json', 'errors/test-node/result.json']));
   });
@@ -56,11 +55,11 @@ describe.skipIf(skipBpf)(bpfSuiteName('fleet: fan-out over live nodes, and a nod
     const first = await sys.waitFor(id, (inv) => inv.steps.some((s) => s.id === 'errors' && s.node === 'node-b' && s.status === 'failed'), 30_000);
     // Registry TTL is three 1 s heartbeats; the watchdog looks every second.
     expect(Date.now() - killedAt).toBeLessThan(6000);
-    expect(first.steps.find((s) => s.id === 'errors' && s.node === 'node-b')?.reason).toBe('node node-b stopped heartbeating during the capture (agent gone)');
+    expectStep(first, 'errors', { status: 'failed', reason: 'node node-b stopped heartbeating during the capture (agent gone)' }, 'node-b');
 
     const inv: Investigation = await sys.waitFor(id, undefined, 90_000);
-    expect(inv.status).toBe('succeeded');
-    expect(inv.steps.find((s) => s.id === 'errors' && s.node === 'test-node')?.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
+    expectStep(inv, 'errors', { status: 'succeeded' }, 'test-node');
     // Later steps go only to the node still alive.
     expect(inv.steps.filter((s) => s.id === 'kills').map((s) => s.node)).toEqual(['test-node']);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 const window = (inv: Investigation) => {
@@ -23,7 +24,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('a node runs at most AGENT_CONCURRENCY cap
       [0, 1].map(async () => (await sys.post('/v1/investigations', { playbook: 'tcp-retrans', target: { node: 'test-node' }, params: { duration: '2s' } })).json.id as string),
     );
     const [a, b] = await Promise.all(ids.map((id) => sys.waitFor(id)));
-    expect([a!.status, b!.status]).toEqual(['succeeded', 'succeeded']);
+    expect([a!.status, b!.status], describeSteps([...a!.steps, ...b!.steps])).toEqual(['succeeded', 'succeeded']);
     const [first, second] = [window(a!), window(b!)].sort((x, y) => x[0] - y[0]);
     // Each capture's window lies entirely before the other's: they never overlapped.
     expect(second![0]).toBeGreaterThanOrEqual(first![1]);

@@ -10,6 +10,7 @@ import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startFakeKubeApi, FIXTURES, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
 import { CGROUP_ROOT, mountTmpfs } from '../helpers/kernel.ts';
+import { describeSteps, expectStepOnNodes } from '../helpers/steps.ts';
 import { killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -81,8 +82,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel fi
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { namespace: 'shop', labelSelector: 'app=cart' }, params: { duration: '3s' } });
     expect(res.status).toBe(202);
     const inv = await sys.waitFor(res.json.id as string, undefined, 60_000);
-    expect(inv.status).toBe('succeeded');
-    expect(inv.steps.filter((s) => s.id === 'errors').map((s) => `${s.node}:${s.status}`).sort()).toEqual(['node-a:succeeded', 'node-b:succeeded']);
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
+    expectStepOnNodes(inv, 'errors', { 'node-a': 'succeeded', 'node-b': 'succeeded' });
 
     const a = rowsOf(inv, 'node-a');
     const b = rowsOf(inv, 'node-b');
@@ -102,7 +103,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel fi
   it('a pod target runs only on its node', async () => {
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { pod: 'shop/cart-8x2k' }, params: { duration: '2s' } });
     const inv = await sys.waitFor(res.json.id as string, undefined, 60_000);
-    expect(inv.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     expect(inv.steps.filter((s) => s.id === 'errors').map((s) => s.node)).toEqual(['node-b']);
     expect(rowsOf(inv, 'node-b').every((r) => r.pod === 'shop/cart-8x2k')).toBe(true);
   });

@@ -3,10 +3,11 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Investigation } from '../../src/core/investigation.ts';
+import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import type { SweepComparison } from '../../src/sweeps/compare.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, mountTmpfs, type TestCgroup } from '../helpers/kernel.ts';
+import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 describe.skipIf(skipBpf)(bpfSuiteName('scheduled health sweeps compare each run with the previous ones'), () => {
@@ -53,11 +54,12 @@ describe.skipIf(skipBpf)(bpfSuiteName('scheduled health sweeps compare each run 
     const created = await sys.post('/v1/schedules', { name: 'cg-sweep', every: '12s', playbook: 'health-sweep', target: { cgroup: cg.path }, params: { duration: '1s' } });
     expect(created.status).toBe(201);
 
-    const first = await waitForRun((i) => i.status === 'succeeded');
+    // The schedule's very first run: it has no previous sweep to compare with, so it only records a baseline.
+    const first = await waitForRun((i) => isTerminal(i.status));
+    expect((await runs())[0]!.id).toBe(first.id);
+    expect(first.status, describeSteps(first.steps)).toBe('succeeded');
     expect(first.requestedBy).toBe('schedule:cg-sweep');
-    const firstSummary = first.summary!;
-    // Every earlier run of this schedule counts as a previous sweep; the very first one only records a baseline.
-    if ((await runs())[0]!.id === first.id) expect(firstSummary.findings.map((f) => f.title)).toContain('First sweep of this schedule: baseline recorded');
+    expect(first.summary!.findings.map((f) => f.title)).toContain('First sweep of this schedule: baseline recorded');
 
     // Now a process in the cgroup keeps failing write(2) with ENOSPC on a full tmpfs.
     const loopStart = new Date().toISOString();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { HEARTBEAT_MS, KILL_GRACE_MS, startRig, tracefsState, type Rig } from '../helpers/parts.ts';
+import { describeSteps, expectStep } from '../helpers/steps.ts';
 import { expectCapturesAccountedFor, expectEndedByDeadline, expectNoDuplicateSteps, RAW_ERROR } from './checks.ts';
 import { faultLog } from './fault-log.ts';
 
@@ -37,13 +38,12 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: the agent is SIGKILLed mid-capture
 
     const inv = await rig.waitForEnd(id);
     fault.ended(inv);
-    expect(inv.status).toBe('failed');
+    expect(inv.status, describeSteps(inv.steps)).toBe('failed');
     expectEndedByDeadline(inv);
     // The watchdog notices within the registry TTL (three beats), not at the end of the box.
     expect(Date.parse(inv.finishedAt!) - killedAt).toBeLessThan(3 * HEARTBEAT_MS + 4_000);
     expectNoDuplicateSteps(inv);
-    const step = inv.steps.find((s) => s.id === 'execs')!;
-    expect(step).toMatchObject({ status: 'failed', reason: expect.stringMatching(/agent|heartbeat/) });
+    const step = expectStep(inv, 'execs', { status: 'failed', reason: expect.stringMatching(/agent|heartbeat/) });
     expect(step.reason).not.toMatch(RAW_ERROR);
     await expectCapturesAccountedFor(rig, inv);
     expect(tracefsState()).toEqual(tracefsBefore);
@@ -52,7 +52,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: the agent is SIGKILLed mid-capture
     await rig.parts.agent.start();
     expect(tracefsState()).toEqual(tracefsBefore);
     const again = await rig.waitForEnd(await rig.investigate({ duration: '1s' }));
-    expect(again.status).toBe('succeeded');
+    expect(again.status, describeSteps(again.steps)).toBe('succeeded');
     expectNoDuplicateSteps(again);
     await expectCapturesAccountedFor(rig, again);
   });

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import type { HookServer } from '../helpers/hook-server.ts';
 import { deadlineOf, tracefsState, type Rig } from '../helpers/parts.ts';
+import { describeSteps } from '../helpers/steps.ts';
 
 /**
  * What every fault test asserts about the investigation it hit, whatever the fault: it ended by its deadline, no
@@ -15,7 +16,7 @@ export const RAW_ERROR = /\bE(CONN[A-Z]+|TIMEDOUT|PIPE|HOSTUNREACH|NETUNREACH|NO
 /** A terminal record with a step still "running" tells its reader something that is not happening. */
 export function expectNoStepLeftRunning(inv: Investigation): void {
   expect(isTerminal(inv.status)).toBe(true);
-  expect(inv.steps.filter((s) => s.status === 'running' || s.status === 'pending').map((s) => `${s.id}@${s.node}`)).toEqual([]);
+  expect(inv.steps.filter((s) => s.status === 'running' || s.status === 'pending').map((s) => `${s.id}@${s.node}`), describeSteps(inv.steps)).toEqual([]);
 }
 
 export function expectEndedByDeadline(inv: Investigation): void {

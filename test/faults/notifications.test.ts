@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
 import { sleep, startRig, tracefsState, waitUntil, type Rig } from '../helpers/parts.ts';
+import { describeSteps } from '../helpers/steps.ts';
 import { chatPosts, expectInvariants, expectNoDuplicateMessages } from './checks.ts';
 import { faultLog } from './fault-log.ts';
 
@@ -44,7 +45,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: the notification target answers 5x
     const tracefsBefore = tracefsState();
     const inv = await rig.waitForEnd(await rig.investigateFromSlack(`${hook.url}${chat}`));
     fault.ended(inv);
-    expect(inv.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     await expectInvariants(rig, inv, tracefsBefore);
 
     await waitUntil(() => chatPosts(hook, chat).finalAttempts.length >= 1, 20_000, 'an attempt to post the final message');
@@ -66,7 +67,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: the notification target answers 5x
     const tracefsBefore = tracefsState();
     const inv = await rig.waitForEnd(await rig.investigateFromSlack(`${hook.url}${chat}`));
     fault.ended(inv);
-    expect(inv.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     await expectInvariants(rig, inv, tracefsBefore);
 
     await waitUntil(() => chatPosts(hook, chat).finalAttempts.length >= 1, 20_000, 'an attempt to post the final message');
@@ -88,7 +89,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: the notification target answers 5x
     const tracefsBefore = tracefsState();
     const inv = await rig.waitForEnd(await rig.investigateFromSlack(`${hook.url}${chat}`));
     fault.ended(inv);
-    expect(inv.status).toBe('succeeded');
+    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     await expectInvariants(rig, inv, tracefsBefore);
 
     // Tried, refused as a failure (hence tried again), and never sent where the redirect pointed.

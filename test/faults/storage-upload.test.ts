@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { SLOW, startRig, tracefsState, type Rig } from '../helpers/parts.ts';
+import { expectStep } from '../helpers/steps.ts';
 import type { ProxyMode } from '../helpers/tcp-proxy.ts';
 import { captureArtifacts, expectInvariants, RAW_ERROR, waitForStoredArtifacts } from './checks.ts';
 import { faultLog } from './fault-log.ts';
@@ -48,8 +49,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('fault: object storage fails as the agent 
       await rig.s3.agent.mode(mode, SLOW);
 
       const collected = await rig.waitFor(id, (inv) => inv.steps.some((s) => s.id === 'execs' && s.status !== 'running'), 60_000);
-      const step = collected.steps.find((s) => s.id === 'execs')!;
-      expect(step.status, JSON.stringify(step).slice(0, 1000)).toBe('succeeded');
+      const step = expectStep(collected, 'execs', { status: 'succeeded' });
       expect(step.result).toBeTruthy();
       expect(step.reason ?? '').not.toMatch(RAW_ERROR);
       expect(step.reason ?? '', 'a step whose files are not stored says so').toMatch(reasonSays);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { matchesLabelSelector, parseLabelSelector } from '../../src/inventory/kubernetes.ts';
+import { matchesLabelSelector, parseLabelSelector } from '../../src/inventory/label-selector.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/k8s/', import.meta.url));
 export const FAKE_TOKEN = 'tracehound-test-token';

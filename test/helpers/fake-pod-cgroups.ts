@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupDriver, PodRef } from '../../workers/node-agent/pod-cgroups.ts';
+import type { PodRef } from '../../src/core/target.ts';
+import type { CgroupDriver } from '../../workers/node-agent/pod-cgroups.ts';
 
 /**
  * Fake kubelet cgroup trees, built for real under the cgroup v2 mount so their ids are real cgroup ids.

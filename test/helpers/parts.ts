@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { generateToken, hashToken } from '../../src/auth/tokens.ts';
+import { INVESTIGATION_ID_PART } from '../../src/core/ids.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import { findFreePort } from '../../src/net/free-port.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.ts';
@@ -482,7 +483,7 @@ export async function startRig(opts: { label: string; env?: Record<string, strin
     },
     async investigateFromSlack(responseUrl, o = {}) {
       const ack = await slashCommand(apiUrl, `exec-storm node=${node} for=${o.duration ?? '2s'}`, { responseUrl });
-      const id = /inv_[0-9a-z]{26}/.exec(blocksOf(ack.json).text)?.[0];
+      const id = new RegExp(INVESTIGATION_ID_PART).exec(blocksOf(ack.json).text)?.[0];
       if (ack.status !== 200 || !id) throw new Error(`/investigate answered ${ack.status}: ${ack.body.slice(0, 1000)}`);
       return id;
     },

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INVESTIGATION_ID } from '../../src/core/ids.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
 import { testRedisUrl } from '../helpers/services.ts';
@@ -27,7 +28,7 @@ describe('investigations API', () => {
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'test-node' }, params: { duration: '5s' }, requestedBy: 'forged' });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ status: 'queued', playbook: 'enospc', links: { self: `/v1/investigations/${res.json.id}` } });
-    expect(res.json.id).toMatch(/^inv_[0-9a-z]{26}$/);
+    expect(res.json.id).toMatch(INVESTIGATION_ID);
     expect(await queued()).toBe(before + 1);
     const got = await sys.get(`/v1/investigations/${res.json.id}`);
     expect(got.status).toBe(200);

@@ -3,12 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ServiceUnavailableError, ValidationError } from '../../src/core/errors.ts';
-import {
-  DEFAULT_KUBE_TIMEOUT_MS,
-  KubernetesInventory,
-  matchesLabelSelector,
-  parseLabelSelector,
-} from '../../src/inventory/kubernetes.ts';
+import { DEFAULT_KUBE_TIMEOUT_MS, KubernetesInventory } from '../../src/inventory/kubernetes.ts';
 import { FAKE_TOKEN, startFakeKubeApi, startUnresponsiveServer, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { rejection } from '../helpers/rejection.ts';
 
@@ -238,57 +233,5 @@ describe('KubernetesInventory when the API server is unavailable', () => {
     } finally {
       await hung.close();
     }
-  });
-});
-
-describe('parseLabelSelector', () => {
-  it('parses the equality- and set-based forms of the API', () => {
-    expect(parseLabelSelector(' a = b , c!=d, e==f,g in (h, i),j notin (k),l,!m,n>3,o<-1,p=,q in ()')).toEqual([
-      { key: 'a', operator: '=', values: ['b'] },
-      { key: 'c', operator: '!=', values: ['d'] },
-      { key: 'e', operator: '=', values: ['f'] },
-      { key: 'g', operator: 'in', values: ['h', 'i'] },
-      { key: 'j', operator: 'notin', values: ['k'] },
-      { key: 'l', operator: 'exists', values: [] },
-      { key: 'm', operator: '!exists', values: [] },
-      { key: 'n', operator: 'gt', values: ['3'] },
-      { key: 'o', operator: 'lt', values: ['-1'] },
-      { key: 'p', operator: '=', values: [''] },
-      { key: 'q', operator: 'in', values: [''] },
-    ]);
-    expect(parseLabelSelector('app.kubernetes.io/name=cart')).toEqual([
-      { key: 'app.kubernetes.io/name', operator: '=', values: ['cart'] },
-    ]);
-  });
-
-  it.each([
-    ['app in (cart', 'value set is not closed'],
-    ['app=cart,', 'expected a requirement after ","'],
-    ['app cart', 'expected =, ==, !=, in, notin, > or < after "app", found "cart"'],
-    ['app=-cart', '"-cart" is not a valid label value'],
-    ['App_/x=1', 'is not a valid label key'],
-    ['!app=cart', 'expected "," between requirements, found "="'],
-    ['n>x', 'expected an integer after > or <'],
-    [`k=${'v'.repeat(64)}`, 'is not a valid label value'],
-  ])('refuses %s', (selector, message) => {
-    let caught: unknown;
-    try {
-      parseLabelSelector(selector);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ValidationError);
-    expect((caught as ValidationError).message).toContain(message);
-    expect((caught as ValidationError).errors).toEqual([{ path: 'target.labelSelector', message: expect.stringContaining(message) }]);
-  });
-
-  it('matches like the API: != and notin also select pods without the key', () => {
-    const labels = { app: 'cart', tier: '3' };
-    expect(matchesLabelSelector(parseLabelSelector('zone!=a'), labels)).toBe(true);
-    expect(matchesLabelSelector(parseLabelSelector('zone notin (a)'), labels)).toBe(true);
-    expect(matchesLabelSelector(parseLabelSelector('zone in (a)'), labels)).toBe(false);
-    expect(matchesLabelSelector(parseLabelSelector('tier>2,tier<4'), labels)).toBe(true);
-    expect(matchesLabelSelector(parseLabelSelector('app>2'), labels)).toBe(false);
-    expect(matchesLabelSelector(parseLabelSelector('app,!zone'), labels)).toBe(true);
   });
 });

@@ -4,7 +4,8 @@ import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedTargetError } from '../../src/core/errors.ts';
-import { CgroupNames, detectCgroupDriver, podCgroups, type CgroupDriver, type PodRef, type ResolvedCgroup } from '../../workers/node-agent/pod-cgroups.ts';
+import { QosClass, type PodRef } from '../../src/core/target.ts';
+import { CgroupNames, detectCgroupDriver, podCgroups, type CgroupDriver, type ResolvedCgroup } from '../../workers/node-agent/pod-cgroups.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { buildPodCgroups, type FakePod, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
 import { CGROUP_ROOT } from '../helpers/kernel.ts';
@@ -13,7 +14,7 @@ const run = randomBytes(3).toString('hex');
 const hex64 = () => randomBytes(32).toString('hex');
 /** The cgroup id as the kernel reports it, read independently of the resolver. */
 const inode = (dir: string) => Number(execFileSync('stat', ['-c', '%i', dir], { encoding: 'utf8' }).trim());
-const QOS = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
+const QOS = QosClass.options;
 
 function fakePod(name: string, qosClass: PodRef['qosClass'], runtime = 'containerd'): FakePod {
   return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INVESTIGATION_ID_PART } from '../../src/core/ids.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { startUnresponsiveServer } from '../helpers/fake-kube-api.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
@@ -97,7 +98,7 @@ describe('Slack slash commands', () => {
     const res = await slashCommand(sys.url, 'enospc node=test-node for=1s', { responseUrl: url });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(res.json.response_type).toBe('ephemeral');
-    const id = /inv_[0-9a-z]{26}/.exec(blocksOf(res.json).text)?.[0];
+    const id = new RegExp(INVESTIGATION_ID_PART).exec(blocksOf(res.json).text)?.[0];
     expect(id).toBeDefined();
 
     const inv = await sys.waitFor(id!);
@@ -124,7 +125,7 @@ describe('Slack slash commands', () => {
   it('answers help, status, cancel and sweeps, and explains bad input without a stack trace', async () => {
     const url = responseUrl();
     const start = await slashCommand(sys.url, 'enospc node=test-node for=1s', { responseUrl: url });
-    const id = /inv_[0-9a-z]{26}/.exec(blocksOf(start.json).text)![0];
+    const id = new RegExp(INVESTIGATION_ID_PART).exec(blocksOf(start.json).text)![0];
 
     const status = await slashCommand(sys.url, `status ${id}`, { responseUrl: url });
     expect(blocksOf(status.json).text).toContain(id);
@@ -185,7 +186,7 @@ describe('Slack slash commands', () => {
     it('accepts the command token and records mattermost:<user>', async () => {
       const res = await mattermost(MATTERMOST_TOKEN, 'enospc node=test-node for=1s');
       expect(res.status).toBe(200);
-      const id = /inv_[0-9a-z]{26}/.exec(String(res.json.text))![0];
+      const id = new RegExp(INVESTIGATION_ID_PART).exec(String(res.json.text))![0];
       expect((await sys.get(`/v1/investigations/${id}`)).json.requestedBy).toBe('mattermost:U0BOB');
     });
 

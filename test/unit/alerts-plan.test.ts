@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertDedupeKey } from '../../src/alerts/dedupe.ts';
 import { AlertmanagerPayload } from '../../src/alerts/payload.ts';
-import { instanceHost, planInvestigations } from '../../src/alerts/plan.ts';
+import { instanceHost, planInvestigations, type PlannedInvestigation } from '../../src/alerts/plan.ts';
 import { parseAlertRules } from '../../src/alerts/rules.ts';
 
 const fixture = (name: string): AlertmanagerPayload =>
@@ -244,9 +244,12 @@ describe('planInvestigations', () => {
 
   it('gives each plan its own params object', () => {
     const plan = planInvestigations(fixture('grouped.json'), RULES);
-    const [a, b] = plan.planned;
-    expect(a?.request.params).not.toBe(b?.request.params);
-    expect(a?.request.params).not.toBe(RULES.rules[0]?.params);
+    // Two plans from the same rule, which has params of its own: three objects that could be one.
+    expect(plan.planned.map((p) => p.rule)).toEqual(['pod-disk-full', 'pod-disk-full']);
+    const [a, b] = plan.planned as [PlannedInvestigation, PlannedInvestigation];
+    expect(RULES.rules[0]).toMatchObject({ name: 'pod-disk-full', params: { duration: '10s' } });
+    expect(a.request.params).not.toBe(b.request.params);
+    expect(a.request.params).not.toBe(RULES.rules[0]!.params);
   });
 });
 

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
 import { splitDev, sysfsDeviceNamer } from '../../bpf/biolatency/devices.ts';
-import { BiolatencyResult, biolatency } from '../../bpf/biolatency/manifest.ts';
+import { biolatency } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency, parseDevOpKey } from '../../bpf/biolatency/parser.ts';
+import { BiolatencyResult } from '../../bpf/biolatency/result.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 import { toolFixture } from '../helpers/recordings.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectCapabilities, unmetRequirement, type Capabilities } from '../../workers/node-agent/capabilities.ts';
-import { BPF } from '../helpers/bpf.ts';
+import { BPF, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 
 const caps: Capabilities = {
   kernel: '6.18.44',
@@ -36,10 +36,14 @@ describe('capability requirements', () => {
     expect(found.kernel).toMatch(/^\d+\.\d+/);
     expect(found.arch).toBe(process.arch);
     expect(found.bpftrace.available).toBe(BPF.ok);
-    if (found.tracefs) {
-      expect(found.tracers).toContain('nop');
-      expect(unmetRequirement({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }, found)).toBeNull();
-      expect(unmetRequirement({ kind: 'tracepoint', name: 'no_such/event' }, found)).toMatch(/not found/);
-    }
+  });
+
+  // Where BPF runs the agent is root, so tracefs is there or the agent mounts it: its tracers and events are known.
+  it.skipIf(skipBpf)(bpfSuiteName('finds tracefs, its tracers and its tracepoints where BPF runs'), async () => {
+    const found = await detectCapabilities({ tracefs: '/sys/kernel/tracing', bpftrace: 'bpftrace', cgroupRoot: '/sys/fs/cgroup/unified' });
+    expect(found.tracefs).toMatch(/\/tracing$/);
+    expect(found.tracers).toContain('nop');
+    expect(unmetRequirement({ kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }, found)).toBeNull();
+    expect(unmetRequirement({ kind: 'tracepoint', name: 'no_such/event' }, found)).toMatch(/not found/);
   });
 });

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { flagNames } from '../../bpf/mountsnoop/flags.ts';
-import { MountsnoopResult, mountsnoop } from '../../bpf/mountsnoop/manifest.ts';
+import { mountsnoop } from '../../bpf/mountsnoop/manifest.ts';
 import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
+import { MountsnoopResult } from '../../bpf/mountsnoop/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

@@ -26,11 +26,14 @@ describe('playbook choice', () => {
 
   it('names the field when nothing fits', () => {
     expect(() => choosePlaybook({ symptom: 'the printer is on fire' })).toThrow(ValidationError);
+    let refused: unknown;
     try {
       choosePlaybook({ playbook: 'nope' });
     } catch (e) {
-      expect((e as ValidationError).errors[0]).toMatchObject({ path: 'playbook', message: expect.stringContaining('enospc') });
+      refused = e;
     }
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).errors[0]).toMatchObject({ path: 'playbook', message: expect.stringContaining('enospc') });
   });
 
   it('applies defaults and bounds to parameters', () => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BiolatencyResult } from '../../bpf/biolatency/manifest.ts';
 import { parseBiolatency } from '../../bpf/biolatency/parser.ts';
-import { OomkillResult, oomkill } from '../../bpf/oomkill/manifest.ts';
-import { RunqlatResult, runqlat } from '../../bpf/runqlat/manifest.ts';
+import { BiolatencyResult } from '../../bpf/biolatency/result.ts';
+import { oomkill } from '../../bpf/oomkill/manifest.ts';
+import { OomkillResult } from '../../bpf/oomkill/result.ts';
+import { runqlat } from '../../bpf/runqlat/manifest.ts';
+import { RunqlatResult } from '../../bpf/runqlat/result.ts';
 import { syscount } from '../../bpf/syscount/manifest.ts';
-import { TcpretransResult, tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
+import { tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
+import { TcpretransResult } from '../../bpf/tcpretrans/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { Investigation, type Step, type StepStatus } from '../../src/core/investigation.ts';
 import { median } from '../../src/sweeps/baseline.ts';

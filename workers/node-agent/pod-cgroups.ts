@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { UnsupportedTargetError } from '../../src/core/errors.ts';
+import { DNS_LABEL, DNS_SUBDOMAIN, NamespaceName, PodRef, QosClass } from '../../src/core/target.ts';
 
 /**
  * Where kubelet puts a pod's cgroups on cgroup v2, so a capture can filter on the pod's leaf cgroup ids.
@@ -25,7 +26,6 @@ import { UnsupportedTargetError } from '../../src/core/errors.ts';
  * This assumes kubelet's default --cgroup-root ("/"); with another one, pass the cgroup below which kubepods lives.
  */
 export type CgroupDriver = 'systemd' | 'cgroupfs';
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 /**
  * Kubernetes pod uids are RFC 4122 UUIDs; static pods (manifest files) get a 32-hex md5 instead
@@ -34,32 +34,27 @@ export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 const POD_UID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/;
 /** status.containerStatuses[].containerID: "<runtime>://<64 hex>" (containerd, cri-o and docker all use 64 hex). */
 const CONTAINER_ID = /^([a-z0-9][a-z0-9+.-]{0,31}):\/\/([0-9a-f]{64})$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** A child of a pod cgroup named after a container id, in any runtime's spelling (see above). */
 const CONTAINER_DIR = /^(?:(?:cri-containerd|crio|docker)-)?([0-9a-f]{64})(?:\.scope)?$/;
 
 /**
- * A pod as the API server describes it; every string that reaches a path is checked here first. Not strict about
- * extra keys (callers pass richer pod summaries); they are dropped, never used.
+ * A pod as the API server describes it (PodRef), with every string that reaches a path checked here first. Not
+ * strict about extra keys (callers pass richer pod summaries); they are dropped, never used.
  */
-export const PodRef = z
-  .object({
-    namespace: z.string().regex(DNS_LABEL, 'expected a namespace name'),
-    name: z.string().regex(DNS_SUBDOMAIN, 'expected a pod name'),
-    uid: z.string().regex(POD_UID, 'expected a pod uid (UUID, or 32 hex for a static pod)'),
-    qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']),
-    containers: z
-      .array(
-        z.object({
-          name: z.string().regex(DNS_LABEL, 'expected a container name'),
-          // null until the runtime created the container
-          id: z.string().regex(CONTAINER_ID, 'expected "<runtime>://<64 hex>"').nullable(),
-        }),
-      )
-      .max(1000),
-  });
-export type PodRef = z.infer<typeof PodRef>;
+const CheckedPodRef = PodRef.extend({
+  namespace: NamespaceName,
+  name: z.string().regex(DNS_SUBDOMAIN, 'expected a pod name'),
+  uid: z.string().regex(POD_UID, 'expected a pod uid (UUID, or 32 hex for a static pod)'),
+  containers: z
+    .array(
+      z.object({
+        name: z.string().regex(DNS_LABEL, 'expected a container name'),
+        // null until the runtime created the container
+        id: z.string().regex(CONTAINER_ID, 'expected "<runtime>://<64 hex>"').nullable(),
+      }),
+    )
+    .max(1000),
+});
 
 export interface ResolvedCgroup {
   /** Below the cgroup root, with a leading "/", as a capture's target cgroup. */
@@ -72,7 +67,6 @@ export interface ResolvedCgroup {
   container: string | null;
 }
 
-const QOS_CLASSES: QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
 /** Bounds the walk below a pod cgroup: runtimes nest one or two levels; anything deeper is not kubelet's doing. */
 const MAX_DEPTH = 4;
 const MAX_ENTRIES = 1024;
@@ -140,7 +134,7 @@ function driversToTry(root: string, driver: CgroupDriver | undefined): CgroupDri
 }
 
 function parsePod(input: PodRef): { ref: PodRef; containerOf: Map<string, string> } {
-  const parsed = PodRef.safeParse(input);
+  const parsed = CheckedPodRef.safeParse(input);
   if (!parsed.success) {
     const what = parsed.error.issues.map((i) => `${i.path.join('.') || 'pod'}: ${i.message}`).join('; ');
     throw new UnsupportedTargetError(`cannot resolve the pod's cgroups: ${what}`);
@@ -164,7 +158,7 @@ function parsePod(input: PodRef): { ref: PodRef; containerOf: Map<string, string
 export function podCgroups(root: string, pod: PodRef, driver?: CgroupDriver): ResolvedCgroup[] {
   const { ref, containerOf } = parsePod(pod);
   const podName = `${ref.namespace}/${ref.name}`;
-  const classes = [ref.qosClass, ...QOS_CLASSES.filter((q) => q !== ref.qosClass)];
+  const classes = [ref.qosClass, ...QosClass.options.filter((q) => q !== ref.qosClass)];
   for (const d of driversToTry(root, driver)) {
     for (const q of classes) {
       const rel = podCgroupPath(d, q, ref.uid);

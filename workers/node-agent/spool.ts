@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../../src/config.ts';
 import { InvestigationId } from '../../src/core/ids.ts';
 import { NodeName } from '../../src/core/target.ts';
-import { StepId } from '../../src/queue/jobs.ts';
+import { StepId } from '../../src/core/investigation.ts';
 
 /** Where one spooled artifact belongs, kept beside its bytes so a restarted agent can still deliver it. */
 export const SpoolManifest = z.object({

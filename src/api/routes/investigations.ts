@@ -6,7 +6,9 @@ import type { Identity } from '../../auth/identity.ts';
 import { LINK_REQUESTER } from '../../auth/signed-links.ts';
 import { InputTooLargeError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/format.ts';
+import { INVESTIGATION_ID } from '../../core/ids.ts';
 import { InvestigationRequest, InvestigationStatus, isTerminal, type ArtifactRef, type Investigation } from '../../core/investigation.ts';
+import { NodeName } from '../../core/target.ts';
 import { isFlamegraphSvg, thumbnailName } from '../../flamegraph/png.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
 import { startInvestigation } from '../../intake/start.ts';
@@ -21,7 +23,7 @@ export const ListQuery = z
     status: InvestigationStatus.optional(),
     playbook: z.string().max(64).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().regex(/^inv_[0-9a-z]{26}$/, 'not a cursor from a previous page').optional(),
+    cursor: z.string().regex(INVESTIGATION_ID, 'not a cursor from a previous page').optional(),
   })
   .strict();
 
@@ -30,7 +32,7 @@ const RequestBody = InvestigationRequest.and(z.object({ requestedBy: z.unknown()
 
 const DiffQuery = z
   .object({
-    node: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/).optional(),
+    node: NodeName.optional(),
     normalize: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   })
   .strict();
@@ -108,7 +110,7 @@ export function investigationRoutes(deps: ApiDeps) {
 
   /** Investigations outside a namespace-limited caller's namespaces do not exist for it. */
   const load = async (id: string, who: Identity): Promise<Investigation> => {
-    const inv = /^inv_[0-9a-z]{26}$/.test(id) ? await deps.records.find(id) : null;
+    const inv = INVESTIGATION_ID.test(id) ? await deps.records.find(id) : null;
     if (!inv || !canSee(who, inv)) throw new NotFoundError(`no investigation ${id}`);
     return inv;
   };

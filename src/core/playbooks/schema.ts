@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { Requirement } from '../capabilities.ts';
+import { PlaybookName, StepId, ToolName } from '../investigation.ts';
 
 /** The YAML playbook language, as a zod schema: what `playbooks/*.yaml` may say. */
 
-const Name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name such as "enospc"');
-const StepIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case step id such as "errors"');
+/** A playbook parameter's name, as requests and alert rules give it: camelCase, so it reads as a CEL variable. */
+export const ParamName = z.string().regex(/^[a-z][a-zA-Z0-9]{0,31}$/, 'expected a parameter name such as "duration"');
 const DurationText = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration such as "10s", "500ms" or "2m"');
 /** A CEL expression; see expressions.ts for the variables in scope. */
 const Cel = z.string().min(1).max(4000);
@@ -40,7 +41,7 @@ export type Value = z.infer<typeof Value>;
 
 const Action = {
   /** A tool of the catalogue (bpf/ tools and collectors). */
-  tool: Name,
+  tool: ToolName,
   title: z.string().min(1).max(200),
   /** A duration literal or an expression giving milliseconds or a duration string; collectors need none. */
   duration: Value.optional(),
@@ -53,7 +54,7 @@ export const FallbackSpec = z.object(Action).strict();
 
 export const StepSpec = z
   .object({
-    id: StepIdSchema,
+    id: StepId,
     ...Action,
     /** Runs only when this CEL expression holds; otherwise recorded as skipped, not needed, with `notNeeded` as the reason. */
     when: Cel.optional(),
@@ -87,7 +88,7 @@ export const FindingRule = z.union([
       title: z.string().min(1).max(500),
       detail: z.string().max(4000).default(''),
       /** Step ids: each becomes that step's stored artifacts (`mounts/node-17/result.json`). */
-      evidence: z.array(StepIdSchema).default([]),
+      evidence: z.array(StepId).default([]),
       /** Required for critical findings: the commands that show the cause and the usual remedy. */
       next: NextSpec.optional(),
     })
@@ -96,7 +97,7 @@ export const FindingRule = z.union([
     .object({
       /** A built-in summarizer (src/core/findings) with its arguments: rich findings written once in code. */
       use: z.enum(['syscall-errors', 'cpu-profile']),
-      step: StepIdSchema,
+      step: StepId,
       with: z.record(z.string(), z.string()).default({}),
     })
     .strict(),
@@ -107,14 +108,14 @@ export const HeadlineRule = z.object({ when: Cel, text: z.string().min(1).max(20
 
 export const PlaybookDoc = z
   .object({
-    name: Name,
+    name: PlaybookName,
     title: z.string().min(1).max(200),
     description: z.string().min(1).max(2000),
     /** Case-insensitive regular expressions matched against a request's free-text symptom. */
     symptoms: z.array(z.string().min(1).max(200)).default([]),
     /** A sweep: may run with no target, on every live node. */
     fleetWide: z.boolean().default(false),
-    params: z.record(z.string().regex(/^[a-z][a-zA-Z0-9]{0,31}$/), ParamSpec).default({}),
+    params: z.record(ParamName, ParamSpec).default({}),
     steps: z.array(StepSpec).min(1).max(32),
     findings: z.array(FindingRule).default([]),
     /** The first rule whose condition holds gives the headline; otherwise the first summarizer's or finding's. */
