@@ -7,37 +7,8 @@ import { DEFAULT_KUBE_TIMEOUT_MS, KubernetesInventory } from '../../src/inventor
 import { FAKE_TOKEN, startFakeKubeApi, startUnresponsiveServer, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { rejection } from '../helpers/rejection.ts';
 
-// Expectations below were read off the fixtures in test/fixtures/k8s (see its README for their origin).
-const CART_7D9F = {
-  namespace: 'shop',
-  name: 'cart-7d9f',
-  uid: 'e3776cf9-85ce-40f3-8af5-7d7c95287294',
-  node: 'node-a',
-  phase: 'Running',
-  qosClass: 'Burstable',
-  containers: [
-    { name: 'aws-node', id: 'containerd://7b3b0a9ec4180b356174fabc89c4d807824e9e8f2bd559b0bef71f9e656e26de' },
-    { name: 'aws-eks-nodeagent', id: 'containerd://ed02fdcedf3d8e87a951bdd1027e531a835ca2f574ec156d2f7f98ca5f74fda0' },
-  ],
-};
-const CART_8X2K = {
-  namespace: 'shop',
-  name: 'cart-8x2k',
-  uid: 'e7806229-e3c3-442c-b710-b58c7a5cb2dc',
-  node: 'node-b',
-  phase: 'Running',
-  qosClass: 'Burstable',
-  containers: [{ name: 'ray-head', id: 'containerd://930c9cb005df40d6b72a612b350c4cdf6148c59ccb9a1bd95c6980be3c0740ce' }],
-};
-const WEB_1 = {
-  namespace: 'shop',
-  name: 'web-1',
-  uid: 'a6501da1-0447-4262-98eb-c03d4002222e',
-  node: 'node-a',
-  phase: 'Running',
-  qosClass: 'Guaranteed',
-  containers: [{ name: 'nginx', id: 'containerd://5403af59a2b46ee5a23fb0ae4b1e077f7ca5c5fb7af16e1ab21c00e0e616462a' }],
-};
+import { CART_7D9F, CART_8X2K, WEB_1 } from '../fixtures/k8s/pods.ts';
+
 const JOB_1 = {
   namespace: 'batch',
   name: 'job-1',

@@ -7,26 +7,10 @@ import { createRedis } from '../../src/queue/connection.ts';
 import { resolvePlacements } from '../../workers/orchestrator/resolve-nodes.ts';
 import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
+import { CART_7D9F, CART_8X2K } from '../fixtures/k8s/pods.ts';
 
-// The pods as the recorded fixtures describe them (test/fixtures/k8s/README.md): cart-7d9f and web-1 on node-a,
-// cart-8x2k on node-b, batch/job-1 not scheduled.
-const CART_7D9F = {
-  namespace: 'shop',
-  name: 'cart-7d9f',
-  uid: 'e3776cf9-85ce-40f3-8af5-7d7c95287294',
-  qosClass: 'Burstable',
-  containers: [
-    { name: 'aws-node', id: 'containerd://7b3b0a9ec4180b356174fabc89c4d807824e9e8f2bd559b0bef71f9e656e26de' },
-    { name: 'aws-eks-nodeagent', id: 'containerd://ed02fdcedf3d8e87a951bdd1027e531a835ca2f574ec156d2f7f98ca5f74fda0' },
-  ],
-};
-const CART_8X2K = {
-  namespace: 'shop',
-  name: 'cart-8x2k',
-  uid: 'e7806229-e3c3-442c-b710-b58c7a5cb2dc',
-  qosClass: 'Burstable',
-  containers: [{ name: 'ray-head', id: 'containerd://930c9cb005df40d6b72a612b350c4cdf6148c59ccb9a1bd95c6980be3c0740ce' }],
-};
+// Placements carry the pods without where and how they run: that is the node's to say.
+const placed = ({ node: _node, phase: _phase, ...pod }: typeof CART_7D9F) => pod;
 
 /** resolvePlacements with a real node registry in Redis and real inventories (static; Kubernetes over HTTP). */
 describe('resolvePlacements', () => {
@@ -85,7 +69,7 @@ describe('resolvePlacements', () => {
 
   it('a pod target runs on its node only, with the pod', async () => {
     expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive('node-a', 'node-b'), kube)).toEqual({
-      placements: [{ node: 'node-b', pods: [CART_8X2K] }],
+      placements: [{ node: 'node-b', pods: [placed(CART_8X2K)] }],
       dead: [],
     });
   });
@@ -93,8 +77,8 @@ describe('resolvePlacements', () => {
   it('a label selector spanning nodes runs on each, with that node\'s pods', async () => {
     expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a', 'node-b'), kube)).toEqual({
       placements: [
-        { node: 'node-a', pods: [CART_7D9F] },
-        { node: 'node-b', pods: [CART_8X2K] },
+        { node: 'node-a', pods: [placed(CART_7D9F)] },
+        { node: 'node-b', pods: [placed(CART_8X2K)] },
       ],
       dead: [],
     });
@@ -102,7 +86,7 @@ describe('resolvePlacements', () => {
 
   it('nodes running matched pods but no live agent are listed as dead; the others still run', async () => {
     expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a'), kube)).toEqual({
-      placements: [{ node: 'node-a', pods: [CART_7D9F] }],
+      placements: [{ node: 'node-a', pods: [placed(CART_7D9F)] }],
       dead: ['node-b'],
     });
     expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive(), kube)).toEqual({ placements: [], dead: ['node-b'] });
