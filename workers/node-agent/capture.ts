@@ -195,7 +195,13 @@ async function runBpftrace(
   if (run.cancelled) return { ...common, cancelled: true, parsed: { result: null, extraArtifacts: [] } };
   // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
   if (run.killed) {
-    throw new CaptureRefused(`${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed`);
+    // What it had printed, and said, by then: whether it hung before, while or after printing its maps.
+    const maps = run.stdout.split('\n').filter((l) => l.startsWith('{"type": "map"') || l.startsWith('{"type":"map"')).length;
+    const stderr = meaningfulStderr(run.stderr);
+    throw new CaptureRefused(
+      `${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed ` +
+        `(${maps} map document${maps === 1 ? '' : 's'} printed${stderr ? `; stderr: ${stderr.slice(0, 300)}` : ''})`,
+    );
   }
   if (!run.attachedAt) {
     const stderr = meaningfulStderr(run.stderr);
