@@ -1,3 +1,4 @@
+import { artifactNamesOf } from '../../src/core/findings/step-problems.ts';
 import { SEVERITY_ORDER, type Step, type Summary } from '../../src/core/investigation.ts';
 
 /** An artifact name below an investigation: `<step>/<node>/<file>`. */
@@ -34,7 +35,7 @@ export function summaryProblems(summary: Summary, steps: readonly Step[]): strin
     if (/\b(condition not met|not needed)\b/i.test(text) && !at.startsWith('notes')) say('a branch not taken');
   }
 
-  const known = new Set(steps.flatMap((s) => [...s.artifacts, ...(s.unstored ?? []).map((u) => u.name)]));
+  const known = new Set(steps.flatMap(artifactNamesOf));
   summary.findings.forEach((f, i) => {
     for (const e of f.evidence) {
       if (!ARTIFACT_NAME.test(e)) problems.push(`findings[${i}].evidence: ${JSON.stringify(e)} is not an artifact name`);

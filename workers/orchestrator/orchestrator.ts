@@ -1,6 +1,7 @@
 import { Job, Queue, WaitingChildrenError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { bySeverity, isTerminal, type Investigation, type Step, type Summary } from '../../src/core/investigation.ts';
+import { artifactNamesOf } from '../../src/core/findings/step-problems.ts';
 import { compareSweep, comparisonFindings, type SweepComparison } from '../../src/sweeps/compare.ts';
 import { Capabilities } from '../../src/core/capabilities.ts';
 import { planContext } from '../../src/core/playbooks/engine.ts';
@@ -440,7 +441,7 @@ async function compareWithPreviousRuns(ctx: RunContext, inv: Investigation): Pro
  * what this run stored (a node that failed every step has no result to point at).
  */
 function withComparison(summary: Summary, comparison: SweepComparison, steps: readonly Step[]): Summary {
-  const stored = new Set(steps.flatMap((s) => [...s.artifacts, ...(s.unstored ?? []).map((u) => u.name)]));
+  const stored = new Set(steps.flatMap(artifactNamesOf));
   const changes = comparisonFindings(comparison).map((f) => ({ ...f, evidence: f.evidence.filter((e) => stored.has(e)) }));
   const notable = changes.filter((f) => f.severity !== 'info').length;
   return {

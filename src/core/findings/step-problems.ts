@@ -40,10 +40,13 @@ export function succeededSteps(steps: Step[], stepId: string): Step[] {
 }
 
 /**
- * A step's artifacts by name (`errors/node-17/result.json`): what evidence points at. Those still waiting in an
+ * The artifact names a step has (`errors/node-17/result.json`): what evidence may point at. Those still waiting in an
  * agent's spool count too: they are stored under that name once storage takes them.
  */
+export const artifactNamesOf = (s: Step): string[] => [...s.artifacts, ...(s.unstored ?? []).map((u) => u.name)];
+
+/** The artifact names of a step id's succeeded entries, optionally only those of one file (`result.json`). */
 export function artifactsOf(steps: Step[], stepId: string, file?: string): string[] {
-  const names = succeededSteps(steps, stepId).flatMap((s) => [...s.artifacts, ...(s.unstored ?? []).map((u) => u.name)]);
+  const names = succeededSteps(steps, stepId).flatMap(artifactNamesOf);
   return [...new Set(names.filter((a) => file === undefined || a.endsWith(`/${file}`)))];
 }
