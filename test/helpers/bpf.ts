@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { BpftraceTool } from '../../bpf/tool.ts';
-import { runTimeBoxed } from '../../workers/node-agent/time-box.ts';
+import { BPFTRACE_SENTINEL_ARGS, runTimeBoxed } from '../../workers/node-agent/time-box.ts';
 
 /** Whether real BPF captures can run here, and if not, why — printed in the skipped suite's name. */
 function check(): { ok: true } | { ok: false; reason: string } {
@@ -31,8 +31,8 @@ export function assertBpf(): void {
 
 /**
  * Loads a tool's program in bpftrace for a second after it attached: does it attach and print? Through the agent's
- * time box, so SIGINT comes only once the probes are attached (bpftrace 0.17 can miss a SIGINT that arrives while it
- * is still attaching, and then runs on: a plain `timeout -s INT 2` hung a loaded CI run) and a hard kill follows.
+ * time box and its sentinel, as the agent runs it: bpftrace 0.17 can miss a SIGINT and run on (a plain
+ * `timeout -s INT 2` hung a loaded CI run; see time-box.ts), and a hard kill follows if all else fails.
  */
 export async function runProgramBriefly(tool: BpftraceTool, args: string[]): Promise<{ stdout: string; stderr: string }> {
   const run = await runTimeBoxed({
@@ -44,6 +44,7 @@ export async function runProgramBriefly(tool: BpftraceTool, args: string[]): Pro
     maxOutputBytes: tool.limits.maxOutputBytes,
     startMarker: '"attached_probes"',
     startupMs: 30_000,
+    sentinelArgs: BPFTRACE_SENTINEL_ARGS,
   });
   return { stdout: run.stdout, stderr: run.stderr };
 }

@@ -38,8 +38,8 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
 
 /**
  * The agent's kill grace (CAPTURE_KILL_GRACE) in every rig: what "box + grace" means in the assertions. Above the 2 s
- * default because on a busy 2-core machine bpftrace can take longer than that to print its maps after SIGINT (a
- * CI run once saw execsnoop, after an exec storm, still printing 5 s after it).
+ * default because on a busy 2-core machine detaching and printing can take a second or more. (The "still printing
+ * after 5 s" once seen in CI was bpftrace 0.17 missing its SIGINT; the time box's sentinel now stops it.)
  */
 export const KILL_GRACE_MS = 10_000;
 /** Heartbeat of the rig's agents: the registry forgets a dead agent after three of them. */

@@ -73,6 +73,39 @@ describe('runTimeBoxed', () => {
     expect(run.finishedAt.getTime() - run.startedAt.getTime()).toBeLessThan(2000);
   });
 
+  it('stops a command that missed its SIGINT by ending the sentinel it watches', async () => {
+    // Stands in for bpftrace 0.17 having missed the signal: SIGINT does nothing, the sentinel's exit stops it.
+    const watch = 'trap "" INT; echo started; while kill -0 "$1" 2>/dev/null && ! grep -q "^State:.*Z" /proc/"$1"/status; do sleep 0.02; done; echo "sentinel gone"';
+    const run = await runTimeBoxed({
+      command: 'sh',
+      args: [],
+      sentinelArgs: (pid) => ['-c', watch, 'sh', String(pid)],
+      durationMs: 300,
+      killGraceMs: 10_000,
+      maxOutputBytes: 1024,
+    });
+    expect(run.killed).toBe(false);
+    expect(run.stdout).toBe('started\nsentinel gone\n');
+    expect(run.finishedAt.getTime() - run.startedAt.getTime()).toBeLessThan(5000);
+  });
+
+  it('ends the sentinel with the run', async () => {
+    let sentinel = 0;
+    await runTimeBoxed({
+      command: 'true',
+      args: [],
+      sentinelArgs: (pid) => ((sentinel = pid), []),
+      durationMs: 5000,
+      killGraceMs: 1000,
+      maxOutputBytes: 1024,
+    });
+    expect(sentinel).toBeGreaterThan(0);
+    // Killed when the run closed (it would otherwise sleep for the whole box); reaped by us, so gone or a zombie.
+    const alive = () => existsSync(`/proc/${sentinel}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${sentinel}/status`, 'utf8'));
+    for (const t0 = Date.now(); alive() && Date.now() - t0 < 3000; ) await sleep(20);
+    expect(alive()).toBe(false);
+  });
+
   it('stops at once when cancelled, and reports it as cancelled', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);

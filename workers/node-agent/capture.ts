@@ -15,7 +15,7 @@ import { kernelScopeOf } from './kernel-scope.ts';
 import type { CgroupNames } from './pod-cgroups.ts';
 import { defaultDemangler } from './symbols/demangle.ts';
 import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
-import { meaningfulStderr, runTimeBoxed } from './time-box.ts';
+import { BPFTRACE_SENTINEL_ARGS, meaningfulStderr, runTimeBoxed } from './time-box.ts';
 import type { ArtifactSpool } from './spool.ts';
 import { storeArtifacts } from './store-artifacts.ts';
 
@@ -189,6 +189,8 @@ async function runBpftrace(
     // The window opens when the probes are attached: loading a BTF-heavy program can take a second or more.
     startMarker: '"attached_probes"',
     startupMs: BPFTRACE_STARTUP_MS,
+    // bpftrace 0.17 can miss the SIGINT; it always notices this process exit (see time-box.ts).
+    sentinelArgs: BPFTRACE_SENTINEL_ARGS,
   });
   const common = { raw: run.stdout, rawFile: 'raw.json', startedAt: run.startedAt, finishedAt: run.finishedAt };
   if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);

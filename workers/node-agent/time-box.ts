@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { CapabilityError } from '../../src/core/errors.ts';
 
@@ -43,6 +43,12 @@ export interface TimeBoxOptions {
   env?: Record<string, string>;
   /** How long a cancelled run gets to print its partial maps before SIGKILL. */
   cancelGraceMs?: number;
+  /**
+   * For a command that can watch a process and stop when it exits (bpftrace: `-p PID`): the arguments that tell it
+   * the sentinel's pid, put before `args`. The time box then starts a sentinel and stops the command by ending the
+   * sentinel as well as by SIGINT, because SIGINT alone can be lost (see startSentinel).
+   */
+  sentinelArgs?: (pid: number) => string[];
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
@@ -59,7 +65,7 @@ const GUARD = 'setpriv';
  * - The command gets SIGKILL if `timeout` dies first (only ever by SIGKILL, so no one would enforce a grace).
  * - `timeout`'s own deadline (load + window + stop grace) only matters if we died before setpriv armed the guard.
  */
-function guardedCommand(opts: TimeBoxOptions, outerMs: number, orphanGraceMs: number): string[] {
+function guardedCommand(opts: TimeBoxOptions, outerMs: number, orphanGraceMs: number, sentinelPid: number | null): string[] {
   return [
     '--pdeathsig=TERM',
     '--',
@@ -71,8 +77,21 @@ function guardedCommand(opts: TimeBoxOptions, outerMs: number, orphanGraceMs: nu
     '--pdeathsig=KILL',
     '--',
     opts.command,
+    ...(sentinelPid !== null && opts.sentinelArgs ? opts.sentinelArgs(sentinelPid) : []),
     ...opts.args,
   ];
+}
+
+/**
+ * Why a sentinel: bpftrace 0.17 (Debian 12) only leaves its poll loop on SIGINT when the signal interrupts
+ * epoll_wait. A SIGINT that lands while it is between two waits sets its exit flag, which the loop never reads
+ * again, and a program that prints no events then runs until SIGKILL, its maps lost. Under load on two cores that
+ * is 2 stops in 15 (measured). Its loop does check, every 100 ms, whether the process given with `-p` is alive
+ * (a pidfd), so ending a sentinel process stops it within one poll whatever the timing.
+ * The sentinel is a `sleep` that dies with us (parent-death signal) and cannot outlive the whole box.
+ */
+function startSentinel(lifetimeMs: number): ChildProcess {
+  return spawn(GUARD, ['--pdeathsig=KILL', '--', 'sleep', `${secs(lifetimeMs)}s`], { stdio: 'ignore' });
 }
 
 /** The command's pid: the one child of `timeout` (null before it forked, or once it is gone). */
@@ -100,9 +119,15 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const orphanGraceMs = opts.orphanGraceMs ?? opts.killGraceMs;
   // Our timers close the window and enforce the stop grace; `timeout`'s deadline is later than all of them.
   const outerMs = startupMs + opts.durationMs + opts.killGraceMs;
+  const sentinel = opts.sentinelArgs ? startSentinel(outerMs + orphanGraceMs + 1000) : null;
+  // Without setpriv the sentinel fails to start too; the command's own spawn reports that below.
+  sentinel?.on('error', () => {});
+  const endSentinel = () => {
+    if (sentinel && sentinel.exitCode === null && sentinel.signalCode === null) sentinel.kill('SIGKILL');
+  };
   const child = spawn(
     GUARD,
-    guardedCommand(opts, outerMs, orphanGraceMs),
+    guardedCommand(opts, outerMs, orphanGraceMs, sentinel?.pid ?? null),
     // Own process group, so a hard kill reaches `timeout` and the capture together.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...opts.env } },
   );
@@ -144,6 +169,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const stop = () => {
     if (graceTimer) return;
     interrupt();
+    endSentinel();
     graceTimer = setTimeout(hardKill, opts.killGraceMs);
   };
 
@@ -181,12 +207,14 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const onAbort = () => {
     cancelled = true;
     interrupt();
+    endSentinel();
     cancelKill = setTimeout(hardKill, opts.cancelGraceMs ?? 500);
   };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   const clearTimers = () => {
+    endSentinel();
     clearTimeout(backstop);
     clearTimeout(windowTimer);
     clearTimeout(graceTimer);
@@ -220,6 +248,9 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     });
   });
 }
+
+/** How bpftrace is told the sentinel: it stops when the process given with `-p` exits (and `-p` filters uprobes only). */
+export const BPFTRACE_SENTINEL_ARGS = (pid: number): string[] => ['-p', String(pid)];
 
 /** bpftrace's stderr minus noise that does not indicate a problem (memlock rlimit is moot with memcg accounting). */
 export function meaningfulStderr(stderr: string): string {
