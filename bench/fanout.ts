@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
-import { parseSyscount } from '../bpf/syscount/parser.ts';
+import { parseSyscount } from '../bpf/bpftrace/syscount/parser.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Investigation } from '../src/core/investigation.ts';
 import { NodeRegistry } from '../src/inventory/node-registry.ts';
@@ -19,7 +19,7 @@ import type { Stoppable } from '../src/stoppable.ts';
 
 const SIZES = (process.env.FANOUT_SIZES ?? '10,50,100,200').split(',').map(Number);
 const CAPTURE_MS = 1000;
-const recorded = parseSyscount(readFileSync(new URL('../bpf/syscount/fixtures/enospc-cgroup.json', import.meta.url), 'utf8'), {
+const recorded = parseSyscount(readFileSync(new URL('../bpf/bpftrace/syscount/fixtures/enospc-cgroup.json', import.meta.url), 'utf8'), {
   arch: 'x64',
   cgroupPathOf: () => '/fixture',
 });

@@ -15,7 +15,7 @@ import { MAX_CGROUPS } from '../bpf/bpftrace-output.ts';
 const RUNS = Number(process.env.BENCH_SYSCOUNT_RUNS ?? 5);
 const CALLS = 1_000_000;
 const CGROUP_ROOT = process.env.CGROUP_ROOT ?? '/sys/fs/cgroup/unified';
-const PROGRAM = fileURLToPath(new URL('../bpf/syscount/program.bt', import.meta.url));
+const PROGRAM = fileURLToPath(new URL('../bpf/bpftrace/syscount/program.bt', import.meta.url));
 const ENOSPC = 28;
 
 /** syscount before #11: the one exit probe counting failures, nothing kept per descriptor. */

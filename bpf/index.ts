@@ -1,15 +1,15 @@
-import { filesystemUsage } from './collectors/filesystem-usage.ts';
-import { inotifyWatches } from './collectors/inotify-watches.ts';
-import { mountNamespaces } from './collectors/mount-namespaces.ts';
-import { biolatency } from './biolatency/manifest.ts';
-import { execsnoop } from './execsnoop/manifest.ts';
-import { funcgraph } from './funcgraph/manifest.ts';
-import { mountsnoop } from './mountsnoop/manifest.ts';
-import { oomkill } from './oomkill/manifest.ts';
-import { profile } from './profile/manifest.ts';
-import { runqlat } from './runqlat/manifest.ts';
-import { syscount } from './syscount/manifest.ts';
-import { tcpretrans } from './tcpretrans/manifest.ts';
+import { filesystemUsage } from './procfs/filesystem-usage.ts';
+import { inotifyWatches } from './procfs/inotify-watches.ts';
+import { mountNamespaces } from './procfs/mount-namespaces.ts';
+import { biolatency } from './bpftrace/biolatency/manifest.ts';
+import { execsnoop } from './bpftrace/execsnoop/manifest.ts';
+import { funcgraph } from './tracefs/funcgraph/manifest.ts';
+import { mountsnoop } from './bpftrace/mountsnoop/manifest.ts';
+import { oomkill } from './bpftrace/oomkill/manifest.ts';
+import { profile } from './bpftrace/profile/manifest.ts';
+import { runqlat } from './bpftrace/runqlat/manifest.ts';
+import { syscount } from './bpftrace/syscount/manifest.ts';
+import { tcpretrans } from './bpftrace/tcpretrans/manifest.ts';
 import type { CaptureTool } from './tool.ts';
 
 const all: CaptureTool[] = [

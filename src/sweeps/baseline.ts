@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BlockOp } from '../../bpf/biolatency/result.ts';
+import { BlockOp } from '../../bpf/bpftrace/biolatency/result.ts';
 import { type NodeFigures, answered, blockIoKey } from './figures.ts';
 
 /**

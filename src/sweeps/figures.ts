@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { BiolatencyResult, BlockOp } from '../../bpf/biolatency/result.ts';
-import { OomkillResult } from '../../bpf/oomkill/result.ts';
-import { RunqlatResult } from '../../bpf/runqlat/result.ts';
-import { TcpretransResult } from '../../bpf/tcpretrans/result.ts';
+import { BiolatencyResult, BlockOp } from '../../bpf/bpftrace/biolatency/result.ts';
+import { OomkillResult } from '../../bpf/bpftrace/oomkill/result.ts';
+import { RunqlatResult } from '../../bpf/bpftrace/runqlat/result.ts';
+import { TcpretransResult } from '../../bpf/bpftrace/tcpretrans/result.ts';
 import { type Investigation, type Step, StepStatus } from '../core/investigation.ts';
 import { SyscountResult } from '../core/tool-results.ts';
 

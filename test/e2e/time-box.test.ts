@@ -42,8 +42,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('captures are time-boxed and cancellable')
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { cgroup: cg.path }, params: { duration: '60s' } });
     const id = res.json.id as string;
     await sys.waitFor(id, (inv) => inv.steps[0]?.status === 'running');
-    for (let i = 0; i < 100 && !processRunning('bpf/syscount/program.bt'); i++) await sleep(50);
-    expect(processRunning('bpf/syscount/program.bt')).toBe(true);
+    for (let i = 0; i < 100 && !processRunning('bpf/bpftrace/syscount/program.bt'); i++) await sleep(50);
+    expect(processRunning('bpf/bpftrace/syscount/program.bt')).toBe(true);
     await sleep(1000); // attached and counting
 
     const cancelledAt = new Date().toISOString();

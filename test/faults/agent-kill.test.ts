@@ -7,7 +7,7 @@ import { faultLog } from './fault-log.ts';
 
 let rig: Rig;
 const log = faultLog('agent-kill', () => rig?.logs() ?? '');
-const PROGRAM = 'bpf/execsnoop/program.bt';
+const PROGRAM = 'bpf/bpftrace/execsnoop/program.bt';
 
 describe.skipIf(skipBpf)(bpfSuiteName('fault: the agent is SIGKILLed mid-capture'), () => {
 

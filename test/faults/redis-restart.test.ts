@@ -6,7 +6,7 @@ import { faultLog } from './fault-log.ts';
 
 let rig: Rig;
 const log = faultLog('redis-restart', () => rig?.logs() ?? '');
-const PROGRAM = 'bpf/execsnoop/program.bt';
+const PROGRAM = 'bpf/bpftrace/execsnoop/program.bt';
 /** ioredis reconnects with a backoff of at most 2 s; the parts must be back well within this. */
 const RECONNECT_WITHIN_MS = 15_000;
 

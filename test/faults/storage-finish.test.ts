@@ -7,7 +7,7 @@ import { faultLog } from './fault-log.ts';
 
 let rig: Rig;
 const log = faultLog('storage-finish', () => rig?.logs() ?? '');
-const PROGRAM = 'bpf/execsnoop/program.bt';
+const PROGRAM = 'bpf/bpftrace/execsnoop/program.bt';
 const REPORT_FILES = ['summary.json', 'report.md', 'report.html'];
 /** How long the orchestrator's report retry may take to store the report once storage answers again. */
 const REPORT_RETRY_WITHIN_MS = 60_000;

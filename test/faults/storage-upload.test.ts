@@ -8,7 +8,7 @@ import { faultLog } from './fault-log.ts';
 
 let rig: Rig;
 const log = faultLog('storage-upload', () => rig?.logs() ?? '');
-const PROGRAM = 'bpf/execsnoop/program.bt';
+const PROGRAM = 'bpf/bpftrace/execsnoop/program.bt';
 
 /** How long the agent's spool may take to store what it kept once storage answers again. */
 const SPOOL_FLUSH_WITHIN_MS = 60_000;

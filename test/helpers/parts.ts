@@ -241,7 +241,7 @@ export class CaptureWatch {
     }
   }
 
-  /** Every process the agent started so far whose command line mentions `text` (e.g. "bpf/execsnoop/program.bt"). */
+  /** Every process the agent started so far whose command line mentions `text` (e.g. "bpf/bpftrace/execsnoop/program.bt"). */
   matching(text: string): ProcInfo[] {
     this.sample();
     return [...this.seen.values()].filter((p) => p.cmdline.includes(text));

@@ -1,9 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ParseContext } from '../../bpf/tool.ts';
 
 /** A tool's recorded real output, from bpf/<tool>/fixtures (each folder's README says how it was recorded). */
-export const toolFixture = (tool: string, name: string): string =>
-  readFileSync(new URL(`../../bpf/${tool}/fixtures/${name}`, import.meta.url), 'utf8');
+/** A tool's recorded output, from its package: `bpf/<kind>/<tool>/fixtures/<name>` (kind: bpftrace, tracefs). */
+export const toolFixture = (tool: string, name: string): string => {
+  const kind = ['bpftrace', 'tracefs'].find((k) => existsSync(new URL(`../../bpf/${k}/${tool}`, import.meta.url)));
+  if (!kind) throw new Error(`no tool package named ${tool} under bpf/`);
+  return readFileSync(new URL(`../../bpf/${kind}/${tool}/fixtures/${name}`, import.meta.url), 'utf8');
+};
 
 /**
  * The ParseContext a recording needs: the cgroup ids as they were on the recording machine, mapped to their paths

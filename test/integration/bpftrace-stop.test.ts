@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execsnoop } from '../../bpf/execsnoop/manifest.ts';
+import { execsnoop } from '../../bpf/bpftrace/execsnoop/manifest.ts';
 import { BPFTRACE_SENTINEL_ARGS, runTimeBoxed, type TimeBoxOptions } from '../../workers/node-agent/time-box.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

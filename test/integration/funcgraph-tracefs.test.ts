@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runTracefsCapture, type TracefsCapturePlan } from '../../bpf/funcgraph/capture.ts';
-import { funcgraph, scopeThreads } from '../../bpf/funcgraph/manifest.ts';
+import { runTracefsCapture, type TracefsCapturePlan } from '../../bpf/tracefs/funcgraph/capture.ts';
+import { funcgraph, scopeThreads } from '../../bpf/tracefs/funcgraph/manifest.ts';
 import {
   acquireFtraceLock,
   DEFAULT_LOCK_PATH,
@@ -16,7 +16,7 @@ import {
   saveTracefs,
   UnrestorableStateError,
   writeTracefsFile,
-} from '../../bpf/funcgraph/tracefs.ts';
+} from '../../bpf/tracefs/funcgraph/tracefs.ts';
 import type { KernelScope, NativeRunContext } from '../../bpf/tool.ts';
 import { CapabilityError, ConflictError, UnsupportedTargetError } from '../../src/core/errors.ts';
 import { restoreFtraceLeftByDeadAgent } from '../../workers/node-agent/ftrace-recovery.ts';

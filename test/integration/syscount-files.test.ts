@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCountMap } from '../../bpf/bpftrace-output.ts';
-import { FILES_MAP } from '../../bpf/syscount/parser.ts';
+import { FILES_MAP } from '../../bpf/bpftrace/syscount/parser.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import { SyscountResult, type SyscountRow } from '../../src/core/tool-results.ts';
 import { CaptureJob, CaptureOutcome } from '../../src/queue/jobs.ts';

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
-import { splitDev, sysfsDeviceNamer } from '../../bpf/biolatency/devices.ts';
-import { biolatency } from '../../bpf/biolatency/manifest.ts';
-import { parseBiolatency, parseDevOpKey } from '../../bpf/biolatency/parser.ts';
-import { BiolatencyResult } from '../../bpf/biolatency/result.ts';
+import { splitDev, sysfsDeviceNamer } from '../../bpf/bpftrace/biolatency/devices.ts';
+import { biolatency } from '../../bpf/bpftrace/biolatency/manifest.ts';
+import { parseBiolatency, parseDevOpKey } from '../../bpf/bpftrace/biolatency/parser.ts';
+import { BiolatencyResult } from '../../bpf/bpftrace/biolatency/result.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 import { toolFixture } from '../helpers/recordings.ts';
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcReader, resolveTargets } from '../../bpf/collectors/procfs.ts';
+import { ProcReader, resolveTargets } from '../../bpf/procfs/procfs.ts';
 import type { NativeRunContext } from '../../bpf/tool.ts';
 import { CaptureScope, type PodRef } from '../../src/core/target.ts';
 import { CaptureJob } from '../../src/queue/jobs.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareFilesystems, FilesystemUsageParams, locateFiles, type FilesystemEntry } from '../../bpf/collectors/filesystem-usage.ts';
-import { describeNamespace, isNearLimit, listNamespaces, repeatedMounts, wantsAnalysis, type CountedNamespace } from '../../bpf/collectors/mount-namespaces.ts';
-import { parseMountinfo } from '../../bpf/collectors/procfs.ts';
+import { compareFilesystems, FilesystemUsageParams, locateFiles, type FilesystemEntry } from '../../bpf/procfs/filesystem-usage.ts';
+import { describeNamespace, isNearLimit, listNamespaces, repeatedMounts, wantsAnalysis, type CountedNamespace } from '../../bpf/procfs/mount-namespaces.ts';
+import { parseMountinfo } from '../../bpf/procfs/procfs.ts';
 
 const line = (id: number, dev: string, root: string, mountPoint: string, fsType: string, source: string) =>
   `${id} 1 ${dev} ${root} ${mountPoint} rw,relatime shared:1 - ${fsType} ${source} rw`;

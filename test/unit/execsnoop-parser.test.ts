@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execsnoop } from '../../bpf/execsnoop/manifest.ts';
-import { readScalar } from '../../bpf/execsnoop/parser.ts';
-import { ExecsnoopResult } from '../../bpf/execsnoop/result.ts';
+import { execsnoop } from '../../bpf/bpftrace/execsnoop/manifest.ts';
+import { readScalar } from '../../bpf/bpftrace/execsnoop/parser.ts';
+import { ExecsnoopResult } from '../../bpf/bpftrace/execsnoop/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

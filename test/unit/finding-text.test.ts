@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { tools } from '../../bpf/index.ts';
 import type { FileResolution } from '../../bpf/tool.ts';
-import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/collectors/filesystem-usage.ts';
-import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/collectors/inotify-watches.ts';
-import { MountNamespacesResult, type MountNamespace } from '../../bpf/collectors/mount-namespaces.ts';
+import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/procfs/filesystem-usage.ts';
+import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/procfs/inotify-watches.ts';
+import { MountNamespacesResult, type MountNamespace } from '../../bpf/procfs/mount-namespaces.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
 import { PlaybookDoc } from '../../src/core/playbooks/schema.ts';
 import type { Playbook } from '../../src/core/playbooks/playbook.ts';
@@ -20,7 +20,7 @@ import { summaryProblems } from '../helpers/summary-lint.ts';
  * a closed descriptor, two namespaces at the limit): the summary must read well and point at artifacts.
  */
 const NODE = 'node-17';
-const BPF_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
+const BPF_DIR = fileURLToPath(new URL('../../bpf/bpftrace/', import.meta.url));
 const PLAYBOOK_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 const parseCtx = { arch: 'x64', cgroupPathOf: (id: number) => `/fixture/${id}` };
 

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { describe, it, expect } from 'vitest';
-import { foldSamples } from '../../bpf/profile/parser.ts';
+import { foldSamples } from '../../bpf/bpftrace/profile/parser.ts';
 import { parseFolded, serializeFolded, totalSamples } from '../../src/flamegraph/folded.ts';
 import { fromPprof, toPprof } from '../../src/flamegraph/pprof.ts';
 import { SPEEDSCOPE_SCHEMA, toSpeedscope, type SpeedscopeFile } from '../../src/flamegraph/speedscope.ts';
 
 const fixtureFolded = (): string =>
-  serializeFolded(foldSamples(readFileSync(new URL('../../bpf/profile/fixtures/burner-pid.json', import.meta.url), 'utf8')));
+  serializeFolded(foldSamples(readFileSync(new URL('../../bpf/bpftrace/profile/fixtures/burner-pid.json', import.meta.url), 'utf8')));
 
 const SMALL = [
   'app;main;parse;lex 3',

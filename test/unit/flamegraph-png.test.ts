@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it, vi } from 'vitest';
-import { foldSamples } from '../../bpf/profile/parser.ts';
+import { foldSamples } from '../../bpf/bpftrace/profile/parser.ts';
 import { serializeFolded } from '../../src/flamegraph/folded.ts';
 import { pngWidth, renderFlamegraphPng, staticFlamegraphSvg } from '../../src/flamegraph/png.ts';
 import { renderFlamegraph } from '../../src/flamegraph/svg.ts';
@@ -10,8 +10,8 @@ import { assertWellFormed, byName, frames, type Frame } from '../helpers/xml.ts'
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-// A real profile: bpftrace output recorded on a node running the CPU burner and dd (see bpf/profile/fixtures).
-const recorded = readFileSync(new URL('../../bpf/profile/fixtures/node-wide.json', import.meta.url), 'utf8');
+// A real profile: bpftrace output recorded on a node running the CPU burner and dd (see bpf/bpftrace/profile/fixtures).
+const recorded = readFileSync(new URL('../../bpf/bpftrace/profile/fixtures/node-wide.json', import.meta.url), 'utf8');
 const SVG = renderFlamegraph(serializeFolded(foldSamples(recorded)), { title: 'CPU profile', subtitle: '566 samples at 99 Hz' });
 const SVG_HEIGHT = Number(/<svg [^>]*height="(\d+)"/.exec(SVG)![1]);
 
@@ -187,7 +187,7 @@ describe('the profile parser when the PNG cannot be rendered', () => {
       },
     }));
     try {
-      const { parseProfile } = await import('../../bpf/profile/parser.ts');
+      const { parseProfile } = await import('../../bpf/bpftrace/profile/parser.ts');
       const { result, extraArtifacts } = parseProfile(recorded, 99);
       expect(extraArtifacts.map((a) => a.file)).toEqual(['stacks.folded', 'flamegraph.svg', 'profile.speedscope.json', 'profile.pb.gz']);
       expect(result.artifacts).toEqual(extraArtifacts.map((a) => a.file));

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { getTool } from '../../bpf/index.ts';
-import { funcgraph, FuncgraphParams } from '../../bpf/funcgraph/manifest.ts';
-import { parseFuncgraph, parseGraphLine, parseRet, type ParseOptions } from '../../bpf/funcgraph/parser.ts';
-import { FuncgraphResult, type FuncgraphCall } from '../../bpf/funcgraph/result.ts';
+import { funcgraph, FuncgraphParams } from '../../bpf/tracefs/funcgraph/manifest.ts';
+import { parseFuncgraph, parseGraphLine, parseRet, type ParseOptions } from '../../bpf/tracefs/funcgraph/parser.ts';
+import { FuncgraphResult, type FuncgraphCall } from '../../bpf/tracefs/funcgraph/result.ts';
 import { toolFixture } from '../helpers/recordings.ts';
 
 const fixture = (name: string): string => toolFixture('funcgraph', name);

@@ -225,7 +225,7 @@ describe('summaries', () => {
   });
 
   it('summarizes a recorded run-queue latency histogram', () => {
-    const stdout = readFileSync(new URL('../../bpf/runqlat/fixtures/hogs-cgroup.json', import.meta.url), 'utf8');
+    const stdout = readFileSync(new URL('../../bpf/bpftrace/runqlat/fixtures/hogs-cgroup.json', import.meta.url), 'utf8');
     const h = readHistMap(stdout, '@usecs', 'us')['424'] ?? us();
     // 798 delays; ranks 399 and 718.2 fall among the 549 in [2048, 4095], rank 790.02 among the 14 in [8192, 16383].
     expect(summarize(h)).toMatchObject({ count: 798, p50: 2861.2, p90: 4052, p99: 14640.3, mean: 2985.4, maxBucket: { low: 32768, high: 65535 } });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flagNames } from '../../bpf/mountsnoop/flags.ts';
-import { mountsnoop } from '../../bpf/mountsnoop/manifest.ts';
-import { parseCallKey } from '../../bpf/mountsnoop/parser.ts';
-import { MountsnoopResult } from '../../bpf/mountsnoop/result.ts';
+import { flagNames } from '../../bpf/bpftrace/mountsnoop/flags.ts';
+import { mountsnoop } from '../../bpf/bpftrace/mountsnoop/manifest.ts';
+import { parseCallKey } from '../../bpf/bpftrace/mountsnoop/parser.ts';
+import { MountsnoopResult } from '../../bpf/bpftrace/mountsnoop/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { oomkill } from '../../bpf/oomkill/manifest.ts';
-import { OomkillResult } from '../../bpf/oomkill/result.ts';
+import { oomkill } from '../../bpf/bpftrace/oomkill/manifest.ts';
+import { OomkillResult } from '../../bpf/bpftrace/oomkill/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { profile } from '../../bpf/profile/manifest.ts';
-import { cleanFrame, parseSampleKey, sampleFrames } from '../../bpf/profile/parser.ts';
+import { profile } from '../../bpf/bpftrace/profile/manifest.ts';
+import { cleanFrame, parseSampleKey, sampleFrames } from '../../bpf/bpftrace/profile/parser.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { ProfileResult } from '../../src/core/tool-results.ts';
 import { parseFolded, totalSamples } from '../../src/flamegraph/folded.ts';

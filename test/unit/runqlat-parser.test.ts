@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { runqlat } from '../../bpf/runqlat/manifest.ts';
-import { RunqlatResult } from '../../bpf/runqlat/result.ts';
+import { runqlat } from '../../bpf/bpftrace/runqlat/manifest.ts';
+import { RunqlatResult } from '../../bpf/bpftrace/runqlat/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';
 import { recordingContext, toolFixture } from '../helpers/recordings.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseBiolatency } from '../../bpf/biolatency/parser.ts';
-import { oomkill } from '../../bpf/oomkill/manifest.ts';
-import { runqlat } from '../../bpf/runqlat/manifest.ts';
-import { syscount } from '../../bpf/syscount/manifest.ts';
-import { tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
+import { parseBiolatency } from '../../bpf/bpftrace/biolatency/parser.ts';
+import { oomkill } from '../../bpf/bpftrace/oomkill/manifest.ts';
+import { runqlat } from '../../bpf/bpftrace/runqlat/manifest.ts';
+import { syscount } from '../../bpf/bpftrace/syscount/manifest.ts';
+import { tcpretrans } from '../../bpf/bpftrace/tcpretrans/manifest.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { Investigation, type Step, type StepStatus } from '../../src/core/investigation.ts';
 import { NodeFigures, answered, sweepFigures } from '../../src/sweeps/figures.ts';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { getTool, tools } from '../../bpf/index.ts';
-import { descriptorSyscallArgs, syscount } from '../../bpf/syscount/manifest.ts';
-import { MAX_FILES_PER_ROW, parseFailureKey, parseFileKey } from '../../bpf/syscount/parser.ts';
+import { descriptorSyscallArgs, syscount } from '../../bpf/bpftrace/syscount/manifest.ts';
+import { MAX_FILES_PER_ROW, parseFailureKey, parseFileKey } from '../../bpf/bpftrace/syscount/parser.ts';
 import type { FileResolution, ParseContext } from '../../bpf/tool.ts';
 import { SyscountResult } from '../../src/core/tool-results.ts';
 import { NO_MORE_CGROUPS } from '../helpers/cgroup-slots.ts';

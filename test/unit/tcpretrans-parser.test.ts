@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tcpretrans } from '../../bpf/tcpretrans/manifest.ts';
-import { formatAddress, parseRetransKey, tcpStateName } from '../../bpf/tcpretrans/parser.ts';
-import { TcpretransResult } from '../../bpf/tcpretrans/result.ts';
+import { tcpretrans } from '../../bpf/bpftrace/tcpretrans/manifest.ts';
+import { formatAddress, parseRetransKey, tcpStateName } from '../../bpf/bpftrace/tcpretrans/parser.ts';
+import { TcpretransResult } from '../../bpf/bpftrace/tcpretrans/result.ts';
 import type { ParseContext } from '../../bpf/tool.ts';
 import { assertBpf, bpfSuiteName, skipBpf, runProgramBriefly } from '../helpers/bpf.ts';
 import { NO_MORE_CGROUPS, UNUSED_CGROUPS } from '../helpers/cgroup-slots.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { recoverAbandonedFtraceLock, type LockOptions } from '../../bpf/funcgraph/tracefs.ts';
+import { recoverAbandonedFtraceLock, type LockOptions } from '../../bpf/tracefs/funcgraph/tracefs.ts';
 
 /**
  * Start-up step of the agent: a funcgraph capture killed with its agent leaves the node's tracefs changed

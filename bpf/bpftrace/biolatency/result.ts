@@ -1,0 +1,27 @@
+/** biolatency's result: the only home of its schema and types (the parser builds it, consumers read it). */
+import { z } from 'zod';
+import { HistogramSummary } from '../../histogram.ts';
+
+/** In the program's op-code order (the first letter of rwbs: R, W, F, D; anything else is 0): the parser indexes it. */
+export const BlockOp = z.enum(['other', 'read', 'write', 'flush', 'discard']);
+export type BlockOp = z.infer<typeof BlockOp>;
+
+export const BiolatencyRow = HistogramSummary.extend({
+  /** Name under /dev, or null when the device is gone by the time the result is read. */
+  device: z.string().nullable(),
+  major: z.number().int(),
+  minor: z.number().int(),
+  op: BlockOp,
+  /** Completions of these requests that reported an error (they are in the histogram too). */
+  errors: z.number().int().nonnegative(),
+});
+export type BiolatencyRow = z.infer<typeof BiolatencyRow>;
+
+export const BiolatencyResult = z.object({
+  unit: z.literal('us'),
+  /** Worst tail first: p99 descending, then count descending, then major, minor and op. */
+  rows: z.array(BiolatencyRow),
+  totalRequests: z.number().int().nonnegative(),
+  totalErrors: z.number().int().nonnegative(),
+});
+export type BiolatencyResult = z.infer<typeof BiolatencyResult>;

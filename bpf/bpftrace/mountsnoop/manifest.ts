@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
+import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { parseMountsnoop } from './parser.ts';
+import { MountsnoopResult } from './result.ts';
+
+export const MountsnoopParams = z
+  .object({
+    /** How many of the most frequent paths the result keeps (the kernel counts every distinct path). */
+    maxPaths: z.number().int().min(1).max(500).default(20),
+  })
+  .strict();
+export type MountsnoopParams = z.output<typeof MountsnoopParams>;
+
+export const mountsnoop: BpftraceTool<typeof MountsnoopParams, MountsnoopResult> = {
+  kind: 'bpftrace',
+  name: 'mountsnoop',
+  description: 'Counts mount(2), umount2(2), open_tree(2) and move_mount(2) calls by flags, result, process and cgroup, with the paths they name.',
+  params: MountsnoopParams,
+  requires: [
+    { kind: 'bpftrace' },
+    ...['mount', 'umount', 'open_tree', 'move_mount'].flatMap((call) => [
+      { kind: 'tracepoint' as const, name: `syscalls/sys_enter_${call}` },
+      { kind: 'tracepoint' as const, name: `syscalls/sys_exit_${call}` },
+    ]),
+  ],
+  limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
+  // Paths up to 199 bytes (bpftrace's default of 63 cuts kubelet and containerd mount points short).
+  env: { BPFTRACE_STRLEN: '200' },
+  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
+  args(_params: MountsnoopParams, scope: KernelScope): string[] {
+    const cgroups = cgroupArgs(scope);
+    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
+  },
+  parse(stdout, params, ctx) {
+    return { result: parseMountsnoop(stdout, params.maxPaths, ctx), extraArtifacts: [] };
+  },
+  result: MountsnoopResult,
+};
