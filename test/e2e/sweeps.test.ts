@@ -62,10 +62,13 @@ describe.skipIf(skipBpf)(bpfSuiteName('scheduled health sweeps compare each run 
     expect(first.summary!.findings.map((f) => f.title)).toContain('First sweep of this schedule: baseline recorded');
 
     // Now a process in the cgroup keeps failing write(2) with ENOSPC on a full tmpfs.
-    const loopStart = new Date().toISOString();
     procs.push(cg.spawn('sh', ['-c', `while :; do "${join(bin, 'th-appender')}" if=/dev/zero of="${fs.dir}/more" bs=4k count=1 oflag=append conv=notrunc 2>/dev/null; sleep 0.05; done`]));
 
-    const later = await waitForRun((i) => i.createdAt > loopStart && i.status === 'succeeded');
+    // The first sweep that saw the failures, whenever it was created: one created just before the loop started may
+    // capture after it, and then the failures are no longer new to the sweep after it.
+    const sawFailures = (i: Investigation) => i.summary?.findings.some((f) => /write\(2\) fails with ENOSPC/.test(f.title)) ?? false;
+    const later = await waitForRun((i) => i.id !== first.id && i.status === 'succeeded' && sawFailures(i));
+    expect(later.createdAt > first.createdAt).toBe(true);
     const flagged = later.summary!.findings.find((f) => f.severity === 'critical' && /write/.test(f.title) && /ENOSPC/.test(f.title) && /new/i.test(f.title));
     expect(flagged, JSON.stringify(later.summary, null, 2)).toBeDefined();
     expect(later.summary!.headline).toMatch(/change\(s\) since previous sweeps/);
