@@ -1,6 +1,6 @@
-import { filesystemUsage } from './procfs/filesystem-usage.ts';
-import { inotifyWatches } from './procfs/inotify-watches.ts';
-import { mountNamespaces } from './procfs/mount-namespaces.ts';
+import { filesystemUsage } from './procfs/filesystem-usage/manifest.ts';
+import { inotifyWatches } from './procfs/inotify-watches/manifest.ts';
+import { mountNamespaces } from './procfs/mount-namespaces/manifest.ts';
 import { biolatency } from './bpftrace/biolatency/manifest.ts';
 import { execsnoop } from './bpftrace/execsnoop/manifest.ts';
 import { funcgraph } from './tracefs/funcgraph/manifest.ts';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Requirement } from '../src/core/capabilities.ts';
-import type { FailingFile } from '../src/core/tool-results.ts';
+import type { ProfileStacks } from '../src/flamegraph/artifacts.ts';
+import type { FileResolution } from './failing-file.ts';
 
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
 export type { Requirement };
@@ -30,9 +31,6 @@ export interface ParseContext {
   fileOf?: (pid: number, fd: number) => FileResolution;
 }
 
-/** Where a descriptor points when the capture ends: a failing file without its descriptor and count. */
-export type FileResolution = Pick<FailingFile, 'path' | 'state' | 'deleted'>;
-
 /** A file a tool produces beside raw.json and result.json (e.g. stacks.folded). */
 export interface ExtraArtifact {
   file: string;
@@ -43,6 +41,8 @@ export interface ExtraArtifact {
 export interface Parsed<R> {
   result: R;
   extraArtifacts: ExtraArtifact[];
+  /** A profile's folded stacks: the agent has src/flamegraph/artifacts.ts make its files (flame graph, speedscope, pprof). */
+  stacks?: ProfileStacks;
 }
 
 interface ToolBase<P extends z.ZodType, R> {

@@ -53,7 +53,7 @@ export const ConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('.tracehound'),
 
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://…' })),
-  /** BullMQ key prefix; use a hash tag such as "{tracehound}" on Redis Cluster. */
+  /** Prefix of every Redis key, BullMQ's and ours (src/redis/keys.ts); use a hash tag such as "{tracehound}" on Redis Cluster. */
   QUEUE_PREFIX: z.string().min(1).max(64).default('tracehound'),
 
   S3_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' })),

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { privateDir, writeSecretFile } from './auth/bootstrap.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedRedis } from './queue/embedded-redis.ts';
+import { startEmbeddedRedis } from './redis/embedded-redis.ts';
 import type { Stoppable } from './stoppable.ts';
 import { startEmbeddedS3 } from './storage/embedded-s3.ts';
 

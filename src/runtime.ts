@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { startNodeAgent } from '../workers/node-agent/agent.ts';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
@@ -17,19 +16,19 @@ import { LinkSigner } from './auth/signed-links.ts';
 import type { Config } from './config.ts';
 import { RequesterRateLimiter } from './intake/rate-limit.ts';
 import type { IntakeDeps } from './intake/start.ts';
-import { NOTIFICATIONS_QUEUE, Notifier } from './notify/notifier.ts';
+import { Notifier } from './notify/notifier.ts';
 import { NotifyTargets } from './notify/targets.ts';
-import { InvestigationChanges } from './queue/investigation-changes.ts';
-import { OnceKeys } from './queue/once-keys.ts';
-import { SCHEDULES_QUEUE, ScheduleStore } from './schedules/schedule-store.ts';
+import { InvestigationChanges } from './records/investigation-changes.ts';
+import { OnceKeys } from './intake/once-keys.ts';
+import { ScheduleStore } from './schedules/schedule-store.ts';
 import type { Redis } from 'ioredis';
 import { startNotificationWorker } from '../workers/orchestrator/notification-worker.ts';
 import { startScheduleRunner } from '../workers/orchestrator/schedule-runner.ts';
 import type { Playbook } from './core/playbooks/playbook.ts';
 import { NodeRegistry } from './inventory/node-registry.ts';
-import { createRedis } from './queue/connection.ts';
-import { InvestigationRecords } from './queue/investigation-records.ts';
-import { INVESTIGATIONS_QUEUE } from './queue/jobs.ts';
+import { createRedis } from './redis/connection.ts';
+import { InvestigationRecords } from './records/investigation-records.ts';
+import { QUEUES, openQueue } from './queue/queues.ts';
 import { loadPlaybooks } from './playbooks/load.ts';
 import { createInventory } from './inventory/create.ts';
 import type { Inventory } from './inventory/inventory.ts';
@@ -153,10 +152,10 @@ export async function startApi(
 ): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
   const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
   const redis = createRedis(services.redisUrl);
-  const queue = (name: string) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
-  const investigations = queue(INVESTIGATIONS_QUEUE);
-  const schedulesQueue = queue(SCHEDULES_QUEUE);
-  const notificationsQueue = queue(NOTIFICATIONS_QUEUE);
+  const onRedis = { connection: redis, prefix: config.QUEUE_PREFIX };
+  const investigations = openQueue(QUEUES.investigations, onRedis);
+  const schedulesQueue = openQueue(QUEUES.schedules, onRedis);
+  const notificationsQueue = openQueue(QUEUES.notifications, onRedis);
   const apiLog = log.child({ part: 'api' });
   const audit = new AuditLog(redis, config.QUEUE_PREFIX, apiLog);
   const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
@@ -230,10 +229,10 @@ export async function startApi(
 /** The orchestrator with what runs beside it: the schedule runner and the notification worker. */
 export async function startOrchestratorPart(config: Config, services: Services, log: Logger, opts: { publicUrl?: string } = {}): Promise<Stoppable> {
   const redis = createRedis(services.redisUrl);
-  const queue = (name: string) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
-  const investigations = queue(INVESTIGATIONS_QUEUE);
-  const schedulesQueue = queue(SCHEDULES_QUEUE);
-  const notificationsQueue = queue(NOTIFICATIONS_QUEUE);
+  const onRedis = { connection: redis, prefix: config.QUEUE_PREFIX };
+  const investigations = openQueue(QUEUES.investigations, onRedis);
+  const schedulesQueue = openQueue(QUEUES.schedules, onRedis);
+  const notificationsQueue = openQueue(QUEUES.notifications, onRedis);
   const audit = new AuditLog(redis, config.QUEUE_PREFIX, log.child({ part: 'schedules' }));
   const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
   const schedules = new ScheduleStore(redis, config.QUEUE_PREFIX, schedulesQueue);

@@ -2,20 +2,14 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { PayloadTooLargeError, TracehoundError } from '../core/errors.ts';
 import { formatBytes } from '../core/format.ts';
-import { httpRequests, metrics } from '../metrics.ts';
+import { httpRequests } from '../metrics.ts';
 import { accessFor } from './access-policy.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
-import { openApiDocument } from './openapi.ts';
 import { problem, problemFromError } from './problem.ts';
-import { alertmanagerRoutes } from './routes/alertmanager.ts';
-import { auditRoutes } from './routes/audit.ts';
-import { healthRoutes } from './routes/health.ts';
-import { investigationRoutes } from './routes/investigations.ts';
-import { playbookRoutes } from './routes/playbooks.ts';
-import { scheduleRoutes } from './routes/schedules.ts';
-import { slackRoutes } from './routes/slack.ts';
+import { requestInput } from './route.ts';
+import { ROUTES } from './route-table.ts';
 
 /**
  * Refuses a request body over its limit with 413, before authentication: from Content-Length at once, or, for a
@@ -45,17 +39,8 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   });
   app.use('*', requestBodyLimit(deps.limits));
   app.use('*', authMiddleware(deps.auth, deps.audit));
-  app.route('/', healthRoutes(deps));
-  app.route('/v1/investigations', investigationRoutes(deps));
-  app.route('/v1/playbooks', playbookRoutes(deps.playbooks));
-  app.route('/v1/schedules', scheduleRoutes(deps));
-  app.route('/v1/audit', auditRoutes(deps));
-  app.route('/v1/chatops/slack', slackRoutes(deps));
-  app.route('/v1/webhooks/alertmanager', alertmanagerRoutes(deps));
-  const openapi = openApiDocument();
-  app.get('/openapi.json', (c) => c.json(openapi));
-  app.get('/v1/nodes', async (c) => c.json({ items: await deps.registry.list() }));
-  app.get('/metrics', async (c) => c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
+  // One handler per route (app.routes lists each route once): its input checked against its schemas, then the route.
+  for (const route of ROUTES) app.on(route.method, route.path, (c) => route.handle(c, requestInput(route, c), deps));
 
   app.notFound((c) =>
     problem(c, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${c.req.method} ${c.req.path}`, instance: c.req.path }),

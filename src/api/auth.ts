@@ -3,16 +3,11 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { bearerToken } from '../auth/credentials.ts';
 import { hasScope, identity, type Identity } from '../auth/identity.ts';
 import { LINK_REQUESTER, verifySignedPath } from '../auth/signed-links.ts';
-import { findToken, type TokenEntry } from '../auth/tokens.ts';
+import { findToken } from '../auth/tokens.ts';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.ts';
 import { accessFor } from './access-policy.ts';
+import type { AuthConfig } from './deps.ts';
 import type { AppEnv } from './env.ts';
-
-export interface AuthConfig {
-  tokens: readonly TokenEntry[];
-  /** Key for signed links (LINK_SECRET); such links grant GET on one report or artifact until they expire. */
-  linkSecret: string;
-}
 
 /** Authenticates by bearer token or signed link, then checks the route's scope from the access policy. */
 export function authMiddleware(auth: AuthConfig, audit: AuditLog): MiddlewareHandler<AppEnv> {

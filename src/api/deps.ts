@@ -1,8 +1,9 @@
-import type { Queue } from 'bullmq';
+import type { QUEUES, QueueOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AlertRules } from '../alerts/rules.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SlackRule } from '../auth/access-file.ts';
+import type { TokenEntry } from '../auth/tokens.ts';
 import type { LinkSigner } from '../auth/signed-links.ts';
 import type { Playbook } from '../core/playbooks/playbook.ts';
 import type { IntakeDeps } from '../intake/start.ts';
@@ -10,14 +11,19 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { NotifyHost, NotifyTargets } from '../notify/targets.ts';
-import type { InvestigationChanges } from '../queue/investigation-changes.ts';
-import type { InvestigationRecords } from '../queue/investigation-records.ts';
-import type { OnceKeys } from '../queue/once-keys.ts';
+import type { InvestigationChanges } from '../records/investigation-changes.ts';
+import type { InvestigationRecords } from '../records/investigation-records.ts';
+import type { OnceKeys } from '../intake/once-keys.ts';
 import type { RenderPool } from '../render/pool.ts';
 import type { ScheduleStore } from '../schedules/schedule-store.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import type { AuthConfig } from './auth.ts';
 import type { StreamSlots } from './stream-slots.ts';
+
+export interface AuthConfig {
+  tokens: readonly TokenEntry[];
+  /** Key for signed links (LINK_SECRET); such links grant GET on one report or artifact until they expire. */
+  linkSecret: string;
+}
 
 export interface SlackSettings {
   /** Slack signs each request with it (X-Slack-Signature). */
@@ -44,7 +50,7 @@ export interface ApiDeps {
   records: InvestigationRecords;
   /** Pushes record changes to SSE streams. */
   changes: InvestigationChanges;
-  investigations: Queue;
+  investigations: QueueOf<typeof QUEUES.investigations>;
   registry: NodeRegistry;
   store: ArtifactStore;
   pingRedis(): Promise<void>;

@@ -1,6 +1,6 @@
 import type { Context, HonoRequest } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   ForbiddenError,
   InputTooLargeError,
@@ -12,14 +12,18 @@ import {
   type FieldError,
 } from '../core/errors.ts';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  errors?: FieldError[];
-}
+const FieldErrorJson = z.object({ path: z.string(), message: z.string() }) satisfies z.ZodType<FieldError>;
+
+/** RFC 9457 problem details, as every error of the API is answered (`errors[]` names each bad or refused field). */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  errors: z.array(FieldErrorJson).optional(),
+});
+export type Problem = z.infer<typeof Problem>;
 
 /** RFC 9457 problem+json. */
 export function problem(c: Context, p: Problem): Response {

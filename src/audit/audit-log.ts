@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { RedisKeys } from '../redis/keys.ts';
 
 export const AuditAction = z.enum([
   'investigation.start',
@@ -29,14 +30,14 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
  * and each is also logged so it reaches the log pipeline even if Redis is lost.
  */
 export class AuditLog {
+  private readonly key: string;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly log: Logger,
-  ) {}
-
-  private get key() {
-    return `${this.prefix}:audit`;
+  ) {
+    this.key = new RedisKeys(prefix).audit();
   }
 
   async append(e: { actor: string; action: AuditAction; subject: string; detail?: Record<string, unknown> }): Promise<string> {

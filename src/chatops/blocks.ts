@@ -1,9 +1,8 @@
-import { z } from 'zod';
+import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { formatDurationMs } from '../core/duration.ts';
 import { formatShare, plural } from '../core/format.ts';
 import { isTerminal, type Finding, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
 import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../core/report-view.ts';
-import { TopFunction } from '../core/tool-results.ts';
 import { helpText, type PlaybookInfo } from './help.ts';
 import { escapeMrkdwn, truncateText } from './mrkdwn.ts';
 
@@ -241,7 +240,8 @@ export function progressMessage(inv: Investigation): SlackMessage {
   return message('ephemeral', `${esc(inv.id)} (${esc(inv.playbook)} on ${target}) is ${inv.status}: ${progress}`, blocks);
 }
 
-const ProfileSummary = z.object({ samples: z.number(), topFunctions: z.array(TopFunction) });
+/** What a chat message shows of a profile: read with the profile's own schema, only the fields it shows required. */
+const ProfileSummary = ProfileResult.pick({ samples: true, topFunctions: true });
 
 /** A code block cannot contain its own fence; function names with backquotes (rare, but seen in JIT names) lose them. */
 const codeSafe = (s: string) => esc(s.replace(/`/g, "'"));

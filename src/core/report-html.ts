@@ -1,3 +1,4 @@
+import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { formatBytes } from './format.ts';
 import { SEVERITY_ORDER, type Finding, type Investigation, type Severity, type Step } from './investigation.ts';
 import { artifactKind } from './record-artifacts.ts';
@@ -15,7 +16,6 @@ import {
   stepDurationMs,
   storedArtifact,
 } from './report-view.ts';
-import { ProfileResult } from './tool-results.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

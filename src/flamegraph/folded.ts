@@ -1,4 +1,4 @@
-import type { TopFunction } from '../core/tool-results.ts';
+import { z } from 'zod';
 
 /**
  * Folded stacks (Brendan Gregg's format, read by flamegraph.pl, speedscope and friends):
@@ -65,6 +65,16 @@ export function parseFolded(text: string): FoldedStack[] {
 export function totalSamples(stacks: readonly FoldedStack[]): number {
   return stacks.reduce((sum, s) => sum + s.count, 0);
 }
+
+/** One ranked function of a profile (its schema lives here, beside the ranking, so the profile tool's result and the flamegraph code share it). */
+export const TopFunction = z.object({
+  name: z.string(),
+  /** Share of samples in which the function is the leaf frame (on CPU itself). */
+  self: z.number(),
+  /** Share of samples in which the function is anywhere on the stack. */
+  total: z.number(),
+});
+export type TopFunction = z.infer<typeof TopFunction>;
 
 /**
  * Ranks functions by self share (samples where the function is the leaf), then total share (samples where it is

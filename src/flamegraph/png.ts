@@ -44,10 +44,6 @@ function loadResvg(): typeof Resvg {
   return resvg;
 }
 
-/** Where a flamegraph's thumbnail is stored: beside it, same name, `.png`. */
-export const thumbnailName = (svgName: string) => svgName.replace(/\.svg$/, '.png');
-export const isFlamegraphSvg = (name: string) => /(^|\/)flamegraph\.svg$/.test(name);
-
 /** Rasterises a flame graph SVG (from renderFlamegraph or renderDiffFlamegraph) to PNG bytes. */
 export function renderFlamegraphPng(svg: string, opts: FlamegraphPngOptions = {}): Buffer {
   const { Resvg: Renderer } = loadResvg();

@@ -1,15 +1,15 @@
-import type { Queue } from 'bullmq';
+import type { QUEUES, QueueOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../auth/identity.ts';
 import { ConflictError } from '../core/errors.ts';
 import { isTerminal, type Investigation } from '../core/investigation.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import type { InvestigationRecords } from '../queue/investigation-records.ts';
+import type { InvestigationRecords } from '../records/investigation-records.ts';
 
 export interface CancelDeps {
   records: InvestigationRecords;
-  investigations: Queue;
+  investigations: QueueOf<typeof QUEUES.investigations>;
   audit: AuditLog;
   notifier: Notifier;
   log: Logger;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../core/errors.ts';
+import { RedisKeys } from '../redis/keys.ts';
 
 /**
  * Investigations started per requester per window, counted in Redis so every API replica shares the budget.
@@ -12,7 +13,7 @@ export class RequesterRateLimiter {
   constructor(redis: Redis, prefix: string, readonly limit: { points: number; windowMs: number }) {
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `${prefix}:ratelimit`,
+      keyPrefix: new RedisKeys(prefix).rateLimit(),
       points: limit.points,
       duration: Math.max(1, Math.round(limit.windowMs / 1000)),
     });

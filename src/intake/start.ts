@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { QUEUES, QueueOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { authorizeInvestigation, authorizeNode } from '../auth/authorize.ts';
@@ -12,7 +12,7 @@ import type { Target } from '../core/target.ts';
 import { choosePlaybook, parsePlaybookParams } from '../core/playbooks/select.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { targetsPods } from '../inventory/inventory.ts';
-import type { InvestigationRecords } from '../queue/investigation-records.ts';
+import type { InvestigationRecords } from '../records/investigation-records.ts';
 import type { NotifyTarget, NotifyTargets } from '../notify/targets.ts';
 import { investigationsRefused, investigationsStarted, sourceOf } from '../metrics.ts';
 import type { RequesterRateLimiter } from './rate-limit.ts';
@@ -27,7 +27,7 @@ export interface IntakeDeps {
   playbooks: readonly Playbook[];
   inventory: Inventory | null;
   records: InvestigationRecords;
-  investigations: Queue;
+  investigations: QueueOf<typeof QUEUES.investigations>;
   audit: AuditLog;
   /** Where follow-ups go, registered before the job is queued so no event is missed. */
   notifyTargets: NotifyTargets;

@@ -1,7 +1,7 @@
 import { isLinkablePath, type LinkSigner } from '../auth/signed-links.ts';
 import type { Investigation } from '../core/investigation.ts';
 import { storedArtifact } from '../core/report-view.ts';
-import { thumbnailName } from '../flamegraph/png.ts';
+import { FLAMEGRAPH_ARTIFACT, thumbnailName } from '../flamegraph/artifacts.ts';
 
 /**
  * Signed links to what a message points at: the report, the first flamegraph and its PNG thumbnail, and each
@@ -11,9 +11,9 @@ export function messageLinks(inv: Investigation, links: LinkSigner) {
   const art = (suffix: string) => inv.artifacts.find((a) => a.name.endsWith(suffix))?.name;
   const artifactUrl = (name: string | undefined) => (name ? links.url(`/v1/investigations/${inv.id}/artifacts/${name}`) : undefined);
   const report = inv.artifacts.some((a) => a.name === 'report.html') ? links.url(`/v1/investigations/${inv.id}/report`) : undefined;
-  const flamegraph = artifactUrl(art('/flamegraph.svg'));
+  const flamegraph = artifactUrl(art(`/${FLAMEGRAPH_ARTIFACT}`));
   // Stored by the agent when the investigation was to be sent to chat, else drawn by the API on first request.
-  const svg = art('/flamegraph.svg');
+  const svg = art(`/${FLAMEGRAPH_ARTIFACT}`);
   const flamegraphPng = artifactUrl(svg ? thumbnailName(svg) : undefined);
   const named = new Set((inv.summary?.findings ?? []).flatMap((f) => f.evidence));
   // A name a link cannot carry ("?" or "#" in it) is shown without one rather than signed wrongly.

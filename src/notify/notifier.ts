@@ -1,12 +1,6 @@
-import type { Queue } from 'bullmq';
-import { z } from 'zod';
-import { InvestigationId } from '../core/ids.ts';
+import type { NotifyJob } from '../queue/jobs.ts';
+import type { QUEUES, QueueOf } from '../queue/queues.ts';
 import type { NotifyTargets } from './targets.ts';
-
-export const NOTIFICATIONS_QUEUE = 'notifications';
-
-export const NotifyJob = z.object({ id: InvestigationId, event: z.enum(['progress', 'final']) });
-export type NotifyJob = z.infer<typeof NotifyJob>;
 
 /**
  * Turns investigation changes into notification jobs, only for investigations someone asked to be told about.
@@ -15,12 +9,12 @@ export type NotifyJob = z.infer<typeof NotifyJob>;
 export class Notifier {
   constructor(
     private readonly targets: NotifyTargets,
-    private readonly queue: Queue,
+    private readonly queue: QueueOf<typeof QUEUES.notifications>,
   ) {}
 
   async changed(id: string, event: NotifyJob['event']): Promise<void> {
     if (!(await this.targets.has(id))) return;
-    await this.queue.add(event, { id, event } satisfies NotifyJob, {
+    await this.queue.add(event, { id, event }, {
       // One final message per investigation however often the orchestrator retries its last step.
       ...(event === 'final' ? { jobId: `${id}-final` } : {}),
       attempts: 5,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { isLoopback } from '../net/loopback.ts';
+import { RedisKeys } from '../redis/keys.ts';
 
 /** Any http(s) URL; which hosts the server will actually post to is decided by NOTIFY_URL_HOSTS (see allowedUrl). */
 export const NotifyUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048);
@@ -89,13 +90,17 @@ const TTL_SEC = 7 * 24 * 3600;
  * credential for posting into a channel and must not show in `GET /v1/investigations/:id`.
  */
 export class NotifyTargets {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
-  private key = (id: string) => `${this.prefix}:notify:${id}`;
-  private postsKey = (id: string) => `${this.prefix}:notify:${id}:posts`;
+  private key = (id: string) => this.keys.notifyTargets(id);
+  private postsKey = (id: string) => this.keys.notifyPosts(id);
 
   async add(id: string, target: NotifyTarget): Promise<void> {
     await this.redis.multi().rpush(this.key(id), JSON.stringify(NotifyTarget.parse(target))).expire(this.key(id), TTL_SEC).exec();

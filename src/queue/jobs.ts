@@ -5,12 +5,21 @@ import { ArtifactRef, StepId, ToolName, UnstoredArtifact } from '../core/investi
 import { CaptureScope, NodeName } from '../core/target.ts';
 import { SweepComparison } from '../sweeps/compare.ts';
 
-export const INVESTIGATIONS_QUEUE = 'investigations';
+/**
+ * What each queue's jobs carry and what they return (src/queue/queues.ts names the queues). Every schema is parsed
+ * where a job is taken: the queues are a trust boundary between the parts.
+ */
 
-/** BullMQ forbids ':' in queue names, so the design's "capture:<node>" is spelled "capture-<node>". */
-export const captureQueueName = (node: string) => `capture-${node}`;
+/** Progress kept in the investigation's job itself, so a restarted orchestrator resumes where the last one parked. */
+export const InvestigationProgress = z.object({
+  stepIndex: z.number().int().min(0),
+  /** Nodes the current step was dispatched to; set once its capture jobs exist. */
+  dispatched: z.array(z.string()).optional(),
+});
+export type InvestigationProgress = z.infer<typeof InvestigationProgress>;
 
-export const InvestigateJob = z.object({ id: InvestigationId });
+/** One investigation to run: queued by intake, then updated with its progress by the orchestrator running it. */
+export const InvestigateJob = z.object({ id: InvestigationId, progress: InvestigationProgress.optional() });
 export type InvestigateJob = z.infer<typeof InvestigateJob>;
 
 /** What the orchestrator asks one node agent to do. Validated again by the agent: the queue is a trust boundary. */
@@ -58,8 +67,6 @@ export type CaptureReply = z.input<typeof CaptureOutcome>;
  * Artifacts the agent stored after its capture job had ended (they waited in its spool while storage was away).
  * The orchestrator merges them into the record: it stays the only writer of investigation records.
  */
-export const LATE_ARTIFACTS_QUEUE = 'late-artifacts';
-
 export const LateArtifactsJob = z.object({
   investigationId: InvestigationId,
   stepId: StepId,
@@ -81,8 +88,6 @@ export function lateArtifactJobId(a: { investigationId: string; stepId: string; 
  * failed as it finished, or when late artifacts changed what the report shows. Rendered again from the record when
  * the job runs; retried with backoff until storage takes them. One pending job per investigation (its id).
  */
-export const REPORTS_QUEUE = 'reports';
-
 export const StoreReportsJob = z.object({
   investigationId: InvestigationId,
   /** When storing them first failed (ISO), for the record's note; absent when nothing failed yet. */
@@ -91,3 +96,15 @@ export const StoreReportsJob = z.object({
   comparison: SweepComparison.optional(),
 });
 export type StoreReportsJob = z.infer<typeof StoreReportsJob>;
+
+/** One firing of a schedule, made by its BullMQ job scheduler. */
+export const ScheduleFireJob = z.object({ schedule: z.string() });
+export type ScheduleFireJob = z.infer<typeof ScheduleFireJob>;
+
+/** The investigation a firing started, or why it started none. */
+export const ScheduleFireResult = z.union([z.object({ investigation: InvestigationId }), z.object({ skipped: z.string() })]);
+export type ScheduleFireResult = z.infer<typeof ScheduleFireResult>;
+
+/** An investigation someone asked to be told about changed ('progress') or ended ('final'). */
+export const NotifyJob = z.object({ id: InvestigationId, event: z.enum(['progress', 'final']) });
+export type NotifyJob = z.infer<typeof NotifyJob>;

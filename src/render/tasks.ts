@@ -6,12 +6,12 @@
  * be copied on the event loop — tens of MB for a large profile. Decoding and encoding happen in the worker.
  */
 import { renderDiffFlamegraph, type DiffFlamegraphOptions } from '../flamegraph/diff.ts';
-import { renderFlamegraphPng } from '../flamegraph/png.ts';
+import { flamegraphThumbnail } from '../flamegraph/artifacts.ts';
 
 export type RenderTask =
   /** A differential flame graph SVG of two folded profiles (diff.ts). */
   | { kind: 'diff'; before: Uint8Array; after: Uint8Array; options: DiffFlamegraphOptions }
-  /** A PNG thumbnail of a flame graph SVG (png.ts). */
+  /** A PNG thumbnail of a flame graph SVG (artifacts.ts). */
   | { kind: 'png'; svg: Uint8Array };
 
 export type RenderKind = RenderTask['kind'];
@@ -23,7 +23,7 @@ export function runRenderTask(task: RenderTask): Uint8Array {
     case 'diff':
       return new TextEncoder().encode(renderDiffFlamegraph(text(task.before), text(task.after), task.options));
     case 'png':
-      return renderFlamegraphPng(text(task.svg));
+      return flamegraphThumbnail(text(task.svg));
   }
 }
 

@@ -1,36 +1,41 @@
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { QUEUES, QueueOf } from '../queue/queues.ts';
+import { RedisKeys } from '../redis/keys.ts';
 import { Schedule } from './schedule.ts';
 
-export const SCHEDULES_QUEUE = 'schedules';
-export const FireJob = { name: 'fire' } as const;
+/** The name of each job a schedule's job scheduler makes (shown by BullMQ tools; the queue says what it is). */
+const FIRE_JOB_NAME = 'fire';
 
-export interface ScheduleView extends Schedule {
-  nextRunAt: string | null;
-  lastInvestigation: string | null;
-}
+/** A schedule as the API shows it: with its next firing and its latest investigation's id. */
+export const ScheduleView = Schedule.extend({ nextRunAt: z.string().nullable(), lastInvestigation: z.string().nullable() });
+export type ScheduleView = z.infer<typeof ScheduleView>;
 
 /**
  * Schedules live in Redis twice over: the definition (a hash entry, what the API shows and a firing starts) and a
  * BullMQ job scheduler that produces one `fire` job per tick. Both survive restarts of every part.
  */
 export class ScheduleStore {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly queue: Queue,
-  ) {}
+    prefix: string,
+    private readonly queue: QueueOf<typeof QUEUES.schedules>,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   private get key() {
-    return `${this.prefix}:schedules`;
+    return this.keys.schedules();
   }
-  private runsKey = (name: string) => `${this.prefix}:schedule-runs:${name}`;
+  private runsKey = (name: string) => this.keys.scheduleRuns(name);
 
   async upsert(s: Schedule): Promise<void> {
     await this.redis.hset(this.key, s.name, JSON.stringify(Schedule.parse(s)));
     const repeat = s.cron !== undefined ? { pattern: s.cron, ...(s.timezone ? { tz: s.timezone } : {}) } : { every: s.every! };
     await this.queue.upsertJobScheduler(s.name, repeat, {
-      name: FireJob.name,
+      name: FIRE_JOB_NAME,
       data: { schedule: s.name },
       opts: { removeOnComplete: 100, removeOnFail: 100 },
     });

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { BiolatencyResult, BlockOp } from '../../bpf/bpftrace/biolatency/result.ts';
 import { OomkillResult } from '../../bpf/bpftrace/oomkill/result.ts';
 import { RunqlatResult } from '../../bpf/bpftrace/runqlat/result.ts';
+import { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { TcpretransResult } from '../../bpf/bpftrace/tcpretrans/result.ts';
 import { type Investigation, type Step, StepStatus } from '../core/investigation.ts';
-import { SyscountResult } from '../core/tool-results.ts';
 
 /**
  * The few figures of a health sweep that are worth comparing from one firing to the next, per node.

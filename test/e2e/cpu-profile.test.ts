@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProfileResult } from '../../src/core/tool-results.ts';
+import type { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
 import { describeSteps } from '../helpers/steps.ts';

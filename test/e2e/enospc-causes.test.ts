@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
-import type { SyscountResult } from '../../src/core/tool-results.ts';
+import type { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
 import { describeSteps, expectStep } from '../helpers/steps.ts';

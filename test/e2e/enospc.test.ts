@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SyscountResult } from '../../src/core/tool-results.ts';
+import type { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { createTestCgroup, mountTmpfs, type TestCgroup } from '../helpers/kernel.ts';
 import { describeSteps, expectStep } from '../helpers/steps.ts';

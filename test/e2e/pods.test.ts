@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
 import type { PodRef } from '../../src/core/target.ts';
-import type { SyscountResult } from '../../src/core/tool-results.ts';
+import type { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
 import { startFakeKubeApi, FIXTURES, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';

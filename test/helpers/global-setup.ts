@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/storage/embedded-s3.ts';
 
 export interface TestS3Config {

@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
@@ -6,9 +6,10 @@ import type { Playbook } from '../../src/core/playbooks/playbook.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { CaptureJob, INVESTIGATIONS_QUEUE, captureQueueName, type CaptureReply } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
+import { QUEUES, captureQueue, openQueue, startWorker } from '../../src/queue/queues.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { startOrchestrator, type Orchestrator } from '../../workers/orchestrator/orchestrator.ts';
 import { testRedisUrl, uniquePrefix } from './services.ts';
@@ -43,7 +44,7 @@ export async function orchestratorHarness(label: string): Promise<OrchestratorHa
   const prefix = uniquePrefix(label);
   const redis = createRedis(testRedisUrl());
   const records = new InvestigationRecords(redis, prefix);
-  const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix });
+  const investigations = openQueue(QUEUES.investigations, { connection: redis, prefix });
   const registry = new NodeRegistry(redis, prefix);
   const playbooks = await loadPlaybooks();
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -99,7 +100,7 @@ export async function orchestratorHarness(label: string): Promise<OrchestratorHa
     },
     agent(node, answer) {
       const connection = createRedis(testRedisUrl());
-      const worker = new Worker(captureQueueName(node), async (job: Job) => answer(CaptureJob.parse(job.data)), { connection, prefix });
+      const worker = startWorker(captureQueue(node), answer, { connection, prefix });
       workers.push({ worker, connection });
       return worker;
     },

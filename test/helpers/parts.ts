@@ -10,7 +10,7 @@ import { generateToken, hashToken } from '../../src/auth/tokens.ts';
 import { INVESTIGATION_ID_PART } from '../../src/core/ids.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import { findFreePort } from '../../src/net/free-port.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from './slack.ts';
 import { startTcpProxy, type ProxyModeOptions, type TcpProxy } from './tcp-proxy.ts';
 

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ParseContext } from '../../bpf/tool.ts';
 
-/** A tool's recorded real output, from bpf/<tool>/fixtures (each folder's README says how it was recorded). */
-/** A tool's recorded output, from its package: `bpf/<kind>/<tool>/fixtures/<name>` (kind: bpftrace, tracefs). */
+/** A tool's recorded output, from its package: `bpf/<kind>/<tool>/fixtures/<name>` (kind: bpftrace, tracefs; each fixtures/README.md says how it was recorded). */
 export const toolFixture = (tool: string, name: string): string => {
   const kind = ['bpftrace', 'tracefs'].find((k) => existsSync(new URL(`../../bpf/${k}/${tool}`, import.meta.url)));
   if (!kind) throw new Error(`no tool package named ${tool} under bpf/`);

@@ -1,10 +1,10 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_POLICY, accessFor } from '../../src/api/access-policy.ts';
 import type { Scope } from '../../src/auth/identity.ts';
 import { signPath } from '../../src/auth/signed-links.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 import { startSystem, TEST_LINK_SECRET, type TestSystem } from '../helpers/system.ts';
 
@@ -193,7 +193,7 @@ describe('rate and capture limits', () => {
       env: { RATE_LIMIT: '2/1m', CAPTURE_MAX_DURATION: '20s', CAPTURE_MAX_HZ: '200' },
       tokens: [{ name: 'other', scopes: ['investigations:write'] }],
     });
-    queue = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+    queue = openQueue(QUEUES.investigations, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
   });
   afterAll(async () => {
     await queue?.close();

@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVESTIGATION_ID } from '../../src/core/ids.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -15,7 +15,7 @@ describe('investigations API', () => {
 
   beforeAll(async () => {
     sys = await startSystem({ parts: ['api'] });
-    queue = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+    queue = openQueue(QUEUES.investigations, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
   });
   afterAll(async () => {
     await queue?.close();

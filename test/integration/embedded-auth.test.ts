@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { REDIS_URL_FILE, S3_ENV_FILE, startEmbeddedRedisService, startEmbeddedS3Service } from '../../src/embedded-services.ts';
 import { createLogger } from '../../src/log.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
 import { ArtifactStore, createS3Client, s3Limits } from '../../src/storage/artifact-store.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/storage/embedded-s3.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/net/free-port.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 
 function isAlive(pid: number): boolean {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runTracefsCapture, type TracefsCapturePlan } from '../../bpf/tracefs/funcgraph/capture.ts';
+import { runTracefsCapture, type TracefsCapturePlan } from '../../bpf/tracefs/funcgraph/tracefs-run.ts';
 import { funcgraph, scopeThreads } from '../../bpf/tracefs/funcgraph/manifest.ts';
 import {
   acquireFtraceLock,

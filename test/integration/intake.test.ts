@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.ts';
@@ -11,9 +10,9 @@ import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
 import { createLogger } from '../../src/log.ts';
 import { NotifyTargets } from '../../src/notify/targets.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { INVESTIGATIONS_QUEUE } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { rejection } from '../helpers/rejection.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
 
@@ -44,7 +43,7 @@ describe('startInvestigation', () => {
   /** Intake on a prefix of its own, allowing `points` starts per requester, and what it leaves behind. */
   const intake = (points = 1, over: Partial<IntakeDeps> = {}) => {
     const prefix = uniquePrefix('intake');
-    const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix });
+    const investigations = openQueue(QUEUES.investigations, { connection: redis, prefix });
     opened.push(investigations);
     const deps: IntakeDeps = {
       playbooks,
@@ -143,7 +142,7 @@ describe('startInvestigation', () => {
 
   it('5b. a job that cannot be queued takes its record back with it, and says to try again', async () => {
     const dead = createRedis(testRedisUrl());
-    const unreachable = new Queue(INVESTIGATIONS_QUEUE, { connection: dead, prefix: uniquePrefix('intake-dead') });
+    const unreachable = openQueue(QUEUES.investigations, { connection: dead, prefix: uniquePrefix('intake-dead') });
     await unreachable.waitUntilReady();
     await dead.quit();
     const { deps } = intake(1, { investigations: unreachable });

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotificationWorker } from '../../workers/orchestrator/notification-worker.ts';
@@ -6,10 +6,11 @@ import { LinkSigner } from '../../src/auth/signed-links.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import { createLogger } from '../../src/log.ts';
 import { notificationsPosted } from '../../src/metrics.ts';
-import { NOTIFICATIONS_QUEUE, Notifier } from '../../src/notify/notifier.ts';
+import { Notifier } from '../../src/notify/notifier.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { NotifyHosts, NotifyTargets } from '../../src/notify/targets.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
 
@@ -40,7 +41,7 @@ describe('notification posting', () => {
     hook = await startHookServer();
     elsewhere = await startHookServer();
     redis = createRedis(testRedisUrl());
-    queue = new Queue(NOTIFICATIONS_QUEUE, { connection: redis, prefix });
+    queue = openQueue(QUEUES.notifications, { connection: redis, prefix });
     records = new InvestigationRecords(redis, prefix);
     targets = new NotifyTargets(redis, prefix);
     notifier = new Notifier(targets, queue);

@@ -1,10 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { findFreePort } from '../../src/net/free-port.ts';
-import { LATE_ARTIFACTS_QUEUE, REPORTS_QUEUE, type CaptureJob, type CaptureReply } from '../../src/queue/jobs.ts';
+import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { ArtifactStore, createS3Client, s3Limits, type S3Limits } from '../../src/storage/artifact-store.ts';
 import { artifactKey } from '../../src/storage/keys.ts';
 import { REPORT_STORE_WAIT_MS } from '../../workers/orchestrator/reports.ts';
@@ -47,8 +48,8 @@ describe('orchestrator with object storage faults', () => {
   let reportsQueue: Queue;
   beforeAll(async () => {
     h = await orchestratorHarness('storage');
-    lateQueue = new Queue(LATE_ARTIFACTS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    reportsQueue = new Queue(REPORTS_QUEUE, { connection: h.redis, prefix: h.prefix });
+    lateQueue = openQueue(QUEUES.lateArtifacts, { connection: h.redis, prefix: h.prefix });
+    reportsQueue = openQueue(QUEUES.reports, { connection: h.redis, prefix: h.prefix });
   });
   afterAll(async () => {
     await lateQueue?.close();

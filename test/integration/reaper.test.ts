@@ -2,8 +2,9 @@ import { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { INVESTIGATIONS_QUEUE, type CaptureJob, type CaptureReply } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import type { Orchestrator } from '../../workers/orchestrator/orchestrator.ts';
 import { orchestratorHarness, type OrchestratorHarness } from '../helpers/orchestrator-harness.ts';
 import { testRedisUrl, testS3 } from '../helpers/services.ts';
@@ -138,7 +139,7 @@ describe('nothing stays running', () => {
       await own.investigations.add('investigate', { id }, { jobId: id });
       // Two orchestrators that took the job and died: nothing renews its lock, the stalled checker takes it back.
       const connection = createRedis(testRedisUrl());
-      const dying = new Worker(INVESTIGATIONS_QUEUE, null, { connection, prefix: own.prefix, autorun: false, lockDuration: 300, stalledInterval: 100, maxStalledCount: 1 });
+      const dying = new Worker(QUEUES.investigations.name, null, { connection, prefix: own.prefix, autorun: false, lockDuration: 300, stalledInterval: 100, maxStalledCount: 1 });
       await dying.startStalledCheckTimer();
       for (const token of ['first', 'second']) {
         expect((await dying.getNextJob(token))?.id).toBe(id);

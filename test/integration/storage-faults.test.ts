@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Capabilities } from '../../src/core/capabilities.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { CaptureJob, CaptureOutcome, LATE_ARTIFACTS_QUEUE, LateArtifactsJob, lateArtifactJobId } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { CaptureJob, CaptureOutcome, LateArtifactsJob, lateArtifactJobId } from '../../src/queue/jobs.ts';
+import { QUEUES, openQueue } from '../../src/queue/queues.ts';
 import { startApi, startServices, type Services } from '../../src/runtime.ts';
 import type { Stoppable } from '../../src/stoppable.ts';
 import { ArtifactStore, createS3Client, type S3Limits } from '../../src/storage/artifact-store.ts';
@@ -261,7 +261,7 @@ describe('the agent keeps what storage does not take', () => {
     cgroupV2: null,
   };
   const prefix = uniquePrefix('late');
-  const queue = new Queue(LATE_ARTIFACTS_QUEUE, { connection: createRedis(testRedisUrl()), prefix });
+  const queue = openQueue(QUEUES.lateArtifacts, { connection: createRedis(testRedisUrl()), prefix });
   afterAll(async () => {
     await queue.obliterate({ force: true });
     await queue.close();

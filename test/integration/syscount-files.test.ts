@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCountMap } from '../../bpf/bpftrace-output.ts';
 import { FILES_MAP } from '../../bpf/bpftrace/syscount/parser.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
-import { SyscountResult, type SyscountRow } from '../../src/core/tool-results.ts';
+import { SyscountResult, type SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
 import { CaptureJob, CaptureOutcome } from '../../src/queue/jobs.ts';
 import { detectCapabilities } from '../../workers/node-agent/capabilities.ts';
 import { executeCapture } from '../../workers/node-agent/capture.ts';

@@ -1,11 +1,12 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { CaptureJob, INVESTIGATIONS_QUEUE, captureQueueName } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import { CaptureJob } from '../../src/queue/jobs.ts';
+import { QUEUES, captureQueue, openQueue } from '../../src/queue/queues.ts';
 import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
@@ -61,7 +62,7 @@ describe('namespace-limited identities name pods, never what is beside them', ()
       tokens: [{ name: 'shop-only', scopes: ['investigations:read', 'investigations:write'], namespaces: ['shop'] }],
       slackRules: [{ channels: ['C0SHOP'], namespaces: ['shop'] }],
     });
-    queue = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+    queue = openQueue(QUEUES.investigations, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
   });
   afterAll(async () => {
     await queue?.close();
@@ -153,7 +154,7 @@ describe("what the orchestrator dispatches covers exactly the target's pods", ()
     });
     // A live agent on node-a as far as the orchestrator knows; none consumes the queue, so jobs stay to be read.
     await registry().heartbeat({ name: 'node-a', labels: {}, kernel: '6.1.0', agentVersion: 'test', capabilities: {} }, 120_000);
-    captures = new Queue(captureQueueName('node-a'), { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+    captures = openQueue(captureQueue('node-a'), { connection: redis, prefix: sys.config.QUEUE_PREFIX });
   });
   afterAll(async () => {
     await captures?.close();
@@ -183,7 +184,7 @@ describe("what the orchestrator dispatches covers exactly the target's pods", ()
       steps: [],
       artifacts: [],
     });
-    const investigations = new Queue(INVESTIGATIONS_QUEUE, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
+    const investigations = openQueue(QUEUES.investigations, { connection: redis, prefix: sys.config.QUEUE_PREFIX });
     await investigations.add('investigate', { id }, { jobId: id });
     await investigations.close();
     const job = await dispatched(id);

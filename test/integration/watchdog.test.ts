@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createLogger } from '../../src/log.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { captureQueueName } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { captureQueue as captureQueueOf } from '../../src/queue/queues.ts';
 import { CaptureWatchdog } from '../../workers/orchestrator/watchdog.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
 
@@ -29,7 +29,7 @@ describe('CaptureWatchdog.sweep', () => {
   const captureQueue = (node: string) => {
     let q = queues.get(node);
     if (!q) {
-      q = new Queue(captureQueueName(node), { connection: redis, prefix });
+      q = new Queue(captureQueueOf(node).name, { connection: redis, prefix });
       queues.set(node, q);
     }
     return q;
@@ -60,7 +60,7 @@ describe('CaptureWatchdog.sweep', () => {
       queueName: PARENT_QUEUE,
       data: { id: invId },
       opts: { jobId: invId },
-      children: [{ name: 'syscount', queueName: captureQueueName(node), data: { investigationId: invId }, opts: { jobId, ignoreDependencyOnFailure: true } }],
+      children: [{ name: 'syscount', queueName: captureQueueOf(node).name, data: { investigationId: invId }, opts: { jobId, ignoreDependencyOnFailure: true } }],
     });
     expect(await tree.job.getState()).toBe('waiting-children');
     return { invId, jobId, parent: tree.job };
@@ -68,7 +68,7 @@ describe('CaptureWatchdog.sweep', () => {
   const stateOf = async (node: string, jobId: string) => (await (await captureQueue(node).getJob(jobId))?.getState()) ?? 'gone';
   /** Takes the node's next capture as its agent would: the job becomes active. */
   const take = async (node: string): Promise<{ job: Job; token: string; worker: Worker }> => {
-    const worker = new Worker(captureQueueName(node), null, { connection: redis, prefix, autorun: false });
+    const worker = new Worker(captureQueueOf(node).name, null, { connection: redis, prefix, autorun: false });
     const token = randomUUID();
     const job = (await worker.getNextJob(token)) as Job | undefined;
     expect(job, `no capture waiting on ${node}`).toBeDefined();
@@ -154,7 +154,7 @@ describe('CaptureWatchdog.sweep', () => {
       queueName: PARENT_QUEUE,
       data: { id: invId },
       opts: { jobId: invId },
-      children: nodes.map((node) => ({ name: 'syscount', queueName: captureQueueName(node), data: { investigationId: invId }, opts: { jobId: jobOf(node), ignoreDependencyOnFailure: true } })),
+      children: nodes.map((node) => ({ name: 'syscount', queueName: captureQueueOf(node).name, data: { investigationId: invId }, opts: { jobId: jobOf(node), ignoreDependencyOnFailure: true } })),
     });
     const now = Date.now();
     await watchdog.watch(invId, nodes.map((node) => ({ jobId: jobOf(node), node, deadline: now + 60_000 })));

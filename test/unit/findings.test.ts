@@ -3,7 +3,8 @@ import { summarizeCpuProfile } from '../../src/core/findings/cpu-profile.ts';
 import { summarizeSyscallErrors } from '../../src/core/findings/syscall-errors.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
-import type { ProfileResult, SyscountResult, SyscountRow } from '../../src/core/tool-results.ts';
+import type { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
+import type { SyscountResult, SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
 
 const row = (r: Partial<SyscountRow>): SyscountRow => ({
   syscall: 'write', errno: 'ENOSPC', comm: 'dd', pid: 1, cgroupId: 25, cgroup: '/app', pod: null, count: 1, files: [], ...r,

@@ -178,8 +178,8 @@ describe('staticFlamegraphSvg', () => {
   });
 });
 
-describe('the profile parser when the PNG cannot be rendered', () => {
-  it('still stores the SVG and every other artifact, without the thumbnail', async () => {
+describe("a profile's files when the PNG cannot be rendered", () => {
+  it('still makes the SVG and every other file; the thumbnail is left out and reported', async () => {
     vi.resetModules();
     vi.doMock('../../src/flamegraph/png.ts', () => ({
       renderFlamegraphPng: () => {
@@ -188,10 +188,15 @@ describe('the profile parser when the PNG cannot be rendered', () => {
     }));
     try {
       const { parseProfile } = await import('../../bpf/bpftrace/profile/parser.ts');
-      const { result, extraArtifacts } = parseProfile(recorded, 99);
-      expect(extraArtifacts.map((a) => a.file)).toEqual(['stacks.folded', 'flamegraph.svg', 'profile.speedscope.json', 'profile.pb.gz']);
-      expect(result.artifacts).toEqual(extraArtifacts.map((a) => a.file));
-      expect(String(extraArtifacts[1]!.body)).toContain('crunch_alpha');
+      const { flamegraphThumbnails, profileArtifacts } = await import('../../src/flamegraph/artifacts.ts');
+      const { result, stacks } = parseProfile(recorded, 99);
+      const files = profileArtifacts(stacks);
+      expect(files.map((a) => a.file)).toEqual(['stacks.folded', 'flamegraph.svg', 'profile.speedscope.json', 'profile.pb.gz']);
+      expect(result.artifacts).toEqual(files.map((a) => a.file));
+      expect(String(files[1]!.body)).toContain('crunch_alpha');
+      const failed: string[] = [];
+      expect(flamegraphThumbnails(files, (err, file) => failed.push(`${file}: ${(err as Error).message}`))).toEqual([]);
+      expect(failed).toEqual(['flamegraph.svg: no resvg build for this platform']);
     } finally {
       vi.doUnmock('../../src/flamegraph/png.ts');
       vi.resetModules();

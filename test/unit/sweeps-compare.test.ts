@@ -13,7 +13,7 @@ import { Investigation, type Step, type StepStatus } from '../../src/core/invest
 import { median } from '../../src/sweeps/baseline.ts';
 import { type SweepCompareOptions, SweepComparison, compareSweep, comparisonFindings } from '../../src/sweeps/compare.ts';
 import { formatMicros, riseWord } from '../../src/sweeps/wording.ts';
-import { SyscountResult } from '../../src/core/tool-results.ts';
+import { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { toolFixture } from '../helpers/recordings.ts';
 
 // ---- results: the tools' parsers on their recorded fixtures, with the one figure a test is about set ----

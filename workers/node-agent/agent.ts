@@ -1,11 +1,10 @@
-import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../src/config.ts';
 import { isTerminal } from '../../src/core/investigation.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { CaptureJob, captureQueueName, LATE_ARTIFACTS_QUEUE, type CaptureReply } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import { QUEUES, captureQueue, openQueue, startWorker } from '../../src/queue/queues.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { AGENT_VERSION } from '../../src/version.ts';
 import { captureSeconds, captures } from '../../src/metrics.ts';
@@ -44,7 +43,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   // What storage did not take (this run's, and a previous run's left on disk) is uploaded in the background and
   // announced to the orchestrator as late artifacts.
   const spool = await ArtifactSpool.open({ dir: spoolDir(config), maxBytes: config.AGENT_SPOOL_MAX, log });
-  const lateArtifacts = new Queue(LATE_ARTIFACTS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const lateArtifacts = openQueue(QUEUES.lateArtifacts, { connection: redis, prefix: config.QUEUE_PREFIX });
   const flusher = startSpoolFlusher({ spool, store, lateArtifacts, log });
 
   const running = new Map<string, Set<AbortController>>();
@@ -66,13 +65,12 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   const workerConnection = createRedis(opts.redisUrl);
   // The per-node cap holds across agents too (two agents started under one node name must not double it):
   // overlapping captures skew each other's figures and add up in overhead.
-  const ownQueue = new Queue(captureQueueName(config.NODE_NAME), { connection: workerConnection, prefix: config.QUEUE_PREFIX });
+  const ownQueue = openQueue(captureQueue(config.NODE_NAME), { connection: workerConnection, prefix: config.QUEUE_PREFIX });
   await ownQueue.setGlobalConcurrency(config.AGENT_CONCURRENCY);
   await ownQueue.close();
-  const worker = new Worker<unknown, CaptureReply>(
-    captureQueueName(config.NODE_NAME),
-    async (job) => {
-      const data = CaptureJob.parse(job.data);
+  const worker = startWorker(
+    captureQueue(config.NODE_NAME),
+    async (data) => {
       const ac = new AbortController();
       const set = running.get(data.investigationId) ?? new Set();
       running.set(data.investigationId, set.add(ac));

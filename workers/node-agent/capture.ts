@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import { getTool } from '../../bpf/index.ts';
-import type { BpftraceTool, ExtraArtifact, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
+import type { BpftraceTool, CaptureTool, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
-import { isFlamegraphSvg, renderFlamegraphPng, thumbnailName } from '../../src/flamegraph/png.ts';
+import { flamegraphThumbnails, profileArtifacts } from '../../src/flamegraph/artifacts.ts';
 import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
+import { CaptureFailure, CaptureKilled, CaptureRefused, OutputLimitExceeded, ResultSchemaMismatch } from './capture-errors.ts';
 import { cgroupPathIndex } from './cgroups.ts';
 import { resolveFd } from './fd-paths.ts';
 import { kernelScopeOf } from './kernel-scope.ts';
@@ -30,9 +31,9 @@ export interface CaptureDeps {
   /** Keeps what storage does not take, for the flusher to upload later. */
   spool: ArtifactSpool;
   log: Logger;
+  /** Where the job's tool is looked up: the catalogue (bpf/index.ts) unless a test brings tools of its own. */
+  tools?: (name: string) => CaptureTool | undefined;
 }
-
-class CaptureRefused extends Error {}
 
 /** How long bpftrace may take to load and attach a program before its capture window opens. */
 const BPFTRACE_STARTUP_MS = 30_000;
@@ -50,7 +51,7 @@ export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal:
   try {
     return await capture(job, deps, signal, base);
   } catch (err) {
-    if (err instanceof CaptureRefused || err instanceof TracehoundError) return end('failed', err.message);
+    if (err instanceof CaptureFailure || err instanceof TracehoundError) return end('failed', err.message);
     deps.log.error({ err, job: job.investigationId, step: job.stepId }, 'capture crashed');
     return end('failed', `agent error: ${(err as Error).message}`);
   }
@@ -62,7 +63,7 @@ async function capture(
   signal: AbortSignal,
   base: { stepId: string; node: string; startedAt: string; artifacts: ArtifactRef[] },
 ): Promise<CaptureReply> {
-  const tool = getTool(job.tool);
+  const tool = (deps.tools ?? getTool)(job.tool);
   if (!tool) throw new CaptureRefused(`unknown tool "${job.tool}"`);
   const parsedParams = tool.params.safeParse(job.params);
   if (!parsedParams.success) {
@@ -91,12 +92,21 @@ async function capture(
   const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString() };
   if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
   const { parsed } = out;
+  // The result's schema is its contract with every reader (findings, sweeps, chat): a parse that breaks it fails
+  // here, naming where, rather than as a confusing summary later. What is stored is what the parser returned.
+  const checked = tool.result.safeParse(parsed.result);
+  if (!checked.success) {
+    const [first] = checked.error.issues;
+    throw new ResultSchemaMismatch(tool.name, first?.path ?? [], first?.message ?? checked.error.message);
+  }
   if (podNames) nameCgroups(parsed.result, podNames);
+  // Drawn once, after the last parse (a parse may run twice, see runBpftrace): the flame graph and its exports.
+  const extra = [...parsed.extraArtifacts, ...(parsed.stacks ? profileArtifacts(parsed.stacks) : [])];
   const files = [
     { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
     { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
-    ...parsed.extraArtifacts,
-    ...(job.thumbnails ? thumbnails(parsed.extraArtifacts, deps.log) : []),
+    ...extra,
+    ...(job.thumbnails ? flamegraphThumbnails(extra, (err, file) => deps.log.warn({ err, file }, 'could not render a flamegraph thumbnail')) : []),
   ];
   // Storage down is not a failed capture: the result still goes back, what was not stored says so and is spooled.
   const { artifacts, unstored } = await storeArtifacts(job, files, deps);
@@ -108,19 +118,6 @@ async function capture(
     artifacts,
     unstored,
   };
-}
-
-/** PNGs of the flamegraphs a tool produced; a picture that cannot be drawn is logged and left out, never a failure. */
-function thumbnails(extra: readonly ExtraArtifact[], log: Logger): ExtraArtifact[] {
-  return extra.flatMap((a) => {
-    if (!isFlamegraphSvg(a.file)) return [];
-    try {
-      return [{ file: thumbnailName(a.file), contentType: 'image/png', body: renderFlamegraphPng(String(a.body)) }];
-    } catch (err) {
-      log.warn({ err, file: a.file }, 'could not render a flamegraph thumbnail');
-      return [];
-    }
-  });
 }
 
 /** Results speak in pods: every object carrying a `cgroupId` of a target pod gets its `pod` and `container`. */
@@ -193,14 +190,14 @@ async function runBpftrace(
     sentinelArgs: BPFTRACE_SENTINEL_ARGS,
   });
   const common = { raw: run.stdout, rawFile: 'raw.json', startedAt: run.startedAt, finishedAt: run.finishedAt };
-  if (run.outputTruncated) throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
+  if (run.outputTruncated) throw new OutputLimitExceeded(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
   if (run.cancelled) return { ...common, cancelled: true, parsed: { result: null, extraArtifacts: [] } };
   // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
   if (run.killed) {
     // What it had printed, and said, by then: whether it hung before, while or after printing its maps.
     const maps = run.stdout.split('\n').filter((l) => l.startsWith('{"type": "map"') || l.startsWith('{"type":"map"')).length;
     const stderr = meaningfulStderr(run.stderr);
-    throw new CaptureRefused(
+    throw new CaptureKilled(
       `${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed ` +
         `(${maps} map document${maps === 1 ? '' : 's'} printed${stderr ? `; stderr: ${stderr.slice(0, 300)}` : ''})`,
     );
@@ -250,7 +247,7 @@ async function runNative(
     throw new CaptureRefused(`${tool.name}: ${(err as Error).message}`);
   }
   if (Buffer.byteLength(run.raw) > tool.limits.maxOutputBytes) {
-    throw new CaptureRefused(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes`);
+    throw new OutputLimitExceeded(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes`);
   }
   return { raw: run.raw, rawFile: run.rawFile, parsed: run, cancelled: signal.aborted, startedAt, finishedAt: new Date() };
 }

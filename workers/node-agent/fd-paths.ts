@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
-import type { FileResolution } from '../../bpf/tool.ts';
+import type { FileResolution } from '../../bpf/failing-file.ts';
 
 /** What the kernel appends to the link of a file that has been unlinked while open. */
 const DELETED_SUFFIX = ' (deleted)';

@@ -1,6 +1,6 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { LateArtifactsJob, lateArtifactJobId } from '../../src/queue/jobs.ts';
+import type { QUEUES, QueueOf } from '../../src/queue/queues.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { describeStorageError } from '../../src/storage/storage-errors.ts';
 import type { ArtifactSpool } from './spool.ts';
@@ -30,7 +30,7 @@ const LATE_JOB_OPTIONS = {
 export function startSpoolFlusher(opts: {
   spool: ArtifactSpool;
   store: ArtifactStore;
-  lateArtifacts: Queue;
+  lateArtifacts: QueueOf<typeof QUEUES.lateArtifacts>;
   log: Logger;
   intervalMs?: number;
   maxIntervalMs?: number;

@@ -1,10 +1,10 @@
-import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { isTerminal } from '../../src/core/investigation.ts';
 import { mergeLateArtifacts } from '../../src/core/record-artifacts.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { LATE_ARTIFACTS_QUEUE, LateArtifactsJob } from '../../src/queue/jobs.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import type { LateArtifactsJob } from '../../src/queue/jobs.ts';
+import { QUEUES, startWorker } from '../../src/queue/queues.ts';
 import { artifactKey, isSafeArtifactName } from '../../src/storage/keys.ts';
 import type { ReportRequests } from './reports.ts';
 
@@ -15,8 +15,7 @@ import type { ReportRequests } from './reports.ts';
  */
 export function startLateArtifactsWorker(opts: { redisUrl: string; prefix: string; records: InvestigationRecords; reports: ReportRequests; log: Logger }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'late-artifacts' });
-  const process = async (job: Job) => {
-    const late = LateArtifactsJob.parse(job.data);
+  const process = async (late: LateArtifactsJob) => {
     // The queue is a trust boundary: an agent may only add its own step's outputs, under their own keys.
     const own = `${late.stepId}/${late.node}/`;
     const artifacts = late.artifacts.filter((a) => a.name.startsWith(own) && isSafeArtifactName(a.name) && a.key === artifactKey(late.investigationId, a.name));
@@ -28,7 +27,7 @@ export function startLateArtifactsWorker(opts: { redisUrl: string; prefix: strin
     if (isTerminal(next.status)) await opts.reports.request({ investigationId: next.id });
   };
   const connection = createRedis(opts.redisUrl);
-  const worker = new Worker(LATE_ARTIFACTS_QUEUE, process, { connection, prefix: opts.prefix, concurrency: 4 });
+  const worker = startWorker(QUEUES.lateArtifacts, process, { connection, prefix: opts.prefix, concurrency: 4 });
   worker.on('error', (err) => log.error({ err }, 'late artifacts worker error'));
   worker.on('failed', (job, err) => log.warn({ err: err.message, job: job?.data }, 'could not record late artifacts'));
   return {

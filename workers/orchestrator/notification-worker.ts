@@ -1,15 +1,15 @@
-import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { LinkSigner } from '../../src/auth/signed-links.ts';
 import { messageLinks } from '../../src/notify/links.ts';
 import { finalMessage, progressMessage } from '../../src/chatops/blocks.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import { notificationsPosted } from '../../src/metrics.ts';
-import { NOTIFICATIONS_QUEUE, NotifyJob } from '../../src/notify/notifier.ts';
 import { NotifyPostError, postNotification } from '../../src/notify/post.ts';
 import type { NotifyHost, NotifyTargets } from '../../src/notify/targets.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { NotifyJob } from '../../src/queue/jobs.ts';
+import { QUEUES, startWorker } from '../../src/queue/queues.ts';
+import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 
 /** Slack accepts 5 posts per response_url; progress may use 4 so the final result always has its post. */
 export const RESPONSE_URL_POSTS = 5;
@@ -48,8 +48,7 @@ export function startNotificationWorker(opts: {
     return true;
   };
 
-  const process = async (job: Job) => {
-    const { id, event } = NotifyJob.parse(job.data);
+  const process = async ({ id, event }: NotifyJob) => {
     const inv = await opts.records.find(id);
     if (!inv) return;
     const targets = await opts.targets.list(id);
@@ -75,7 +74,7 @@ export function startNotificationWorker(opts: {
   };
 
   const connection = createRedis(opts.redisUrl);
-  const worker = new Worker(NOTIFICATIONS_QUEUE, process, { connection, prefix: opts.prefix, concurrency: 8 });
+  const worker = startWorker(QUEUES.notifications, process, { connection, prefix: opts.prefix, concurrency: 8 });
   worker.on('error', (err) => log.error({ err }, 'notification worker error'));
   worker.on('failed', (job, err) => log.warn({ err: err.message, job: job?.data, attempt: job?.attemptsMade }, 'notification failed'));
   return {

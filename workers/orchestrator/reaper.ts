@@ -3,7 +3,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
-import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
+import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import { RedisKeys } from '../../src/redis/keys.ts';
 import { deadlineReason } from './deadline.ts';
 
 /** BullMQ's reason for a job whose worker died holding it more often than the queue allows. */
@@ -55,7 +56,7 @@ export class Reaper {
   ) {}
 
   private get lockKey() {
-    return `${this.deps.prefix}:reaper-lock`;
+    return new RedisKeys(this.deps.prefix).reaperLock();
   }
 
   start(intervalMs: number): void {

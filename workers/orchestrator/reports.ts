@@ -1,4 +1,3 @@
-import { Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeDurationMs } from '../../src/core/duration.ts';
@@ -6,9 +5,12 @@ import { isTerminal, type Investigation } from '../../src/core/investigation.ts'
 import { mergeArtifacts, withUrl, type RecordArtifact } from '../../src/core/record-artifacts.ts';
 import { renderReportHtml } from '../../src/core/report-html.ts';
 import { renderReportMarkdown } from '../../src/core/report.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import type { InvestigationRecords } from '../../src/queue/investigation-records.ts';
-import { REPORTS_QUEUE, StoreReportsJob } from '../../src/queue/jobs.ts';
+import { FLAMEGRAPH_ARTIFACT, isStepArtifact } from '../../src/flamegraph/artifacts.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
+import { RedisKeys } from '../../src/redis/keys.ts';
+import { StoreReportsJob } from '../../src/queue/jobs.ts';
+import { QUEUES, startWorker, type JobOf, type QueueOf } from '../../src/queue/queues.ts';
 import type { SweepComparison } from '../../src/sweeps/compare.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { artifactKey } from '../../src/storage/keys.ts';
@@ -48,7 +50,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * back in time is left out of the HTML rather than holding the report up.
  */
 async function renderReports(store: ArtifactStore, inv: Investigation, comparison: SweepComparison | undefined, waitMs: number): Promise<ReportFile[]> {
-  const svgs = inv.artifacts.filter((a) => a.name.endsWith('/flamegraph.svg'));
+  const svgs = inv.artifacts.filter((a) => isStepArtifact(a.name, FLAMEGRAPH_ARTIFACT));
   const read = await Promise.all(
     svgs.map(async (a) => {
       const got = await within(store.get(a.key), waitMs, `reading ${a.name}`).catch(() => null);
@@ -103,13 +105,17 @@ export const storeFailure = (err: unknown) => (err instanceof Error && /no answe
  * itself again: every request is served by a rendering that starts after it.
  */
 export class ReportRequests {
-  constructor(
-    readonly queue: Queue,
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+  private readonly keys: RedisKeys;
 
-  private pendingKey = (id: string) => `${this.prefix}:reports-pending:${id}`;
+  constructor(
+    readonly queue: QueueOf<typeof QUEUES.reports>,
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
+
+  private pendingKey = (id: string) => this.keys.reportsPending(id);
 
   async request(job: StoreReportsJob): Promise<void> {
     await this.redis.set(this.pendingKey(job.investigationId), '1', 'EX', 7 * 24 * 3600);
@@ -144,8 +150,7 @@ export function startReportWorker(opts: {
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'reports' });
-  const process = async (job: Job) => {
-    const data = StoreReportsJob.parse(job.data);
+  const process = async (data: StoreReportsJob, job: JobOf<typeof QUEUES.reports>) => {
     do {
       await opts.requests.take(data.investigationId);
       const inv = await opts.records.find(data.investigationId);
@@ -165,7 +170,7 @@ export function startReportWorker(opts: {
     } while (await opts.requests.pending(data.investigationId));
   };
   const connection = createRedis(opts.redisUrl);
-  const worker = new Worker(REPORTS_QUEUE, process, {
+  const worker = startWorker(QUEUES.reports, process, {
     connection,
     prefix: opts.prefix,
     concurrency: 4,

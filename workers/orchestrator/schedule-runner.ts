@@ -1,10 +1,10 @@
-import { Worker, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../src/audit/audit-log.ts';
 import { identity } from '../../src/auth/identity.ts';
 import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
-import { createRedis } from '../../src/queue/connection.ts';
-import { SCHEDULES_QUEUE, type ScheduleStore } from '../../src/schedules/schedule-store.ts';
+import { QUEUES, startWorker, type QueueOf } from '../../src/queue/queues.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { ScheduleStore } from '../../src/schedules/schedule-store.ts';
 
 /**
  * Turns each firing of a BullMQ job scheduler into a normal investigation, requested by `schedule:<name>`.
@@ -14,17 +14,16 @@ export function startScheduleRunner(opts: {
   redisUrl: string;
   prefix: string;
   schedules: ScheduleStore;
-  schedulesQueue: Queue;
+  schedulesQueue: QueueOf<typeof QUEUES.schedules>;
   intake: IntakeDeps;
   audit: AuditLog;
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'schedules' });
   const connection = createRedis(opts.redisUrl);
-  const worker = new Worker(
-    SCHEDULES_QUEUE,
-    async (job: Job<{ schedule?: string }>) => {
-      const name = job.data.schedule ?? '';
+  const worker = startWorker(
+    QUEUES.schedules,
+    async ({ schedule: name }) => {
       const s = await opts.schedules.get(name);
       if (!s) {
         // Deleted between its last tick and this one: make sure it stops ticking.

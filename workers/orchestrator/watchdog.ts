@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { NodeRegistry } from '../../src/inventory/node-registry.ts';
+import { RedisKeys } from '../../src/redis/keys.ts';
 
 export interface WatchedCapture {
   jobId: string;
@@ -18,19 +19,22 @@ export interface WatchedCapture {
 export class CaptureWatchdog {
   private timer: NodeJS.Timeout | null = null;
   private sweeping = false;
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly registry: NodeRegistry,
     private readonly captureQueue: (node: string) => Queue,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
-  private watchKey = (invId: string) => `${this.prefix}:watch:${invId}`;
-  private lostKey = (jobId: string) => `${this.prefix}:lost:${jobId}`;
+  private watchKey = (invId: string) => this.keys.watchedCaptures(invId);
+  private lostKey = (jobId: string) => this.keys.lostCapture(jobId);
   private get watchedKey() {
-    return `${this.prefix}:watched`;
+    return this.keys.watchedInvestigations();
   }
 
   async watch(invId: string, captures: WatchedCapture[]): Promise<void> {
@@ -48,6 +52,13 @@ export class CaptureWatchdog {
     return this.redis.get(this.lostKey(jobId));
   }
 
+  /** Why each of these captures was given up on, in one round trip: only those given up on are in the map. */
+  async lostReasons(jobIds: readonly string[]): Promise<Map<string, string>> {
+    if (jobIds.length === 0) return new Map();
+    const reasons = await this.redis.mget(jobIds.map(this.lostKey));
+    return new Map(jobIds.flatMap((jobId, i) => (reasons[i] ? [[jobId, reasons[i]] as const] : [])));
+  }
+
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
       if (this.sweeping) return;
@@ -62,35 +73,52 @@ export class CaptureWatchdog {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /**
+   * Looks at every watched capture in a few round trips whatever their number (the watch lists, then the liveness
+   * of their nodes); only a capture whose node is gone or whose deadline passed is looked at on its own. One that
+   * ended meanwhile is left alone: its investigation collects it and forgets the list.
+   */
   async sweep(now = Date.now()): Promise<void> {
-    for (const invId of await this.redis.smembers(this.watchedKey)) {
-      const entries = await this.redis.hgetall(this.watchKey(invId));
-      if (Object.keys(entries).length === 0) {
-        await this.redis.srem(this.watchedKey, invId);
-        continue;
-      }
-      for (const raw of Object.values(entries)) {
-        const c = JSON.parse(raw) as WatchedCapture;
-        const job = await this.captureQueue(c.node).getJob(c.jobId);
-        const state = job ? await job.getState() : 'unknown';
-        if (!job || state === 'completed' || state === 'failed') {
-          await this.redis.hdel(this.watchKey(invId), c.jobId);
-          continue;
-        }
-        const alive = (await this.registry.get(c.node)) !== null;
-        const reason = !alive
-          ? `node ${c.node} stopped heartbeating during the capture (agent gone)`
-          : now > c.deadline
-            ? `capture on node ${c.node} did not finish by its deadline`
-            : null;
-        if (!reason) continue;
-        this.log.warn({ investigation: invId, node: c.node, job: c.jobId, reason }, 'giving up on a capture');
-        await this.redis.set(this.lostKey(c.jobId), reason, 'EX', 7 * 24 * 3600);
-        await job.removeChildDependency().catch(() => undefined);
-        // Not yet started: take it off the node's queue too, so an agent that comes back does not run it late.
-        if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove().catch(() => undefined);
-        await this.redis.hdel(this.watchKey(invId), c.jobId);
-      }
+    const invIds = await this.redis.smembers(this.watchedKey);
+    if (invIds.length === 0) return;
+    const read = this.redis.pipeline();
+    for (const invId of invIds) read.hgetall(this.watchKey(invId));
+    const lists = await read.exec();
+    const watched: { invId: string; capture: WatchedCapture }[] = [];
+    const empty: string[] = [];
+    invIds.forEach((invId, i) => {
+      const [err, entries] = lists?.[i] ?? [null, {}];
+      if (err) throw err;
+      const raws = Object.values(entries as Record<string, string>);
+      if (raws.length === 0) empty.push(invId);
+      for (const raw of raws) watched.push({ invId, capture: JSON.parse(raw) as WatchedCapture });
+    });
+    if (empty.length > 0) await this.redis.srem(this.watchedKey, ...empty);
+    const live = await this.registry.liveAmong([...new Set(watched.map((w) => w.capture.node))]);
+    for (const { invId, capture: c } of watched) {
+      const alive = live.has(c.node);
+      const reason = !alive
+        ? `node ${c.node} stopped heartbeating during the capture (agent gone)`
+        : now > c.deadline
+          ? `capture on node ${c.node} did not finish by its deadline`
+          : null;
+      if (reason) await this.giveUp(invId, c, reason);
     }
+  }
+
+  /** Gives up on one capture, unless it ended meanwhile: records why and releases its investigation from it. */
+  private async giveUp(invId: string, c: WatchedCapture, reason: string): Promise<void> {
+    const job = await this.captureQueue(c.node).getJob(c.jobId);
+    const state = job ? await job.getState() : 'unknown';
+    if (!job || state === 'completed' || state === 'failed') {
+      await this.redis.hdel(this.watchKey(invId), c.jobId);
+      return;
+    }
+    this.log.warn({ investigation: invId, node: c.node, job: c.jobId, reason }, 'giving up on a capture');
+    await this.redis.set(this.lostKey(c.jobId), reason, 'EX', 7 * 24 * 3600);
+    await job.removeChildDependency().catch(() => undefined);
+    // Not yet started: take it off the node's queue too, so an agent that comes back does not run it late.
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove().catch(() => undefined);
+    await this.redis.hdel(this.watchKey(invId), c.jobId);
   }
 }

@@ -1,7 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseExecsnoop } from './parser.ts';
 import { ExecsnoopResult } from './result.ts';
 
@@ -13,13 +11,11 @@ export const ExecsnoopParams = z
   .strict();
 export type ExecsnoopParams = z.output<typeof ExecsnoopParams>;
 
-export const execsnoop: BpftraceTool<typeof ExecsnoopParams, ExecsnoopResult> = {
-  kind: 'bpftrace',
+export const execsnoop = defineBpftraceTool({
   name: 'execsnoop',
   description: 'Counts process executions (execve/execveat) by parent process, cgroup and filename, with failures by errno and the exec rate.',
   params: ExecsnoopParams,
   requires: [
-    { kind: 'bpftrace' },
     // curtask->real_parent needs the kernel's type information.
     { kind: 'btf' },
     ...['execve', 'execveat'].flatMap((call) => [
@@ -30,13 +26,7 @@ export const execsnoop: BpftraceTool<typeof ExecsnoopParams, ExecsnoopResult> = 
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
   // Filenames up to 199 bytes (bpftrace's default of 63 cuts long paths short).
   env: { BPFTRACE_STRLEN: '200' },
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
-  args(_params: ExecsnoopParams, scope: KernelScope): string[] {
-    const cgroups = cgroupArgs(scope);
-    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
-  },
-  parse(stdout, params, ctx) {
-    return { result: parseExecsnoop(stdout, params.top, ctx), extraArtifacts: [] };
-  },
+  manifestUrl: import.meta.url,
+  parse: (stdout, params, ctx) => ({ result: parseExecsnoop(stdout, params.top, ctx) }),
   result: ExecsnoopResult,
-};
+});

@@ -1,7 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseMountsnoop } from './parser.ts';
 import { MountsnoopResult } from './result.ts';
 
@@ -13,28 +11,18 @@ export const MountsnoopParams = z
   .strict();
 export type MountsnoopParams = z.output<typeof MountsnoopParams>;
 
-export const mountsnoop: BpftraceTool<typeof MountsnoopParams, MountsnoopResult> = {
-  kind: 'bpftrace',
+export const mountsnoop = defineBpftraceTool({
   name: 'mountsnoop',
   description: 'Counts mount(2), umount2(2), open_tree(2) and move_mount(2) calls by flags, result, process and cgroup, with the paths they name.',
   params: MountsnoopParams,
-  requires: [
-    { kind: 'bpftrace' },
-    ...['mount', 'umount', 'open_tree', 'move_mount'].flatMap((call) => [
-      { kind: 'tracepoint' as const, name: `syscalls/sys_enter_${call}` },
-      { kind: 'tracepoint' as const, name: `syscalls/sys_exit_${call}` },
-    ]),
-  ],
+  requires: ['mount', 'umount', 'open_tree', 'move_mount'].flatMap((call) => [
+    { kind: 'tracepoint' as const, name: `syscalls/sys_enter_${call}` },
+    { kind: 'tracepoint' as const, name: `syscalls/sys_exit_${call}` },
+  ]),
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
   // Paths up to 199 bytes (bpftrace's default of 63 cuts kubelet and containerd mount points short).
   env: { BPFTRACE_STRLEN: '200' },
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
-  args(_params: MountsnoopParams, scope: KernelScope): string[] {
-    const cgroups = cgroupArgs(scope);
-    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
-  },
-  parse(stdout, params, ctx) {
-    return { result: parseMountsnoop(stdout, params.maxPaths, ctx), extraArtifacts: [] };
-  },
+  manifestUrl: import.meta.url,
+  parse: (stdout, params, ctx) => ({ result: parseMountsnoop(stdout, params.maxPaths, ctx) }),
   result: MountsnoopResult,
-};
+});

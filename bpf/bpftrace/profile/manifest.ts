@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ProfileResult } from '../../../src/core/tool-results.ts';
-import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { positionalInt } from '../../bpftrace-output.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseProfile } from './parser.ts';
+import { ProfileResult } from './result.ts';
 
 export const ProfileParams = z
   .object({
@@ -13,12 +12,11 @@ export const ProfileParams = z
   .strict();
 export type ProfileParams = z.output<typeof ProfileParams>;
 
-export const profile: BpftraceTool<typeof ProfileParams, ProfileResult> = {
-  kind: 'bpftrace',
+export const profile = defineBpftraceTool({
   name: 'profile',
   description: 'Samples on-CPU kernel and user stacks at a fixed rate; produces folded stacks for a flame graph.',
   params: ProfileParams,
-  requires: [{ kind: 'bpftrace' }, { kind: 'perf-events' }],
+  requires: [{ kind: 'perf-events' }],
   // Stack keys are large (two stacks of up to 127 frames each), hence the larger output cap than syscount.
   // Printing resolves user symbols per sampled process; for big binaries (node: ~100 MB of ELF) that alone took
   // 4.7 s here after a 4 s capture, so the stop grace is generous.
@@ -32,13 +30,8 @@ export const profile: BpftraceTool<typeof ProfileParams, ProfileResult> = {
   // bpftrace 0.17 rebuilds a symbol table per stack without its cache, and its cache is keyed by executable,
   // which is wrong under ASLR: the agent symbolizes user addresses itself (ParseContext.userSymbol).
   env: { BPFTRACE_NO_USER_SYMBOLS: '1' },
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
-  args(params: ProfileParams, scope: KernelScope): string[] {
-    const cgroups = cgroupArgs(scope);
-    return [positionalInt('hz', params.hz), cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
-  },
-  parse(stdout, params, ctx) {
-    return parseProfile(stdout, params.hz, ctx.userSymbol);
-  },
+  manifestUrl: import.meta.url,
+  leadingArgs: (params) => [positionalInt('hz', params.hz)],
+  parse: (stdout, params, ctx) => parseProfile(stdout, params.hz, ctx.userSymbol),
   result: ProfileResult,
-};
+});

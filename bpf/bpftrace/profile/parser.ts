@@ -1,17 +1,10 @@
-import type { ProfileResult } from '../../../src/core/tool-results.ts';
+import { PROFILE_ARTIFACTS, type ProfileStacks } from '../../../src/flamegraph/artifacts.ts';
 import { foldStacks, serializeFolded, topFunctions, totalSamples, type FoldedStack } from '../../../src/flamegraph/folded.ts';
 import { readCountMap } from '../../bpftrace-output.ts';
-import { toPprof } from '../../../src/flamegraph/pprof.ts';
-import { toSpeedscope } from '../../../src/flamegraph/speedscope.ts';
-import { renderFlamegraph } from '../../../src/flamegraph/svg.ts';
-import type { ExtraArtifact, Parsed } from '../../tool.ts';
+import type { ProfileResult } from './result.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@stacks';
-export const FOLDED_ARTIFACT = 'stacks.folded';
-export const FLAMEGRAPH_ARTIFACT = 'flamegraph.svg';
-export const SPEEDSCOPE_ARTIFACT = 'profile.speedscope.json';
-export const PPROF_ARTIFACT = 'profile.pb.gz';
 const TOP_FUNCTIONS = 20;
 
 export interface SampleKey {
@@ -87,29 +80,21 @@ export function foldSamples(stdout: string, resolveUser?: UserSymbolResolver): F
   );
 }
 
-export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbolResolver): Parsed<ProfileResult> {
+/**
+ * The profile's result and its folded stacks. It renders nothing: the agent asks src/flamegraph/artifacts.ts for
+ * the files (flame graph, speedscope, pprof), whose names the result lists.
+ */
+export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbolResolver): { result: ProfileResult; stacks: ProfileStacks } {
   const folded = foldSamples(stdout, resolveUser);
-  const text = serializeFolded(folded);
   const samples = totalSamples(folded);
-  // Every profile ships in the formats SREs open it with: a flamegraph, speedscope, pprof (go tool pprof, Pyroscope).
-  const extraArtifacts: ExtraArtifact[] = [
-    { file: FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: text },
-    {
-      file: FLAMEGRAPH_ARTIFACT,
-      contentType: 'image/svg+xml',
-      body: renderFlamegraph(text, { title: 'CPU profile', subtitle: `${samples} samples at ${hz} Hz, kernel frames marked _[k]`, countName: 'samples' }),
-    },
-    { file: SPEEDSCOPE_ARTIFACT, contentType: 'application/json', body: toSpeedscope(text, { name: `CPU profile at ${hz} Hz`, hz }) },
-    { file: PPROF_ARTIFACT, contentType: 'application/gzip', body: toPprof(text, { hz }) },
-  ];
   return {
     result: {
       samples,
       hz,
       unknownSamples: folded.reduce((n, s) => n + (s.frames.includes('[unknown]') ? s.count : 0), 0),
       topFunctions: topFunctions(folded, TOP_FUNCTIONS),
-      artifacts: extraArtifacts.map((a) => a.file),
+      artifacts: [...PROFILE_ARTIFACTS],
     },
-    extraArtifacts,
+    stacks: { folded: serializeFolded(folded), samples, hz },
   };
 }

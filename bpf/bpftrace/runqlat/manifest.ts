@@ -1,7 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseRunqlat } from './parser.ts';
 import { RunqlatResult } from './result.ts';
 
@@ -9,13 +7,11 @@ import { RunqlatResult } from './result.ts';
 export const RunqlatParams = z.object({}).strict();
 export type RunqlatParams = z.output<typeof RunqlatParams>;
 
-export const runqlat: BpftraceTool<typeof RunqlatParams, RunqlatResult> = {
-  kind: 'bpftrace',
+export const runqlat = defineBpftraceTool({
   name: 'runqlat',
   description: 'Histograms of scheduler run-queue latency (runnable → running) per cgroup, in microseconds.',
   params: RunqlatParams,
   requires: [
-    { kind: 'bpftrace' },
     { kind: 'tracepoint', name: 'sched/sched_wakeup' },
     { kind: 'tracepoint', name: 'sched/sched_wakeup_new' },
     { kind: 'tracepoint', name: 'sched/sched_switch' },
@@ -23,14 +19,7 @@ export const runqlat: BpftraceTool<typeof RunqlatParams, RunqlatResult> = {
   // One histogram per cgroup (at most ~35 buckets of ~45 bytes): thousands of cgroups stay far below the cap.
   // sched_switch fires on every context switch, hence the short maximum duration.
   limits: { minDurationMs: 1_000, maxDurationMs: 60_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
-  env: {},
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
-  args(_params: RunqlatParams, scope: KernelScope): string[] {
-    const cgroups = cgroupArgs(scope);
-    return [cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra];
-  },
-  parse(stdout, _params, ctx) {
-    return { result: parseRunqlat(stdout, ctx), extraArtifacts: [] };
-  },
+  manifestUrl: import.meta.url,
+  parse: (stdout, _params, ctx) => ({ result: parseRunqlat(stdout, ctx) }),
   result: RunqlatResult,
-};
+});

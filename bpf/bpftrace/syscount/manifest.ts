@@ -1,11 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrnoName, errnoNumber } from '../../../src/core/errno.ts';
-import { SyscountResult } from '../../../src/core/tool-results.ts';
-import { cgroupArgs, positionalInt } from '../../bpftrace-output.ts';
 import { syscallNumber } from '../../syscalls.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseSyscount } from './parser.ts';
+import { SyscountResult } from './result.ts';
 
 export const SyscountParams = z
   .object({
@@ -35,24 +33,20 @@ export function descriptorSyscallArgs(arch: string): string[] {
   return DESCRIPTOR_SYSCALLS.map((name) => String(syscallNumber(arch, name) ?? NO_SYSCALL));
 }
 
-export const syscount: BpftraceTool<typeof SyscountParams, SyscountResult> = {
-  kind: 'bpftrace',
+export const syscount = defineBpftraceTool({
   name: 'syscount',
   description:
     'Counts failing syscalls by syscall, errno, process and cgroup (raw_syscalls:sys_exit with ret < 0), and for write-type syscalls the descriptor they failed on, resolved to its file when the capture ends.',
   params: SyscountParams,
-  requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_enter' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
+  requires: [{ kind: 'tracepoint', name: 'raw_syscalls/sys_enter' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' }],
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
-  env: {},
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
-  args(params: SyscountParams, scope: KernelScope): string[] {
+  manifestUrl: import.meta.url,
+  leadingArgs(params) {
     const errno = params.errno === undefined ? 0 : errnoNumber(params.errno);
     if (errno === undefined) throw new Error(`unknown errno ${params.errno}`);
-    const cgroups = cgroupArgs(scope);
-    return [String(errno), cgroups.first, positionalInt('pid', scope.pid), ...cgroups.extra, ...descriptorSyscallArgs(process.arch)];
+    return [String(errno)];
   },
-  parse(stdout, _params, ctx) {
-    return { result: parseSyscount(stdout, ctx), extraArtifacts: [] };
-  },
+  trailingArgs: () => descriptorSyscallArgs(process.arch),
+  parse: (stdout, _params, ctx) => ({ result: parseSyscount(stdout, ctx) }),
   result: SyscountResult,
-};
+});

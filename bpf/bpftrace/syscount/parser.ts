@@ -1,8 +1,9 @@
 import { errnoName } from '../../../src/core/errno.ts';
-import type { FailingFile, SyscountResult, SyscountRow } from '../../../src/core/tool-results.ts';
 import { syscallName } from '../../syscalls.ts';
 import { readCountMap } from '../../bpftrace-output.ts';
-import type { FileResolution, ParseContext } from '../../tool.ts';
+import type { FailingFile, FileResolution } from '../../failing-file.ts';
+import type { ParseContext } from '../../tool.ts';
+import type { SyscountResult, SyscountRow } from './result.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@failures';

@@ -1,7 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { cgroupArgs } from '../../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope } from '../../tool.ts';
+import { defineBpftraceTool } from '../define.ts';
 import { parseTcpretrans } from './parser.ts';
 import { TcpretransResult } from './result.ts';
 
@@ -13,26 +11,19 @@ export const TcpretransParams = z
   .strict();
 export type TcpretransParams = z.output<typeof TcpretransParams>;
 
-export const tcpretrans: BpftraceTool<typeof TcpretransParams, TcpretransResult> = {
-  kind: 'bpftrace',
+export const tcpretrans = defineBpftraceTool({
   name: 'tcpretrans',
   description: 'Counts TCP retransmissions per connection and socket state (tcp:tcp_retransmit_skb), filtered by the socket cgroup.',
   params: TcpretransParams,
   // BTF: the socket's cgroup is read through struct sock.
-  requires: [{ kind: 'bpftrace' }, { kind: 'btf' }, { kind: 'tracepoint', name: 'tcp/tcp_retransmit_skb' }],
+  requires: [{ kind: 'btf' }, { kind: 'tracepoint', name: 'tcp/tcp_retransmit_skb' }],
   limits: { minDurationMs: 1_000, maxDurationMs: 120_000, defaultDurationMs: 10_000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 2_000 },
-  env: {},
-  programFile: fileURLToPath(new URL('./program.bt', import.meta.url)),
+  manifestUrl: import.meta.url,
   /**
    * Only the cgroup set reaches the program: retransmissions run in softirq and timer context, so the task on the CPU
    * says nothing about the connection's owner, and a socket does not record a pid. A pid scope is not applied.
    */
-  args(_params: TcpretransParams, scope: KernelScope): string[] {
-    const cgroups = cgroupArgs(scope);
-    return [cgroups.first, ...cgroups.extra];
-  },
-  parse(stdout, params, ctx) {
-    return { result: parseTcpretrans(stdout, params.maxFlows, ctx), extraArtifacts: [] };
-  },
+  filter: 'cgroup',
+  parse: (stdout, params, ctx) => ({ result: parseTcpretrans(stdout, params.maxFlows, ctx) }),
   result: TcpretransResult,
-};
+});

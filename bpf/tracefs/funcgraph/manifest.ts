@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { CapabilityError, UnsupportedTargetError } from '../../../src/core/errors.ts';
 import type { NativeRunContext, NativeTool } from '../../tool.ts';
-import { runTracefsCapture, type TracefsSetting } from './capture.ts';
+import { runTracefsCapture, type TracefsSetting } from './tracefs-run.ts';
 import { parseFuncgraph } from './parser.ts';
 import { FuncgraphResult } from './result.ts';
 import { DEFAULT_LOCK_PATH, readTracefsFile } from './tracefs.ts';

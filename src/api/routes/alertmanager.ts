@@ -1,14 +1,13 @@
-import { Hono } from 'hono';
+import { z } from 'zod';
 import { AlertmanagerPayload } from '../../alerts/payload.ts';
-import { planInvestigations } from '../../alerts/plan.ts';
+import { planInvestigations, type SkippedAlert } from '../../alerts/plan.ts';
 import { bearerToken, sameSecret } from '../../auth/credentials.ts';
 import { hasScope, identity, type Identity } from '../../auth/identity.ts';
 import { findToken } from '../../auth/tokens.ts';
 import { ForbiddenError, ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
 import { startInvestigation } from '../../intake/start.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../deps.ts';
-import type { AppEnv } from '../env.ts';
-import { parseOrThrow, readJson } from '../problem.ts';
+import { defineRoute, jsonResponse, problemResponse } from '../route.ts';
 
 /** Alertmanager re-sends until it gets a 2xx and HA pairs both send: an occurrence is acted on once for this long. */
 const DEDUPE_TTL_SEC = 7 * 24 * 3600;
@@ -45,54 +44,71 @@ async function alertIdentity(settings: AlertmanagerSettings, header: string | un
   return null;
 }
 
-export function alertmanagerRoutes(deps: ApiDeps) {
-  const app = new Hono<AppEnv>();
+const AlertRef = z.object({ fingerprint: z.string(), alertname: z.string().optional() });
 
-  app.post('/', async (c) => {
-    const settings = deps.alertmanager;
-    if (!settings) throw new ServiceUnavailableError('the Alertmanager webhook is not configured on this server (ALERT_RULES_FILE)');
-    const who = await alertIdentity(settings, c.req.header('authorization'), deps);
-    if (!who) {
-      c.header('WWW-Authenticate', 'Basic realm="tracehound", Bearer realm="tracehound"');
-      throw new UnauthorizedError('Alertmanager credentials missing or wrong (see ALERTMANAGER_BEARER_TOKEN / ALERTMANAGER_BASIC_AUTH, or an API token with alerts:write)');
-    }
-    const body = await readJson(c.req, 'an Alertmanager webhook payload');
-    const payload = parseOrThrow(AlertmanagerPayload, body, 'Alertmanager payload');
-    const plan = planInvestigations(payload, settings.rules);
-    await deps.audit.append({
-      actor: who.requestedBy,
-      action: 'alert.receive',
-      subject: payload.groupKey,
-      detail: { receiver: payload.receiver, status: payload.status, alerts: payload.alerts.length, planned: plan.planned.length },
-    });
+/** What became of each alert of a delivery. */
+const DeliveryOutcome = z.object({
+  started: z.array(AlertRef.extend({ id: z.string(), rule: z.string() })),
+  duplicates: z.array(AlertRef),
+  skipped: z.array(AlertRef.extend({ reason: z.string() }) satisfies z.ZodType<SkippedAlert>),
+  failed: z.array(AlertRef.extend({ rule: z.string(), status: z.number().int(), reason: z.string() })),
+});
+type DeliveryOutcome = z.infer<typeof DeliveryOutcome>;
 
-    const started: { id: string; rule: string; fingerprint: string; alertname?: string }[] = [];
-    const duplicates: { fingerprint: string; alertname?: string }[] = [];
-    const failed: { fingerprint: string; alertname?: string; rule: string; status: number; reason: string }[] = [];
-    for (const p of plan.planned) {
-      const ref = { fingerprint: p.alert.fingerprint, ...(p.alert.alertname ? { alertname: p.alert.alertname } : {}) };
-      if (!(await deps.once.claim('alert', p.dedupeKey, DEDUPE_TTL_SEC))) {
-        duplicates.push(ref);
-        continue;
+export const alertmanagerRoutes = [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/webhooks/alertmanager',
+    access: 'alertmanager',
+    summary: 'Prometheus Alertmanager webhook (version 4); rules map alerts to playbooks and targets',
+    body: { schema: AlertmanagerPayload, mediaType: 'application/json', invalid: 'invalid Alertmanager payload', expected: 'an Alertmanager webhook payload' },
+    responses: {
+      200: jsonResponse('started, duplicates, skipped and failed alerts', DeliveryOutcome),
+      401: problemResponse('bad credentials'),
+      403: problemResponse('an API token without alerts:write'),
+      503: problemResponse('not configured'),
+    },
+    handle: async (c, input, deps) => {
+      const settings = deps.alertmanager;
+      if (!settings) throw new ServiceUnavailableError('the Alertmanager webhook is not configured on this server (ALERT_RULES_FILE)');
+      const who = await alertIdentity(settings, c.req.header('authorization'), deps);
+      if (!who) {
+        c.header('WWW-Authenticate', 'Basic realm="tracehound", Bearer realm="tracehound"');
+        throw new UnauthorizedError('Alertmanager credentials missing or wrong (see ALERTMANAGER_BEARER_TOKEN / ALERTMANAGER_BASIC_AUTH, or an API token with alerts:write)');
       }
-      try {
-        const inv = await startInvestigation(deps.intake, who, p.request, {
-          detail: { via: 'alertmanager', receiver: payload.receiver, rule: p.rule, ...ref },
-          notify: settings.slackWebhookUrl ? [{ kind: 'slack-webhook', url: settings.slackWebhookUrl, when: 'always' }] : [],
-        });
-        await deps.once.set('alert', p.dedupeKey, inv.id, DEDUPE_TTL_SEC);
-        started.push({ id: inv.id, rule: p.rule, ...ref });
-      } catch (err) {
-        // Not acted on: a later delivery of the same alert may try again (after the pod shows up, say).
-        await deps.once.release('alert', p.dedupeKey);
-        if (!(err instanceof TracehoundError) || err.status >= 500) throw err;
-        failed.push({ ...ref, rule: p.rule, status: err.status, reason: err.message });
-      }
-    }
-    deps.log.info({ requestedBy: who.requestedBy, receiver: payload.receiver, groupKey: payload.groupKey, started: started.length, duplicates: duplicates.length, skipped: plan.skipped.length, failed: failed.length }, 'Alertmanager notification');
-    // 200 even when some alerts could not start: Alertmanager would only resend the same request and fail the same way.
-    return c.json({ started, duplicates, skipped: plan.skipped, failed });
-  });
+      const payload = await input.body();
+      const plan = planInvestigations(payload, settings.rules);
+      await deps.audit.append({
+        actor: who.requestedBy,
+        action: 'alert.receive',
+        subject: payload.groupKey,
+        detail: { receiver: payload.receiver, status: payload.status, alerts: payload.alerts.length, planned: plan.planned.length },
+      });
 
-  return app;
-}
+      const out: DeliveryOutcome = { started: [], duplicates: [], skipped: plan.skipped, failed: [] };
+      for (const p of plan.planned) {
+        const ref = { fingerprint: p.alert.fingerprint, ...(p.alert.alertname ? { alertname: p.alert.alertname } : {}) };
+        if (!(await deps.once.claim('alert', p.dedupeKey, DEDUPE_TTL_SEC))) {
+          out.duplicates.push(ref);
+          continue;
+        }
+        try {
+          const inv = await startInvestigation(deps.intake, who, p.request, {
+            detail: { via: 'alertmanager', receiver: payload.receiver, rule: p.rule, ...ref },
+            notify: settings.slackWebhookUrl ? [{ kind: 'slack-webhook', url: settings.slackWebhookUrl, when: 'always' }] : [],
+          });
+          await deps.once.set('alert', p.dedupeKey, inv.id, DEDUPE_TTL_SEC);
+          out.started.push({ id: inv.id, rule: p.rule, ...ref });
+        } catch (err) {
+          // Not acted on: a later delivery of the same alert may try again (after the pod shows up, say).
+          await deps.once.release('alert', p.dedupeKey);
+          if (!(err instanceof TracehoundError) || err.status >= 500) throw err;
+          out.failed.push({ ...ref, rule: p.rule, status: err.status, reason: err.message });
+        }
+      }
+      deps.log.info({ requestedBy: who.requestedBy, receiver: payload.receiver, groupKey: payload.groupKey, started: out.started.length, duplicates: out.duplicates.length, skipped: out.skipped.length, failed: out.failed.length }, 'Alertmanager notification');
+      // 200 even when some alerts could not start: Alertmanager would only resend the same request and fail the same way.
+      return c.json(out);
+    },
+  }),
+];

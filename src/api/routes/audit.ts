@@ -1,10 +1,8 @@
-import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ApiDeps } from '../deps.ts';
-import type { AppEnv } from '../env.ts';
-import { parseOrThrow } from '../problem.ts';
+import { AuditEntry } from '../../audit/audit-log.ts';
+import { defineRoute, jsonResponse } from '../route.ts';
 
-export const AuditQuery = z
+const AuditQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(500).default(100),
     before: z.string().regex(/^\d{1,16}-\d{1,10}$/, 'an id from a previous page').optional(),
@@ -14,12 +12,17 @@ export const AuditQuery = z
   .strict();
 
 /** The audit trail, newest first (admin only): who started, cancelled, scheduled what, and who was refused. */
-export function auditRoutes(deps: ApiDeps) {
-  const app = new Hono<AppEnv>();
-  app.get('/', async (c) => {
-    const q = parseOrThrow(AuditQuery, c.req.query(), 'query', ['query']);
-    const page = await deps.audit.list(q);
-    return c.json({ items: page.items, nextBefore: page.nextBefore });
-  });
-  return app;
-}
+export const auditRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/v1/audit',
+    access: 'admin',
+    summary: 'The audit trail, newest first (admin)',
+    query: AuditQuery,
+    responses: { 200: jsonResponse('a page', z.object({ items: z.array(AuditEntry), nextBefore: z.string().nullable() })) },
+    handle: async (c, { query }, deps) => {
+      const page = await deps.audit.list(query);
+      return c.json({ items: page.items, nextBefore: page.nextBefore });
+    },
+  }),
+];

@@ -1,4 +1,3 @@
-import { Hono } from 'hono';
 import { z } from 'zod';
 import type { SlackRule } from '../../auth/access-file.ts';
 import { canSee } from '../../auth/authorize.ts';
@@ -15,8 +14,8 @@ import { postNotification } from '../../notify/post.ts';
 import { allowedUrl } from '../../notify/targets.ts';
 import { messageLinks } from '../../notify/links.ts';
 import type { ApiDeps, SlackSettings } from '../deps.ts';
-import type { AppEnv } from '../env.ts';
 import { fieldErrors } from '../problem.ts';
+import { defineRoute, jsonResponse, problemResponse } from '../route.ts';
 
 /** The slash command form Slack (and Mattermost) posts; only the fields we use are checked. */
 const SlashCommand = z.looseObject({
@@ -39,13 +38,19 @@ const InteractionPayload = z.looseObject({
   actions: z.array(z.looseObject({ action_id: z.string().max(255) })).max(25).optional(),
 });
 
-const parseJsonOrNull = (text: string | null): unknown => {
+const parseJsonOrNull = (text: string): unknown => {
   try {
-    return text === null ? null : JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return null;
   }
 };
+
+/** The interactivity form: one field, `payload`, holding the JSON of the interaction. */
+const InteractionForm = z.object({ payload: z.string().transform(parseJsonOrNull).pipe(InteractionPayload) });
+
+/** The outline of a SlackMessage (src/chatops/blocks.ts), what a client may rely on; the blocks are Slack's Block Kit. */
+const Message = z.looseObject({ response_type: z.enum(['ephemeral', 'in_channel']), text: z.string(), blocks: z.array(z.looseObject({ type: z.string() })) });
 
 /** A retried delivery gets the first answer again; kept long enough to cover Slack's retries. */
 const TRIGGER_TTL_SEC = 3600;
@@ -105,86 +110,95 @@ function explain(err: unknown): SlackMessage | null {
   return null;
 }
 
-export function slackRoutes(deps: ApiDeps) {
-  const app = new Hono<AppEnv>();
-
+export const slackRoutes = [
   // Slack's interactivity Request URL. The messages' buttons are links (the browser opens them), but with
   // interactivity on Slack also reports each click here and shows an error unless it is acknowledged.
-  app.post('/interactions', async (c) => {
-    const settings = deps.slack;
-    if (!settings?.signingSecret) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
-    const raw = await c.req.text();
-    const check = slackSignature(settings.signingSecret, raw, (name) => c.req.header(name));
-    if (!check.ok) throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
-    const payload = InteractionPayload.safeParse(parseJsonOrNull(new URLSearchParams(raw).get('payload')));
-    if (!payload.success) throw new ValidationError('not a Slack interaction payload', fieldErrors(payload.error, ['payload']));
-    deps.log.debug({ user: payload.data.user?.id, actions: payload.data.actions?.map((a) => a.action_id) }, 'Slack interaction acknowledged');
-    return c.body(null, 200);
-  });
+  defineRoute({
+    method: 'POST',
+    path: '/v1/chatops/slack/interactions',
+    access: 'slack',
+    summary: "Slack interactivity Request URL: acknowledges clicks on the messages' link buttons (signed like commands)",
+    body: { schema: InteractionForm, mediaType: 'application/x-www-form-urlencoded', invalid: 'not a Slack interaction payload' },
+    responses: { 200: { description: 'acknowledged' }, 401: problemResponse('bad or stale signature, or Slack not configured') },
+    handle: async (c, input, deps) => {
+      const settings = deps.slack;
+      if (!settings?.signingSecret) throw new UnauthorizedError('Slack is not configured on this server (SLACK_SIGNING_SECRET)');
+      const raw = await c.req.text();
+      const check = slackSignature(settings.signingSecret, raw, (name) => c.req.header(name));
+      if (!check.ok) throw new UnauthorizedError(`Slack request signature rejected: ${check.reason}`);
+      const { payload } = await input.body();
+      deps.log.debug({ user: payload.user?.id, actions: payload.actions?.map((a) => a.action_id) }, 'Slack interaction acknowledged');
+      return c.body(null, 200);
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/chatops/slack/commands',
+    access: 'slack',
+    summary: 'Slack slash command /investigate (form-encoded, signed with the Slack signing secret; or a Mattermost command token)',
+    body: { schema: SlashCommand, mediaType: 'application/x-www-form-urlencoded', invalid: 'not a slash command payload' },
+    responses: {
+      200: jsonResponse('an ephemeral reply (Block Kit); follow-ups go to response_url', Message),
+      401: problemResponse('bad or stale signature, or ChatOps not configured'),
+    },
+    handle: async (c, input, deps) => {
+      const settings = deps.slack;
+      if (!settings) throw new UnauthorizedError('ChatOps is not configured on this server (SLACK_SIGNING_SECRET or MATTERMOST_COMMAND_TOKEN)');
+      // The signature covers the raw bytes: verify before parsing anything.
+      const raw = await c.req.text();
+      const chat = authenticateChat(settings, raw, (name) => c.req.header(name));
+      if (!chat.ok) {
+        deps.log.warn({ reason: chat.reason }, 'rejected a slash command');
+        throw new UnauthorizedError(`slash command rejected: ${chat.reason}`);
+      }
+      const cmd = await input.body();
 
-  app.post('/commands', async (c) => {
-    const settings = deps.slack;
-    if (!settings) throw new UnauthorizedError('ChatOps is not configured on this server (SLACK_SIGNING_SECRET or MATTERMOST_COMMAND_TOKEN)');
-    // The signature covers the raw bytes: verify before parsing anything.
-    const raw = await c.req.text();
-    const chat = authenticateChat(settings, raw, (name) => c.req.header(name));
-    if (!chat.ok) {
-      deps.log.warn({ reason: chat.reason }, 'rejected a slash command');
-      throw new UnauthorizedError(`slash command rejected: ${chat.reason}`);
-    }
-    const form = SlashCommand.safeParse(Object.fromEntries(new URLSearchParams(raw)));
-    if (!form.success) {
-      throw new ValidationError('not a slash command payload', fieldErrors(form.error));
-    }
-    const cmd = form.data;
-
-    if (!(await deps.once.claim('slack-trigger', cmd.trigger_id, TRIGGER_TTL_SEC))) {
-      const first = await deps.once.get('slack-trigger', cmd.trigger_id);
-      return c.json(first && first !== 'pending' ? (JSON.parse(first) as unknown) : errorMessage('Already received; working on it.'));
-    }
-    const answer = async (m: SlackMessage) => {
-      await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
-      return c.json(m);
-    };
-
-    const who = slackIdentity(settings, cmd.user_id, cmd.channel_id, chat.platform);
-    if (!who) {
-      await deps.audit.append({ actor: `${chat.platform}:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
-      return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
-    }
-    const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
-    const work = run(deps, who, parsed, cmd.response_url).then(
-      (m) => m,
-      async (err: unknown) => {
-        const m = explain(err);
-        if (m) return m;
-        deps.log.error({ err }, 'slash command failed');
-        await deps.once.release('slack-trigger', cmd.trigger_id);
-        return null;
-      },
-    );
-    // Slack gives up after 3 s. A slow dependency (the Kubernetes API, say) must not cost the user their answer:
-    // past ACK_WITHIN_MS they get "working on it" now and the real reply on response_url when it is ready.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ACK_WITHIN_MS)));
-    const first = await Promise.race([work, late]);
-    clearTimeout(timer);
-    if (first === 'late') {
-      void work.then(async (m) => {
-        if (!m || !allowedUrl(cmd.response_url, deps.notifyHosts)) return;
+      if (!(await deps.once.claim('slack-trigger', cmd.trigger_id, TRIGGER_TTL_SEC))) {
+        const first = await deps.once.get('slack-trigger', cmd.trigger_id);
+        return c.json(first && first !== 'pending' ? (JSON.parse(first) as unknown) : errorMessage('Already received; working on it.'));
+      }
+      const answer = async (m: SlackMessage) => {
         await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
-        await postNotification(cmd.response_url, m, { hosts: deps.notifyHosts, timeoutMs: 10_000 }).catch((err: unknown) =>
-          deps.log.warn({ err }, 'could not post a late slash command reply'),
-        );
-      });
-      return c.json(errorMessage('Working on it; the answer follows here in a moment.'));
-    }
-    if (!first) return c.json(errorMessage('Something went wrong on our side; it is in the server log. Try again in a moment.'));
-    return answer(first);
-  });
+        return c.json(m);
+      };
 
-  return app;
-}
+      const who = slackIdentity(settings, cmd.user_id, cmd.channel_id, chat.platform);
+      if (!who) {
+        await deps.audit.append({ actor: `${chat.platform}:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
+        return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
+      }
+      const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
+      const work = run(deps, who, parsed, cmd.response_url).then(
+        (m) => m,
+        async (err: unknown) => {
+          const m = explain(err);
+          if (m) return m;
+          deps.log.error({ err }, 'slash command failed');
+          await deps.once.release('slack-trigger', cmd.trigger_id);
+          return null;
+        },
+      );
+      // Slack gives up after 3 s. A slow dependency (the Kubernetes API, say) must not cost the user their answer:
+      // past ACK_WITHIN_MS they get "working on it" now and the real reply on response_url when it is ready.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ACK_WITHIN_MS)));
+      const first = await Promise.race([work, late]);
+      clearTimeout(timer);
+      if (first === 'late') {
+        void work.then(async (m) => {
+          if (!m || !allowedUrl(cmd.response_url, deps.notifyHosts)) return;
+          await deps.once.set('slack-trigger', cmd.trigger_id, JSON.stringify(m), TRIGGER_TTL_SEC);
+          await postNotification(cmd.response_url, m, { hosts: deps.notifyHosts, timeoutMs: 10_000 }).catch((err: unknown) =>
+            deps.log.warn({ err }, 'could not post a late slash command reply'),
+          );
+        });
+        return c.json(errorMessage('Working on it; the answer follows here in a moment.'));
+      }
+      if (!first) return c.json(errorMessage('Something went wrong on our side; it is in the server log. Try again in a moment.'));
+      return answer(first);
+    },
+  }),
+];
 
 async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: string): Promise<SlackMessage> {
   const playbookInfo = deps.playbooks.map((p) => ({ name: p.name, title: p.title }));
