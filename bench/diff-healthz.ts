@@ -22,7 +22,7 @@ import { renderDiffFlamegraph } from '../src/flamegraph/diff.ts';
 import { createLogger } from '../src/log.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { InvestigationRecords } from '../src/records/investigation-records.ts';
-import { startApi, startServices } from '../src/runtime.ts';
+import { startApi, startServices } from '../entry/runtime.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 import { artifactKey } from '../src/storage/keys.ts';
 import { mb, syntheticFolded, vmHwm } from './synthetic-profile.ts';

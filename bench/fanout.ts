@@ -2,8 +2,9 @@
  * Fan-out benchmark: a fleet-wide sweep (one 1 s capture step on every live node) over N simulated node agents, from
  * 10 to 5,000. Prints the time from request to ended record minus the capture duration — the orchestrator's overhead
  * (intake, dispatch, collect, report) — beside its budget (#12: ≤ 1 s at 1,000 nodes, ≤ 3 s at 5,000), PASS/FAIL,
- * and a reference measured in the same run: N Redis round trips one after another, the floor of any path that
- * talks to Redis once per node (the path before #12 made three per node, and its watchdog three more per second).
+ * and references measured in the same run on the same Redis: dispatch alone the way it was before #12 (one awaited
+ * Queue.add per node), and N Redis round trips one after another, the floor of any path that talks to Redis once per
+ * node (the path before #12 made three per node and step, and its watchdog three per capture at every look).
  *
  * The simulated fleet runs in a child process (this file again, FANOUT_ROLE=fleet), so its work does not share
  * the orchestrator's event loop: real agents run on their own machines. Its Redis work is real — each capture is
@@ -17,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseSyscount } from '../bpf/bpftrace/syscount/parser.ts';
 import { loadConfig } from '../src/config.ts';
@@ -46,7 +47,7 @@ else await runBench();
 
 async function runBench(): Promise<void> {
   // Imported here: the fleet process needs none of the service.
-  const { startApi, startOrchestratorPart, startServices } = await import('../src/runtime.ts');
+  const { startApi, startOrchestratorPart, startServices } = await import('../entry/runtime.ts');
   const dir = mkdtempSync(join(tmpdir(), 'th-fanout-'));
   writeFileSync(
     join(dir, 'sweep.yaml'),
@@ -76,8 +77,23 @@ async function runBench(): Promise<void> {
   const statusOf = async (id: string) => /"status":"(\w+)"/.exec(await redis.getrange(keys.investigation(id), 0, 200))?.[1];
   const ended = (status: string | undefined) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
 
-  async function sweep(n: number): Promise<number> {
+  /**
+   * Where one run's overhead went, from the record's own times (ms): to the run's start (intake, the orchestrator
+   * taking the job); to the first capture taken (placement, planning, queueing); until the last was taken (queueing
+   * the rest, the agents taking them); from the last capture's end to the run's finish (agents completing, the wake-up,
+   * collecting); and finishing (summary, report files, final record) until the bench saw the end.
+   */
+  const partsOf = (inv: Investigation, requestedAt: number, seenAt: number) => {
+    const times = (f: 'startedAt' | 'finishedAt') => inv.steps.map((st) => Date.parse(st[f]!));
+    const [taken, done] = [times('startedAt'), times('finishedAt')];
+    const [start, finish] = [Date.parse(inv.startedAt!), Date.parse(inv.finishedAt!)];
+    return { start: start - requestedAt, firstTaken: Math.min(...taken) - start, allTaken: Math.max(...taken) - Math.min(...taken), collect: finish - Math.max(...done), finish: seenAt - finish };
+  };
+  type Parts = ReturnType<typeof partsOf>;
+
+  async function sweep(n: number): Promise<{ overhead: number; parts: Parts }> {
     const serving = ask({ kind: 'serve', count: n });
+    const requestedAt = Date.now();
     const t0 = performance.now();
     const res = await fetch(`${api.url}/v1/investigations`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ playbook: 'bench-sweep' }) });
     const { id } = (await res.json()) as { id: string };
@@ -87,37 +103,69 @@ async function runBench(): Promise<void> {
       look();
     });
     const ms = performance.now() - t0;
+    const seenAt = Date.now();
     changed.delete(id);
     await serving;
     const inv = (await (await fetch(`${api.url}/v1/investigations/${id}`, { headers: auth })).json()) as Investigation;
     const ok = inv.steps.filter((s) => s.status === 'succeeded').length;
     if (inv.status !== 'succeeded' || ok !== n) throw new Error(`${n} nodes: ${inv.status}, ${ok} steps succeeded (${inv.reason ?? ''})`);
-    return ms - CAPTURE_MS;
+    return { overhead: ms - CAPTURE_MS, parts: partsOf(inv, requestedAt, seenAt) };
   }
 
-  /** The reference: `n` Redis round trips, each awaited before the next, as a per-node path makes them. */
+  /** A reference: `n` Redis round trips, each awaited before the next, as a per-node path makes them. */
   async function roundTrips(n: number): Promise<number> {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) await redis.get(keys.node(`sim-${i}`));
     return performance.now() - t0;
   }
 
+  /**
+   * The other reference: dispatch as it was before #12 — one Queue.add per node, each awaited, children of a parked
+   * parent — on the same Redis, under a prefix of its own that no simulated agent serves. Its keys are removed after.
+   */
+  async function perNodeDispatch(n: number): Promise<number> {
+    const prefix = `${config.QUEUE_PREFIX}-reference`;
+    const parents = new Queue('reference-parents', { connection: redis, prefix });
+    const parent = await parents.add('investigate', {}, { jobId: `ref-${n}` });
+    const queues = Array.from({ length: n }, (_, i) => new Queue(captureQueue(`sim-${i}`).name, { connection: redis, prefix }));
+    const t0 = performance.now();
+    for (const [i, q] of queues.entries()) {
+      await q.add('syscount', { i }, { jobId: `ref-${n}.errors.sim-${i}`, parent: { id: parent.id!, queue: parent.queueQualifiedName }, ignoreDependencyOnFailure: true });
+    }
+    const ms = performance.now() - t0;
+    await Promise.all([parents, ...queues].map((q) => q.close()));
+    for (let cursor = '0'; ; ) {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (found.length > 0) await redis.del(...found);
+      if ((cursor = next) === '0') break;
+    }
+    return ms;
+  }
+
   let failed = false;
   try {
     console.log(`fan-out: one ${CAPTURE_MS} ms capture step on every live node (simulated agents in a child process answering with a recorded result)`);
-    console.log('  overhead = request to ended record minus the capture; median of 3 (min, max)');
+    const measured: { n: number; runs: Awaited<ReturnType<typeof sweep>>[] }[] = [];
     for (const n of SIZES) {
       await ask({ kind: 'grow', size: n });
-      const runs: number[] = [];
+      const runs: Awaited<ReturnType<typeof sweep>>[] = [];
       for (let i = 0; i < RUNS; i++) runs.push(await sweep(n));
-      runs.sort((a, b) => a - b);
-      const median = runs[Math.floor(RUNS / 2)]!;
-      const reference = await roundTrips(n);
+      measured.push({ n, runs: runs.sort((a, b) => a.overhead - b.overhead) });
+    }
+    // References after every sweep, so their keys never lengthen a sweep's scan of the registry.
+    console.log(`  overhead = request to ended record minus the capture; median of ${RUNS} (min, max)`);
+    for (const { n, runs } of measured) {
+      const { overhead: median, parts } = runs[Math.floor(RUNS / 2)]!;
       const budget = BUDGET_MS[n];
       const verdict = budget === undefined ? 'no budget' : `budget ≤ ${budget} ms: ${median <= budget ? 'PASS' : 'FAIL'}`;
       if (budget !== undefined && median > budget) failed = true;
+      const [perNode, trips] = [await perNodeDispatch(n), await roundTrips(n)];
       console.log(
-        `  ${String(n).padStart(4)} nodes: overhead ${median.toFixed(0)} ms (min ${runs[0]!.toFixed(0)}, max ${runs.at(-1)!.toFixed(0)}) · ${verdict} · reference: ${n} Redis round trips one by one ${reference.toFixed(0)} ms`,
+        `  ${String(n).padStart(4)} nodes: overhead ${median.toFixed(0)} ms (min ${runs[0]!.overhead.toFixed(0)}, max ${runs.at(-1)!.overhead.toFixed(0)}) · ${verdict}` +
+          ` · reference: per-node dispatch alone (one Queue.add per node, as before #12) ${perNode.toFixed(0)} ms, ${n} Redis round trips ${trips.toFixed(0)} ms`,
+      );
+      console.log(
+        `        median run: to start ${parts.start} · to first capture ${parts.firstTaken} · all taken ${parts.allTaken} · last capture to finish ${parts.collect} · finish ${parts.finish} (ms)`,
       );
     }
   } finally {
@@ -194,13 +242,17 @@ async function runFleet(): Promise<void> {
     const markers = agents.map((a) => a.worker.toKey('marker'));
     let taken = 0;
     await waiter.bzpopmin(...markers, 30);
-    const waitKeys = agents.map((a) => a.worker.toKey('wait'));
+    // Each node runs one capture per sweep: only the queues not served yet are looked at, so the looking (one
+    // pipeline of LLENs) shrinks as captures are taken and costs Redis little while dispatch is still adding them.
+    let unserved = agents;
     while (taken < count) {
-      const lengths = (await connections[0]!.pipeline(waitKeys.map((k) => ['llen', k])).exec()) ?? [];
-      const ready = agents.filter((_, i) => Number(lengths[i]?.[1] ?? 0) > 0);
+      const lengths = (await connections[0]!.pipeline(unserved.map((a) => ['llen', a.worker.toKey('wait')])).exec()) ?? [];
+      const ready = unserved.filter((_, i) => Number(lengths[i]?.[1] ?? 0) > 0);
       const got = await Promise.all(ready.map(take));
       taken += got.filter(Boolean).length;
-      if (taken < count) await new Promise((r) => setTimeout(r, 10));
+      const served = new Set(ready.filter((_, i) => got[i]));
+      unserved = unserved.filter((a) => !served.has(a));
+      if (taken < count) await new Promise((r) => setTimeout(r, 20));
     }
     // Markers of the queues served are spent: the next sweep waits for its own dispatch, not for these.
     await connections[0]!.del(...markers);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import type { Investigation } from '../src/core/investigation.ts';
 import { createLogger } from '../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../src/runtime.ts';
+import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../entry/runtime.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Playbook } from '../core/playbooks/playbook.ts';
+import type { Playbook } from '../playbooks/playbook.ts';
 import { checkRulesAgainstPlaybooks, parseAlertRules, type AlertRules } from './rules.ts';
 
 /** Reads ALERT_RULES_FILE; a rule naming an unknown playbook or bad params stops start-up, like a bad playbook does. */

@@ -33,8 +33,8 @@
 import { parse as parseYaml, type YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { LOWER_CASE_NAME, PlaybookName } from '../core/investigation.ts';
-import type { Playbook } from '../core/playbooks/playbook.ts';
-import { ParamName } from '../core/playbooks/schema.ts';
+import type { Playbook } from '../playbooks/playbook.ts';
+import { ParamName } from '../playbooks/schema.ts';
 
 export const MAX_RULES = 500;
 export const MAX_SYMPTOM = 2000;

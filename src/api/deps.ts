@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { SlackRule } from '../auth/access-file.ts';
 import type { TokenEntry } from '../auth/tokens.ts';
 import type { LinkSigner } from '../auth/signed-links.ts';
-import type { Playbook } from '../core/playbooks/playbook.ts';
+import type { Playbook } from '../playbooks/playbook.ts';
 import type { IntakeDeps } from '../intake/start.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';

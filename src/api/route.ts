@@ -103,7 +103,7 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
 
 /** The path's parameters as the route sees them, the wildcard's as the rest of the path after its fixed segments. */
 function paramValues(route: Route, c: Context): Record<string, string> {
-  const values: Record<string, string> = c.req.param();
+  const values: Record<string, string> = { ...c.req.param() };
   if (route.path.endsWith('/*')) values[WILDCARD_PARAM] = c.req.path.split('/').slice(route.path.split('/').length - 1).join('/');
   return values;
 }

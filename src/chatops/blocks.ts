@@ -2,7 +2,7 @@ import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { formatDurationMs } from '../core/duration.ts';
 import { formatShare, plural } from '../core/format.ts';
 import { isTerminal, type Finding, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
-import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../core/report-view.ts';
+import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../report/view.ts';
 import { helpText, type PlaybookInfo } from './help.ts';
 import { escapeMrkdwn, truncateText } from './mrkdwn.ts';
 

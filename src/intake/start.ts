@@ -7,9 +7,9 @@ import { ForbiddenError, ServiceUnavailableError, UnsupportedTargetError, Valida
 import { formatDurationMs } from '../core/duration.ts';
 import { newInvestigationId } from '../core/ids.ts';
 import type { Investigation, InvestigationRequest } from '../core/investigation.ts';
-import type { Playbook } from '../core/playbooks/playbook.ts';
+import type { Playbook } from '../playbooks/playbook.ts';
 import type { Target } from '../core/target.ts';
-import { choosePlaybook, parsePlaybookParams } from '../core/playbooks/select.ts';
+import { choosePlaybook, parsePlaybookParams } from '../playbooks/select.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { targetsPods } from '../inventory/inventory.ts';
 import type { InvestigationRecords } from '../records/investigation-records.ts';

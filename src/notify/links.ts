@@ -1,6 +1,6 @@
 import { isLinkablePath, type LinkSigner } from '../auth/signed-links.ts';
 import type { Investigation } from '../core/investigation.ts';
-import { storedArtifact } from '../core/report-view.ts';
+import { storedArtifact } from '../report/view.ts';
 import { FLAMEGRAPH_ARTIFACT, thumbnailName } from '../flamegraph/artifacts.ts';
 
 /**

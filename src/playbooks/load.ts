@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tools } from '../../bpf/index.ts';
-import { compilePlaybook, PlaybookError } from '../core/playbooks/compile.ts';
-import type { Playbook, ToolCatalogue } from '../core/playbooks/playbook.ts';
+import { compilePlaybook, PlaybookError } from './compile.ts';
+import type { Playbook, ToolCatalogue } from './playbook.ts';
 
 export const DEFAULT_PLAYBOOK_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
-import { renderReportHtml } from '../../src/core/report-html.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
 import { renderFlamegraph } from '../../src/flamegraph/svg.ts';
 import {
   assertBrowser,

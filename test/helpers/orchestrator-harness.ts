@@ -2,7 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';

@@ -56,7 +56,7 @@ const OUTPUT_TAIL_LINES = 200;
 /** Loading the service takes a part ~4 s of CPU; on a busy 2-core machine, several times that. */
 const START_TIMEOUT_MS = 90_000;
 
-/** A line each part prints on stdout once started (src/cli.ts). */
+/** A line each part prints on stdout once started (entry/cli.ts). */
 const STARTED = /tracehound (api|orchestrator|agent) (ready|running)/;
 
 export interface PartExit {

@@ -1,4 +1,4 @@
-import { artifactNamesOf } from '../../src/core/findings/step-problems.ts';
+import { artifactNamesOf } from '../../src/findings/step-problems.ts';
 import { SEVERITY_ORDER, type Step, type Summary } from '../../src/core/investigation.ts';
 
 /** An artifact name below an investigation: `<step>/<node>/<file>`. */

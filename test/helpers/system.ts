@@ -7,7 +7,7 @@ import { generateToken, hashToken } from '../../src/auth/tokens.ts';
 import type { Scope } from '../../src/auth/identity.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../../src/runtime.ts';
+import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../../entry/runtime.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { uniquePrefix } from './services.ts';
 

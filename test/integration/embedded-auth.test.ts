@@ -8,7 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { REDIS_URL_FILE, S3_ENV_FILE, startEmbeddedRedisService, startEmbeddedS3Service } from '../../src/embedded-services.ts';
+import { REDIS_URL_FILE, S3_ENV_FILE, startEmbeddedRedisService, startEmbeddedS3Service } from '../../entry/embedded-services.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';

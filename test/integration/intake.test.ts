@@ -4,7 +4,7 @@ import { AuditLog } from '../../src/audit/audit-log.ts';
 import { identity, type Identity } from '../../src/auth/identity.ts';
 import { ForbiddenError, RateLimitedError, ServiceUnavailableError, UnsupportedTargetError, ValidationError } from '../../src/core/errors.ts';
 import type { InvestigationRequest } from '../../src/core/investigation.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { RequesterRateLimiter } from '../../src/intake/rate-limit.ts';
 import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
 import { createLogger } from '../../src/log.ts';

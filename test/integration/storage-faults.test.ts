@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { CaptureJob, CaptureOutcome, LateArtifactsJob, lateArtifactJobId } from '../../src/queue/jobs.ts';
 import { QUEUES, openQueue } from '../../src/queue/queues.ts';
-import { startApi, startServices, type Services } from '../../src/runtime.ts';
+import { startApi, startServices, type Services } from '../../entry/runtime.ts';
 import type { Stoppable } from '../../src/stoppable.ts';
 import { ArtifactStore, createS3Client, type S3Limits } from '../../src/storage/artifact-store.ts';
 import { artifactKey } from '../../src/storage/keys.ts';

@@ -8,7 +8,7 @@ import {
   ruleMatches,
   type RuleProblem,
 } from '../../src/alerts/rules.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 
 const EXAMPLE = readFileSync(new URL('../fixtures/alertmanager/rules.yaml', import.meta.url), 'utf8');

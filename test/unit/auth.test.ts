@@ -9,7 +9,7 @@ import { findToken, generateToken, hashToken } from '../../src/auth/tokens.ts';
 import { ForbiddenError } from '../../src/core/errors.ts';
 import type { Target } from '../../src/core/target.ts';
 import { checkCadence } from '../../src/schedules/schedule.ts';
-import { runTokenCommand } from '../../src/token-cli.ts';
+import { runTokenCommand } from '../../entry/token-cli.ts';
 
 const ID = 'inv_01jd3zq8k2m4n6p8r0s2t4v6w8';
 

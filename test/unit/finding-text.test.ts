@@ -8,8 +8,8 @@ import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/procfs/fi
 import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/procfs/inotify-watches/result.ts';
 import { MountNamespacesResult, type MountNamespace } from '../../bpf/procfs/mount-namespaces/result.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
-import { PlaybookDoc } from '../../src/core/playbooks/schema.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { PlaybookDoc } from '../../src/playbooks/schema.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { SyscountResult, type SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 import { summaryProblems } from '../helpers/summary-lint.ts';

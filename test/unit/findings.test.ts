@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeCpuProfile } from '../../src/core/findings/cpu-profile.ts';
-import { summarizeSyscallErrors } from '../../src/core/findings/syscall-errors.ts';
+import { summarizeCpuProfile } from '../../src/findings/cpu-profile.ts';
+import { summarizeSyscallErrors } from '../../src/findings/syscall-errors.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
-import { renderReportMarkdown } from '../../src/core/report.ts';
+import { renderReportMarkdown } from '../../src/report/markdown.ts';
 import type { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import type { SyscountResult, SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
 

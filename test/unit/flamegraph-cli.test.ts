@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runFlamegraphCommand } from '../../src/flamegraph-cli.ts';
+import { runFlamegraphCommand } from '../../entry/flamegraph-cli.ts';
 
 const files: Record<string, string> = {
   'before.folded': 'app;main;work 5\napp;main;idle 5\n',

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { describeDurationMs } from '../../src/core/duration.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
-import { compilePlaybook } from '../../src/core/playbooks/compile.ts';
-import { planContext } from '../../src/core/playbooks/engine.ts';
-import type { Playbook, ToolCatalogue } from '../../src/core/playbooks/playbook.ts';
-import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
+import { compilePlaybook } from '../../src/playbooks/compile.ts';
+import { planContext } from '../../src/playbooks/plan-context.ts';
+import type { Playbook, ToolCatalogue } from '../../src/playbooks/playbook.ts';
+import { parsePlaybookParams } from '../../src/playbooks/select.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 import { CAPTURE_SLACK_MS, DISPATCH_ALLOWANCE_MS, FINISH_ALLOWANCE_MS, deadlineReason, investigationBudgetMs } from '../../workers/orchestrator/deadline.ts';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { INVESTIGATION_ID, INVESTIGATION_ID_PART, InvestigationId, newInvestigationId } from '../../src/core/ids.ts';
 import { LOWER_CASE_NAME, PlaybookName, StepId, ToolName } from '../../src/core/investigation.ts';
-import { ParamName } from '../../src/core/playbooks/schema.ts';
+import { ParamName } from '../../src/playbooks/schema.ts';
 import { DNS_LABEL, DNS_SUBDOMAIN, QosClass } from '../../src/core/target.ts';
 import { LABEL_KEY, LABEL_VALUE } from '../../src/inventory/label-selector.ts';
 import { SCHEDULE_NAME } from '../../src/schedules/schedule.ts';
@@ -45,7 +45,7 @@ const RULES: { rule: string; home: string; copy: RegExp }[] = [
   { rule: 'DNS-1123 subdomain (node and pod names)', home: 'src/core/target.ts', copy: new RegExp(escape('[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?')) },
   { rule: 'QoS classes', home: 'src/core/target.ts', copy: /Guaranteed['"`]?\s*[,|]\s*['"`]?Burstable/ },
   { rule: 'schedule names', home: 'src/schedules/schedule.ts', copy: new RegExp(escape('[a-z0-9][a-z0-9-]{0,62}')) },
-  { rule: 'playbook parameter names', home: 'src/core/playbooks/schema.ts', copy: new RegExp(escape('[a-z][a-zA-Z0-9]{0,31}')) },
+  { rule: 'playbook parameter names', home: 'src/playbooks/schema.ts', copy: new RegExp(escape('[a-z][a-zA-Z0-9]{0,31}')) },
   { rule: 'Kubernetes label names and values', home: 'src/inventory/label-selector.ts', copy: new RegExp(escape('[-A-Za-z0-9_.]')) },
   { rule: 'label key prefix (RFC 1123 subdomain)', home: 'src/inventory/label-selector.ts', copy: new RegExp(escape('[a-z0-9]([-a-z0-9]*[a-z0-9])?')) },
 ];
@@ -61,7 +61,7 @@ const DEFINED_ONCE: Record<string, string> = {
   QosClass: 'src/core/target.ts',
   PodRef: 'src/core/target.ts',
   ScheduleName: 'src/schedules/schedule.ts',
-  ParamName: 'src/core/playbooks/schema.ts',
+  ParamName: 'src/playbooks/schema.ts',
   LabelKey: 'src/inventory/label-selector.ts',
   LabelValue: 'src/inventory/label-selector.ts',
 };

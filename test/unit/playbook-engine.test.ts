@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Capabilities } from '../../src/core/capabilities.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
-import { compilePlaybook, PlaybookError } from '../../src/core/playbooks/compile.ts';
-import { planContext } from '../../src/core/playbooks/engine.ts';
-import type { ToolCatalogue } from '../../src/core/playbooks/playbook.ts';
+import { compilePlaybook, PlaybookError } from '../../src/playbooks/compile.ts';
+import { planContext } from '../../src/playbooks/plan-context.ts';
+import type { ToolCatalogue } from '../../src/playbooks/playbook.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 
 const tools: ToolCatalogue = {

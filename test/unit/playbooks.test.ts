@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.ts';
 import { newInvestigationId, InvestigationId } from '../../src/core/ids.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
-import { choosePlaybook as choose, parsePlaybookParams } from '../../src/core/playbooks/select.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
+import { choosePlaybook as choose, parsePlaybookParams } from '../../src/playbooks/select.ts';
 import { Target } from '../../src/core/target.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 

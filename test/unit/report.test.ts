@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Investigation } from '../../src/core/investigation.ts';
-import { renderReportHtml } from '../../src/core/report-html.ts';
-import { renderReportMarkdown } from '../../src/core/report.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import { renderReportMarkdown } from '../../src/report/markdown.ts';
 import { enospcFailed, enospcSucceeded } from '../fixtures/chatops/investigations.ts';
 
 /** The same investigation with its findings in the reverse of severity order. */

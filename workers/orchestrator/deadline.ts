@@ -1,7 +1,7 @@
 import { describeDurationMs } from '../../src/core/duration.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
-import { planContext } from '../../src/core/playbooks/engine.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { planContext } from '../../src/playbooks/plan-context.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 
 /** Beyond its duration, how long a capture may take (bpftrace start-up, printing, upload) before it is overdue. */
 export const CAPTURE_SLACK_MS = 60_000;

@@ -1,6 +1,6 @@
 import { Capabilities } from '../../src/core/capabilities.ts';
 import type { Step } from '../../src/core/investigation.ts';
-import type { PlanContext, PlaybookStep, StepDecision } from '../../src/core/playbooks/playbook.ts';
+import type { PlanContext, PlaybookStep, StepDecision } from '../../src/playbooks/playbook.ts';
 import type { Target } from '../../src/core/target.ts';
 import type { CaptureJob } from '../../src/queue/jobs.ts';
 import { captureScopeOf } from './capture-scope.ts';

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
-import { planContext } from '../../src/core/playbooks/engine.ts';
-import type { PlaybookStep } from '../../src/core/playbooks/playbook.ts';
+import { planContext } from '../../src/playbooks/plan-context.ts';
+import type { Step } from '../../src/core/investigation.ts';
+import type { PlaybookStep } from '../../src/playbooks/playbook.ts';
 import { failpoint } from '../../src/faults/failpoints.ts';
 import type { RecordVersion } from '../../src/records/investigation-records.ts';
 import { captureQueue } from '../../src/queue/queues.ts';
@@ -11,15 +12,21 @@ import { advance, now, type RunContext } from './run-context.ts';
 
 /** Captures are kept a week after they end, for the record's links and for debugging. */
 const CAPTURE_JOB_KEEP = { age: 7 * 24 * 3600 };
+/**
+ * Capture jobs per transaction. One transaction of 5,000 is built for ~0.3 s before Redis sees any of it and the
+ * first agent can start; in chunks, the first 500 are capturing while the rest are built (bench/fanout.ts).
+ */
+const ADD_CHUNK = 500;
 
 /**
  * The dispatch part of a run: plans one step (placement, each node's capabilities), queues its capture jobs as
  * children of the investigation's job, has the watchdog look after them and records the step's entries. Returns the
  * record as written and the nodes whose captures the run must wait for (none: go on to the next step).
  *
- * Every Redis exchange is one round trip whatever the fleet's size — one read of the nodes' capabilities, one
- * transaction adding every capture job (FlowProducer.addBulk: one queue per node, so Queue.addBulk cannot), one for
- * the watchdog, one record write — so a 5,000-node step costs what a 5-node one does, plus Redis's own work.
+ * Nothing here talks to Redis once per node: the live agents are read once (placement and capabilities both come
+ * from that read), the capture jobs are added in a few transactions sent at once (FlowProducer.addBulk: each node
+ * has its own queue, so Queue.addBulk cannot), the watchdog's list is one write and the record another, which
+ * carries the version the run last wrote instead of reading a record of thousands of steps back first.
  */
 export async function dispatchStep(
   ctx: RunContext,
@@ -31,7 +38,7 @@ export async function dispatchStep(
   const { inv } = version;
   const id = inv.id;
   // Entries of this step replace any recorded before a crash (a resumed run plans the step again): one per node.
-  const record = (entries: Parameters<typeof withEntries>[1]) => advance(ctx, version, (cur) => ({ ...cur, steps: withEntries(cur.steps, entries) }));
+  const record = (entries: readonly Step[]) => advance(ctx, version, (cur) => ({ ...cur, steps: withEntries(cur.steps, entries) }));
   const target = inv.target ?? {};
   const pctx = planContext(params, target, inv.steps);
   const notNow = step.condition(pctx);
@@ -44,17 +51,24 @@ export async function dispatchStep(
   const capabilities = new Map(agents.map((a) => [a.name, a.capabilities]));
   const { entries, captures } = planStep({ investigationId: id, target, step, pctx, placements: resolution.placements, dead: resolution.dead, capabilities, thumbnails, at: now() });
 
-  if (captures.length > 0) {
-    const parent = { id: job.id!, queue: job.queueQualifiedName };
-    await ctx.flows.addBulk(
-      captures.map((data) => ({
-        name: data.tool,
-        queueName: captureQueue(data.node).name,
-        data,
-        opts: { jobId: captureJobId(id, step.id, data.node), parent, ignoreDependencyOnFailure: true, removeOnComplete: CAPTURE_JOB_KEEP, removeOnFail: CAPTURE_JOB_KEEP },
-      })),
-    );
+  const parent = { id: job.id!, queue: job.queueQualifiedName };
+  const flows = captures.map((data) => ({
+    name: data.tool,
+    queueName: captureQueue(data.node).name,
+    data,
+    opts: { jobId: captureJobId(id, step.id, data.node), parent, ignoreDependencyOnFailure: true, removeOnComplete: CAPTURE_JOB_KEEP, removeOnFail: CAPTURE_JOB_KEEP },
+  }));
+  // In transactions of ADD_CHUNK, each sent before the next is built (the yield lets its build finish and reach the
+  // socket): Redis runs one while the next is built, and agents start on the first while the last is on its way. A
+  // crash in between leaves some added; the resumed run adds them again, as the same jobs (same ids).
+  // Each chunk's failure is held (not left unhandled while the next is built) and the first one thrown after.
+  const sent: Promise<{ failed: unknown } | null>[] = [];
+  for (let i = 0; i < flows.length; i += ADD_CHUNK) {
+    sent.push(ctx.flows.addBulk(flows.slice(i, i + ADD_CHUNK)).then(() => null, (failed: unknown) => ({ failed })));
+    await new Promise((r) => setImmediate(r));
   }
+  const failure = (await Promise.all(sent)).find((r) => r !== null);
+  if (failure) throw failure.failed;
   // Watched only once the jobs exist: a watched job not found is taken for one that ended.
   const at = Date.now();
   const [, recorded] = await Promise.all([

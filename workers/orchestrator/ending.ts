@@ -1,6 +1,6 @@
 import { bySeverity, type Investigation, type InvestigationStatus, type Step, type Summary } from '../../src/core/investigation.ts';
-import { artifactNamesOf } from '../../src/core/findings/step-problems.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import { artifactNamesOf } from '../../src/findings/step-problems.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { comparisonFindings, type SweepComparison } from '../../src/sweeps/compare.ts';
 
 /** The playbook a run follows and its parsed parameters: what summarizing needs (absent when a run ends lost). */

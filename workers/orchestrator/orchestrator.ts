@@ -2,8 +2,8 @@ import { WaitingChildrenError, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../src/core/errors.ts';
 import { isTerminal } from '../../src/core/investigation.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
-import { parsePlaybookParams } from '../../src/core/playbooks/select.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
+import { parsePlaybookParams } from '../../src/playbooks/select.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { InvestigationRecords } from '../../src/records/investigation-records.ts';
@@ -21,8 +21,6 @@ import { Reaper, lostReason } from './reaper.ts';
 import { ReportRequests, startReportWorker } from './reports.ts';
 import { RecordEnded, advance, now, tell, type OrchestratorHooks, type RunContext } from './run-context.ts';
 import { CaptureWatchdog } from './watchdog.ts';
-
-export type { OrchestratorHooks } from './run-context.ts';
 
 export interface Orchestrator {
   close(): Promise<void>;
@@ -150,7 +148,8 @@ async function runInvestigation(job: JobOf<typeof QUEUES.investigations>, data: 
   if (!record) throw new NotFoundError(`no investigation ${id}`);
   if (isTerminal(record.inv.status)) return;
 
-  const playbook = ctx.playbooks.find((p) => p.name === record!.inv.playbook);
+  const playbookName = record.inv.playbook;
+  const playbook = ctx.playbooks.find((p) => p.name === playbookName);
   if (!playbook) {
     await finish(ctx, { ...record.inv, status: 'failed', reason: `unknown playbook ${record.inv.playbook}` }, null, record);
     return;

@@ -1,7 +1,7 @@
 import type { FlowProducer, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
-import type { Playbook } from '../../src/core/playbooks/playbook.ts';
+import type { Playbook } from '../../src/playbooks/playbook.ts';
 import type { Inventory } from '../../src/inventory/inventory.ts';
 import type { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import type { InvestigationRecords, RecordVersion } from '../../src/records/investigation-records.ts';

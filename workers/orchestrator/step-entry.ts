@@ -1,5 +1,5 @@
 import type { Step } from '../../src/core/investigation.ts';
-import type { PlaybookStep } from '../../src/core/playbooks/playbook.ts';
+import type { PlaybookStep } from '../../src/playbooks/playbook.ts';
 
 /** What an entry says beyond the step it belongs to and its node; `title` and `tool` when a fallback ran instead. */
 export type EntryFields = Omit<Step, 'id' | 'node' | 'artifacts' | 'title' | 'tool'> & Partial<Pick<Step, 'title' | 'tool' | 'artifacts'>>;

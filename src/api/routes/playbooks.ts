@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.ts';
 import { PlaybookName } from '../../core/investigation.ts';
-import type { Playbook } from '../../core/playbooks/playbook.ts';
+import type { Playbook } from '../../playbooks/playbook.ts';
 import { defineRoute, jsonResponse, problemResponse } from '../route.ts';
 
 const PlaybookDescription = z.object({

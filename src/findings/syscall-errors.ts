@@ -1,6 +1,6 @@
-import { SyscountResult, type SyscountRow } from '../../../bpf/bpftrace/syscount/result.ts';
-import { formatCount, plural } from '../format.ts';
-import type { Finding, Step } from '../investigation.ts';
+import { SyscountResult, type SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
+import { formatCount, plural } from '../core/format.ts';
+import type { Finding, Step } from '../core/investigation.ts';
 import { fileText, nextStepFor } from './next-steps.ts';
 import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
 

@@ -1,7 +1,7 @@
-import { ProfileResult } from '../../../bpf/bpftrace/profile/result.ts';
-import type { TopFunction } from '../../flamegraph/folded.ts';
-import { formatShare, plural } from '../format.ts';
-import type { Step } from '../investigation.ts';
+import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
+import type { TopFunction } from '../flamegraph/folded.ts';
+import { formatShare, plural } from '../core/format.ts';
+import type { Step } from '../core/investigation.ts';
 import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
 
 export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Draft {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Capabilities, Requirement } from '../capabilities.ts';
-import type { Investigation, Step, StepStatus, Summary } from '../investigation.ts';
+import type { Capabilities, Requirement } from '../core/capabilities.ts';
+import type { Investigation, Step, StepStatus, Summary } from '../core/investigation.ts';
 
 /** What expressions see of a step: its status and result, merged over the nodes it ran on. */
 export interface StepView {

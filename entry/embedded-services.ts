@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { privateDir, writeSecretFile } from './auth/bootstrap.ts';
-import type { Config } from './config.ts';
-import { startEmbeddedRedis } from './redis/embedded-redis.ts';
-import type { Stoppable } from './stoppable.ts';
-import { startEmbeddedS3 } from './storage/embedded-s3.ts';
+import { privateDir, writeSecretFile } from '../src/auth/bootstrap.ts';
+import type { Config } from '../src/config.ts';
+import { startEmbeddedRedis } from '../src/redis/embedded-redis.ts';
+import type { Stoppable } from '../src/stoppable.ts';
+import { startEmbeddedS3 } from '../src/storage/embedded-s3.ts';
 
 /**
  * Files in DATA_DIR (mode 0600) through which another local process of the same operator — a second agent, a

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Requirement } from '../capabilities.ts';
-import { PlaybookName, StepId, ToolName } from '../investigation.ts';
+import { Requirement } from '../core/capabilities.ts';
+import { PlaybookName, StepId, ToolName } from '../core/investigation.ts';
 
 /** The YAML playbook language, as a zod schema: what `playbooks/*.yaml` may say. */
 
@@ -95,7 +95,7 @@ export const FindingRule = z.union([
     .strict(),
   z
     .object({
-      /** A built-in summarizer (src/core/findings) with its arguments: rich findings written once in code. */
+      /** A built-in summarizer (src/findings) with its arguments: rich findings written once in code. */
       use: z.enum(['syscall-errors', 'cpu-profile']),
       step: StepId,
       with: z.record(z.string(), z.string()).default({}),

@@ -1,4 +1,4 @@
-import type { Finding, Step } from '../investigation.ts';
+import type { Finding, Step } from '../core/investigation.ts';
 
 /** What a summarizer contributes; the playbook adds the step problems and notes once, for every summarizer and rule. */
 export interface Draft {

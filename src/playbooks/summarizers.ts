@@ -1,8 +1,8 @@
-import { formatDurationMs } from '../duration.ts';
+import { formatDurationMs } from '../core/duration.ts';
 import { summarizeCpuProfile } from '../findings/cpu-profile.ts';
 import { summarizeSyscallErrors } from '../findings/syscall-errors.ts';
 import type { Draft } from '../findings/step-problems.ts';
-import type { Step } from '../investigation.ts';
+import type { Step } from '../core/investigation.ts';
 
 export interface SummarizerInput {
   steps: Step[];

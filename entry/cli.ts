@@ -1,7 +1,7 @@
-import { ConfigError, describeConfig, loadConfig } from './config.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, describeConfig, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
 import { startAgentPart, startApi, startOrchestratorPart, startServices } from './runtime.ts';
-import type { Stoppable } from './stoppable.ts';
+import type { Stoppable } from '../src/stoppable.ts';
 
 const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<void> {
       }
     } else {
       if (config.METRICS_PORT !== undefined) {
-        const { startMetricsServer } = await import('./metrics-server.ts');
+        const { startMetricsServer } = await import('../src/metrics-server.ts');
         const m = await startMetricsServer(config.METRICS_PORT, config.HOST);
         parts.push({ name: 'metrics', stop: m.stop });
         log.info({ url: m.url }, 'metrics served');

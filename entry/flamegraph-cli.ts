@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { renderDiffFlamegraph } from './flamegraph/diff.ts';
-import type { FlamegraphOptions } from './flamegraph/options.ts';
-import { renderFlamegraph, FoldedInputError } from './flamegraph/svg.ts';
+import { renderDiffFlamegraph } from '../src/flamegraph/diff.ts';
+import type { FlamegraphOptions } from '../src/flamegraph/options.ts';
+import { renderFlamegraph, FoldedInputError } from '../src/flamegraph/svg.ts';
 
 export const FLAMEGRAPH_USAGE = `usage: tracehound flamegraph [options] < stacks.folded > flamegraph.svg
        tracehound flamegraph --diff [--no-normalize] [options] before.folded after.folded > diff.svg

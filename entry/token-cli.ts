@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { Scope } from './auth/identity.ts';
-import { TokenEntry, generateToken, hashToken } from './auth/tokens.ts';
+import { Scope } from '../src/auth/identity.ts';
+import { TokenEntry, generateToken, hashToken } from '../src/auth/tokens.ts';
 
 export const TOKEN_USAGE = `usage: tracehound token create --name <name> --scopes <scope,…> [--namespaces <ns,…>] [--playbooks <name,…>]
   Prints a new API token once, and the entry to add under "tokens:" in ACCESS_FILE (only its SHA-256 is kept).

@@ -1,6 +1,6 @@
-import { formatBytes } from './format.ts';
-import type { Finding, Investigation } from './investigation.ts';
-import { artifactKind } from './record-artifacts.ts';
+import { formatBytes } from '../core/format.ts';
+import type { Finding, Investigation } from '../core/investigation.ts';
+import { artifactKind } from '../core/record-artifacts.ts';
 import {
   earlyEndLine,
   findingsInOrder,
@@ -13,7 +13,7 @@ import {
   runDurationMs,
   stepDurationMs,
   storedArtifact,
-} from './report-view.ts';
+} from './view.ts';
 
 /** Table cells end at "|" and at a line break. */
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { Playbook } from './playbook.ts';
 
 /** The playbook a request names, or the first whose symptoms match its free text. */

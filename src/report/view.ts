@@ -1,4 +1,4 @@
-import { bySeverity, isTerminal, type Finding, type Investigation, type Step } from './investigation.ts';
+import { bySeverity, isTerminal, type Finding, type Investigation, type Step } from '../core/investigation.ts';
 
 /*
  * What every rendering of an investigation shows — report.md, report.html, the chat messages — decided once here, so
@@ -40,7 +40,7 @@ export const findingsInOrder = (inv: Investigation): Finding[] => [...(inv.summa
 export const notesOf = (inv: Investigation): string[] => inv.summary?.notes ?? [];
 
 /** A branch the playbook did not take: the playbook working, shown only in the steps table. */
-export { isNotNeeded } from './findings/step-problems.ts';
+export { isNotNeeded } from '../findings/step-problems.ts';
 
 /** "0.4 s", "32.4 s", "1 min 35 s", "2 h 5 min": spans of a capture or a whole run, to the tenth under a minute. */
 export function formatElapsedMs(ms: number): string {

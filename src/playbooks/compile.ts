@@ -1,13 +1,13 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { unmetByCapabilities, type Capabilities, type Requirement } from '../capabilities.ts';
-import { durationMs, parseDurationMs } from '../duration.ts';
-import { ErrnoName } from '../errno.ts';
-import { bySeverity, type Finding, type Summary } from '../investigation.ts';
+import { unmetByCapabilities, type Capabilities, type Requirement } from '../core/capabilities.ts';
+import { durationMs, parseDurationMs } from '../core/duration.ts';
+import { ErrnoName } from '../core/errno.ts';
+import { bySeverity, type Finding, type Summary } from '../core/investigation.ts';
 import { artifactsOf, stepProblems, type Draft } from '../findings/step-problems.ts';
 import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, PlaybookStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
-import { planContext } from './engine.ts';
+import { planContext } from './plan-context.ts';
 import { PlaybookDoc, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
 import { SUMMARIZERS } from './summarizers.ts';
 

@@ -1,8 +1,8 @@
 import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
-import { formatBytes } from './format.ts';
-import { SEVERITY_ORDER, type Finding, type Investigation, type Severity, type Step } from './investigation.ts';
-import { artifactKind } from './record-artifacts.ts';
-import { FLAMEGRAPH_FRAME_CSS, REPORT_CSS, REPORT_SCRIPT } from './report-html-style.ts';
+import { formatBytes } from '../core/format.ts';
+import { SEVERITY_ORDER, type Finding, type Investigation, type Severity, type Step } from '../core/investigation.ts';
+import { artifactKind } from '../core/record-artifacts.ts';
+import { FLAMEGRAPH_FRAME_CSS, REPORT_CSS, REPORT_SCRIPT } from './html-style.ts';
 import {
   earlyEndLine,
   findingsInOrder,
@@ -15,7 +15,7 @@ import {
   runDurationMs,
   stepDurationMs,
   storedArtifact,
-} from './report-view.ts';
+} from './view.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

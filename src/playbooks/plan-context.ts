@@ -1,4 +1,4 @@
-import type { Step, StepStatus } from '../investigation.ts';
+import type { Step, StepStatus } from '../core/investigation.ts';
 import type { PlanContext, StepView } from './playbook.ts';
 
 const RANK: Record<StepStatus, number> = { succeeded: 5, running: 4, pending: 3, failed: 2, cancelled: 1, skipped: 0 };

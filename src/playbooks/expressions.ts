@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { formatDurationMs } from '../duration.ts';
-import { formatBytes, formatCount, shellWord } from '../format.ts';
+import { formatDurationMs } from '../core/duration.ts';
+import { formatBytes, formatCount, shellWord } from '../core/format.ts';
 
 /**
  * Playbook conditions and templates are CEL (the expression language Kubernetes uses): side-effect free, bounded,

@@ -1,6 +1,6 @@
-import { shellWord } from '../format.ts';
-import type { NextStep } from '../investigation.ts';
-import type { FailingFile } from '../../../bpf/failing-file.ts';
+import { shellWord } from '../core/format.ts';
+import type { NextStep } from '../core/investigation.ts';
+import type { FailingFile } from '../../bpf/failing-file.ts';
 
 /** Syscalls handed the descriptor of the file they write to or act on (the ones syscount resolves to a path). */
 const WRITES = new Set([
