@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import type { Investigation } from '../src/core/investigation.ts';
 import { createLogger } from '../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../entry/runtime.ts';
+import { startAgentPart } from '../entry/agent.ts';
+import { startApi } from '../entry/api.ts';
+import { startOrchestratorPart } from '../entry/orchestrator.ts';
+import { startServices } from '../entry/services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

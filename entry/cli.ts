@@ -1,6 +1,9 @@
 import { ConfigError, describeConfig, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices } from './runtime.ts';
+import { startAgentPart } from './agent.ts';
+import { startApi } from './api.ts';
+import { startOrchestratorPart } from './orchestrator.ts';
+import { startServices } from './services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
 const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]

@@ -38,7 +38,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     httpRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
   app.use('*', requestBodyLimit(deps.limits));
-  app.use('*', authMiddleware(deps.auth, deps.audit));
+  app.use('*', authMiddleware(deps.auth, deps.intake.audit));
   // One handler per route (app.routes lists each route once): its input checked against its schemas, then the route.
   for (const route of ROUTES) app.on(route.method, route.path, (c) => route.handle(c, requestInput(route, c), deps));
 

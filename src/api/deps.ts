@@ -1,18 +1,13 @@
-import type { QUEUES, QueueOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AlertRules } from '../alerts/rules.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
 import type { SlackRule } from '../auth/access-file.ts';
 import type { TokenEntry } from '../auth/tokens.ts';
 import type { LinkSigner } from '../auth/signed-links.ts';
-import type { Playbook } from '../playbooks/playbook.ts';
 import type { IntakeDeps } from '../intake/start.ts';
-import type { Inventory } from '../inventory/inventory.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import type { NotifyHost, NotifyTargets } from '../notify/targets.ts';
+import type { NotifyHost } from '../notify/targets.ts';
 import type { InvestigationChanges } from '../records/investigation-changes.ts';
-import type { InvestigationRecords } from '../records/investigation-records.ts';
 import type { OnceKeys } from '../intake/once-keys.ts';
 import type { RenderPool } from '../render/pool.ts';
 import type { ScheduleStore } from '../schedules/schedule-store.ts';
@@ -42,24 +37,21 @@ export interface AlertmanagerSettings {
   slackWebhookUrl?: string;
 }
 
-/** Everything the API needs from the outside world, injected so tests run it against real Redis and S3. */
+/**
+ * Everything the API needs from the outside world, injected so tests run it against real Redis and S3. What the one
+ * door needs (playbooks, inventory, records, the investigations queue, audit, notify targets) is reached through
+ * `intake`, never held twice.
+ */
 export interface ApiDeps {
-  playbooks: readonly Playbook[];
-  /** Resolves pods and selectors at request time, so an unknown pod is a 404 before anything is queued. */
-  inventory: Inventory | null;
-  records: InvestigationRecords;
+  intake: IntakeDeps;
   /** Pushes record changes to SSE streams. */
   changes: InvestigationChanges;
-  investigations: QueueOf<typeof QUEUES.investigations>;
   registry: NodeRegistry;
   store: ArtifactStore;
   pingRedis(): Promise<void>;
   log: Logger;
-  intake: IntakeDeps;
-  audit: AuditLog;
   auth: AuthConfig;
   notifier: Notifier;
-  notifyTargets: NotifyTargets;
   /** Where the server may post notifications (NOTIFY_URL_HOSTS: scheme, host and port each). */
   notifyHosts: readonly NotifyHost[];
   links: LinkSigner;

@@ -39,12 +39,14 @@ export function verifySignedPath(secret: string, path: string, exp: string | und
 export class LinkSigner {
   constructor(
     private readonly secret: string,
-    private readonly publicBaseUrl: string,
+    /** A function when the URL is known only once the server listens (PORT=0): the signer is built before that. */
+    private readonly publicBaseUrl: string | (() => string),
     private readonly ttlSec: number,
   ) {}
 
   url(path: string, nowSec = Math.floor(Date.now() / 1000)): string {
-    return this.publicBaseUrl.replace(/\/+$/, '') + signPath(this.secret, path, nowSec + this.ttlSec);
+    const base = typeof this.publicBaseUrl === 'string' ? this.publicBaseUrl : this.publicBaseUrl();
+    return base.replace(/\/+$/, '') + signPath(this.secret, path, nowSec + this.ttlSec);
   }
 
   /**

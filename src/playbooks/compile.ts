@@ -6,7 +6,7 @@ import { ErrnoName } from '../core/errno.ts';
 import { bySeverity, type Finding, type Summary } from '../core/investigation.ts';
 import { artifactsOf, stepProblems, type Draft } from '../findings/step-problems.ts';
 import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
-import type { Playbook, PlanContext, PlaybookStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
+import type { Playbook, PlanContext, CompiledStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './plan-context.ts';
 import { PlaybookDoc, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
 import { SUMMARIZERS } from './summarizers.ts';
@@ -167,7 +167,7 @@ function unmet(requires: Requirement[], caps: Capabilities | null): string | nul
   return reasons.length ? reasons.join('; ') : null;
 }
 
-function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems): PlaybookStep {
+function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems): CompiledStep {
   const at = `steps[${i}]`;
   const main = compileAction(spec, at, tools, problems);
   const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems) : null;

@@ -1,11 +1,11 @@
 import type { Step, StepStatus } from '../core/investigation.ts';
-import type { PlanContext, StepView } from './playbook.ts';
+import type { PlanContext, StepForExpressions } from './playbook.ts';
 
 const RANK: Record<StepStatus, number> = { succeeded: 5, running: 4, pending: 3, failed: 2, cancelled: 1, skipped: 0 };
 
 /** The expression view of recorded steps: one entry per step id, merged over its nodes. */
-export function stepViews(steps: Step[]): Record<string, StepView> {
-  const views: Record<string, StepView> = {};
+export function stepViews(steps: Step[]): Record<string, StepForExpressions> {
+  const views: Record<string, StepForExpressions> = {};
   for (const s of steps) {
     const v = (views[s.id] ??= { status: s.status, results: [] });
     v.results.push({ node: s.node, status: s.status, ...(s.result !== undefined ? { result: s.result } : {}) });

@@ -2,8 +2,8 @@ import type { z } from 'zod';
 import type { Capabilities, Requirement } from '../core/capabilities.ts';
 import type { Investigation, Step, StepStatus, Summary } from '../core/investigation.ts';
 
-/** What expressions see of a step: its status and result, merged over the nodes it ran on. */
-export interface StepView {
+/** What CEL expressions see of a step (`steps.<id>`): its status and result, merged over the nodes it ran on. */
+export interface StepForExpressions {
   status: StepStatus;
   reason?: string;
   /** The first succeeded node's result (single-node targets: the result). */
@@ -14,7 +14,7 @@ export interface StepView {
 export interface PlanContext {
   params: Record<string, unknown>;
   target: Record<string, unknown>;
-  steps: Record<string, StepView>;
+  steps: Record<string, StepForExpressions>;
 }
 
 export type StepDecision =
@@ -29,7 +29,8 @@ export type StepDecision =
       fallbackReason?: string;
     };
 
-export interface PlaybookStep {
+/** A playbook step compiled from its YAML (StepSpec, schema.ts): when it runs, what it runs where, its longest box. */
+export interface CompiledStep {
   id: string;
   title: string;
   tool: string;
@@ -60,7 +61,7 @@ export interface Playbook {
   /** May run without a target: then on every live node (sweeps). */
   fleetWide: boolean;
   params: z.ZodType<Record<string, unknown>>;
-  steps: PlaybookStep[];
+  steps: CompiledStep[];
   summarize(input: SummaryInput): Summary;
   /** Where it was loaded from, for error messages and the API. */
   source: string;

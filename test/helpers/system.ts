@@ -7,7 +7,10 @@ import { generateToken, hashToken } from '../../src/auth/tokens.ts';
 import type { Scope } from '../../src/auth/identity.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startAgentPart, startApi, startOrchestratorPart, startServices } from '../../entry/runtime.ts';
+import { startAgentPart } from '../../entry/agent.ts';
+import { startApi } from '../../entry/api.ts';
+import { startOrchestratorPart } from '../../entry/orchestrator.ts';
+import { startServices } from '../../entry/services.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { uniquePrefix } from './services.ts';
 

@@ -1,6 +1,6 @@
 import { Capabilities } from '../../src/core/capabilities.ts';
 import type { Step } from '../../src/core/investigation.ts';
-import type { PlanContext, PlaybookStep, StepDecision } from '../../src/playbooks/playbook.ts';
+import type { PlanContext, CompiledStep, StepDecision } from '../../src/playbooks/playbook.ts';
 import type { Target } from '../../src/core/target.ts';
 import type { CaptureJob } from '../../src/queue/jobs.ts';
 import { captureScopeOf } from './capture-scope.ts';
@@ -24,7 +24,7 @@ export interface StepPlan {
 export function planStep(input: {
   investigationId: string;
   target: Target;
-  step: PlaybookStep;
+  step: CompiledStep;
   pctx: PlanContext;
   placements: readonly Placement[];
   dead: readonly string[];
@@ -78,7 +78,7 @@ export function planStep(input: {
 }
 
 /** The entry of a step that reaches no node: its condition said not now (skipped), or it could not be placed (failed). */
-export function unplacedEntry(step: PlaybookStep, why: { skip: 'not-needed' | 'unsupported'; reason: string } | { error: string }, at: string): Step {
+export function unplacedEntry(step: CompiledStep, why: { skip: 'not-needed' | 'unsupported'; reason: string } | { error: string }, at: string): Step {
   return 'error' in why
     ? stepEntry(step, null, { status: 'failed', reason: why.error, finishedAt: at })
     : stepEntry(step, null, { status: 'skipped', reason: why.reason, skip: why.skip, finishedAt: at });

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { planContext } from '../../src/playbooks/plan-context.ts';
 import type { Step } from '../../src/core/investigation.ts';
-import type { PlaybookStep } from '../../src/playbooks/playbook.ts';
+import type { CompiledStep } from '../../src/playbooks/playbook.ts';
 import { failpoint } from '../../src/faults/failpoints.ts';
 import type { RecordVersion } from '../../src/records/investigation-records.ts';
 import { captureQueue } from '../../src/queue/queues.ts';
@@ -32,7 +32,7 @@ export async function dispatchStep(
   ctx: RunContext,
   job: Job,
   version: RecordVersion,
-  step: PlaybookStep,
+  step: CompiledStep,
   params: Record<string, unknown>,
 ): Promise<{ version: RecordVersion; waitFor: string[] }> {
   const { inv } = version;

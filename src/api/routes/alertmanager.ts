@@ -30,7 +30,7 @@ async function alertIdentity(settings: AlertmanagerSettings, header: string | un
     const limits = { namespaces: entry.namespaces ?? null, playbooks: entry.playbooks ?? null };
     const token = identity(`token:${entry.name}`, entry.scopes, limits);
     if (!hasScope(token, 'alerts:write')) {
-      await deps.audit.append({ actor: token.requestedBy, action: 'access.denied', subject: 'POST /v1/webhooks/alertmanager', detail: { needs: 'alerts:write' } });
+      await deps.intake.audit.append({ actor: token.requestedBy, action: 'access.denied', subject: 'POST /v1/webhooks/alertmanager', detail: { needs: 'alerts:write' } });
       throw new ForbiddenError(`${token.requestedBy} lacks the alerts:write scope this route needs`);
     }
     return identity(token.requestedBy, scopes, limits);
@@ -78,7 +78,7 @@ export const alertmanagerRoutes = [
       }
       const payload = await input.body();
       const plan = planInvestigations(payload, settings.rules);
-      await deps.audit.append({
+      await deps.intake.audit.append({
         actor: who.requestedBy,
         action: 'alert.receive',
         subject: payload.groupKey,

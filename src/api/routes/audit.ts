@@ -21,7 +21,7 @@ export const auditRoutes = [
     query: AuditQuery,
     responses: { 200: jsonResponse('a page', z.object({ items: z.array(AuditEntry), nextBefore: z.string().nullable() })) },
     handle: async (c, { query }, deps) => {
-      const page = await deps.audit.list(query);
+      const page = await deps.intake.audit.list(query);
       return c.json({ items: page.items, nextBefore: page.nextBefore });
     },
   }),

@@ -107,7 +107,7 @@ const IdParams = z.object({ id: InvestigationId });
 
 /** Investigations outside a namespace-limited caller's namespaces do not exist for it. */
 async function load(deps: ApiDeps, id: string, who: Identity): Promise<Investigation> {
-  const inv = await deps.records.find(id);
+  const inv = await deps.intake.records.find(id);
   if (!inv || !canSee(who, inv)) throw new NotFoundError(`no investigation ${id}`);
   return inv;
 }
@@ -164,7 +164,7 @@ export const investigationRoutes = [
     responses: { 200: jsonResponse('a page', z.object({ items: z.array(Investigation), nextCursor: InvestigationId.nullable() })) },
     handle: async (c, { query }, deps) => {
       const who = c.get('identity');
-      const page = await deps.records.list({ ...query, visible: (inv) => canSee(who, inv) });
+      const page = await deps.intake.records.list({ ...query, visible: (inv) => canSee(who, inv) });
       return c.json({ items: page.items, nextCursor: page.nextCursor });
     },
   }),
@@ -316,7 +316,7 @@ export const investigationRoutes = [
           while (!stream.aborted && !deps.changes.closed.aborted) {
             if (changed) {
               changed = false;
-              const inv = await deps.records.find(first.id);
+              const inv = await deps.intake.records.find(first.id);
               if (!inv) break;
               for (const e of investigationEvents(inv, sent, status)) await stream.writeSSE(e);
               status = inv.status;
@@ -350,7 +350,7 @@ export const investigationRoutes = [
     handle: async (c, { params }, deps) => {
       const who = c.get('identity');
       const inv = await load(deps, params.id, who);
-      return c.json(await cancelInvestigation(deps, who, inv), 202);
+      return c.json(await cancelInvestigation({ ...deps.intake, notifier: deps.notifier }, who, inv), 202);
     },
   }),
 ];

@@ -29,7 +29,7 @@ export const playbookRoutes = [
     access: 'investigations:read',
     summary: 'Playbooks with their parameters as JSON Schema',
     responses: { 200: jsonResponse('the playbooks', z.object({ items: z.array(PlaybookDescription) })) },
-    handle: (c, _input, deps) => c.json({ items: deps.playbooks.map(describe) }),
+    handle: (c, _input, deps) => c.json({ items: deps.intake.playbooks.map(describe) }),
   }),
   defineRoute({
     method: 'GET',
@@ -40,7 +40,7 @@ export const playbookRoutes = [
     unknownAs: 'playbook',
     responses: { 200: jsonResponse('the playbook', PlaybookDescription), 404: problemResponse('unknown playbook') },
     handle: (c, { params }, deps) => {
-      const p = deps.playbooks.find((x) => x.name === params.name);
+      const p = deps.intake.playbooks.find((x) => x.name === params.name);
       if (!p) throw new NotFoundError(`no playbook ${params.name}`);
       return c.json(describe(p));
     },

@@ -47,7 +47,7 @@ export const scheduleRoutes = [
         updatedAt: now,
       };
       await deps.schedules.upsert(s);
-      await deps.audit.append({ actor: who.requestedBy, action: 'schedule.upsert', subject: s.name, detail: { cron: s.cron, every: s.every, playbook: s.playbook, target: s.target } });
+      await deps.intake.audit.append({ actor: who.requestedBy, action: 'schedule.upsert', subject: s.name, detail: { cron: s.cron, every: s.every, playbook: s.playbook, target: s.target } });
       return c.json(await deps.schedules.view(s), existing ? 200 : 201);
     },
   }),
@@ -74,7 +74,7 @@ export const scheduleRoutes = [
       const s = await deps.schedules.get(name);
       if (!s || !canSee(who, s)) throw new NotFoundError(`no schedule ${name}`);
       await deps.schedules.remove(name);
-      await deps.audit.append({ actor: who.requestedBy, action: 'schedule.delete', subject: name });
+      await deps.intake.audit.append({ actor: who.requestedBy, action: 'schedule.delete', subject: name });
       return c.body(null, 204);
     },
   }),

@@ -164,10 +164,10 @@ export const slackRoutes = [
 
       const who = slackIdentity(settings, cmd.user_id, cmd.channel_id, chat.platform);
       if (!who) {
-        await deps.audit.append({ actor: `${chat.platform}:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
+        await deps.intake.audit.append({ actor: `${chat.platform}:${cmd.user_id}`, action: 'access.denied', subject: cmd.command, detail: { channel: cmd.channel_id } });
         return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
       }
-      const parsed = parseChatCommand(cmd.text, { playbooks: deps.playbooks.map((p) => p.name) });
+      const parsed = parseChatCommand(cmd.text, { playbooks: deps.intake.playbooks.map((p) => p.name) });
       const work = run(deps, who, parsed, cmd.response_url).then(
         (m) => m,
         async (err: unknown) => {
@@ -201,9 +201,9 @@ export const slackRoutes = [
 ];
 
 async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: string): Promise<SlackMessage> {
-  const playbookInfo = deps.playbooks.map((p) => ({ name: p.name, title: p.title }));
+  const playbookInfo = deps.intake.playbooks.map((p) => ({ name: p.name, title: p.title }));
   const visible = async (id: string) => {
-    const inv = await deps.records.find(id);
+    const inv = await deps.intake.records.find(id);
     return inv && canSee(who, inv) ? inv : null;
   };
   switch (cmd.kind) {
@@ -219,12 +219,12 @@ async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: 
       const inv = await visible(cmd.id);
       if (!inv) return errorMessage(`No investigation ${cmd.id}.`);
       if (!who.scopes.has('investigations:write')) return errorMessage('You may look but not cancel.');
-      const after = await cancelInvestigation(deps, who, inv);
+      const after = await cancelInvestigation({ ...deps.intake, notifier: deps.notifier }, who, inv);
       return errorMessage(after.status === 'cancelled' ? `Cancelled ${inv.id} before it started.` : `Cancelling ${inv.id}: its captures stop now.`);
     }
     case 'sweeps': {
       const schedules = (await deps.schedules.list()).filter((s) => canSee(who, s));
-      const last = await Promise.all(schedules.map((s) => (s.lastInvestigation ? deps.records.find(s.lastInvestigation) : null)));
+      const last = await Promise.all(schedules.map((s) => (s.lastInvestigation ? deps.intake.records.find(s.lastInvestigation) : null)));
       return sweepsMessage(
         schedules.map((s, i) => {
           const inv = last[i];

@@ -1,0 +1,63 @@
+/** The orchestrator process: the orchestrator, the schedule runner and the notification worker. */
+import { intakeDeps, publicBaseUrl } from './intake.ts';
+import { openRedisParts } from './redis-parts.ts';
+import type { Services } from './services.ts';
+import type { Logger } from 'pino';
+import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
+import { LinkSigner } from '../src/auth/signed-links.ts';
+import type { Config } from '../src/config.ts';
+import { startNotificationWorker } from '../workers/orchestrator/notification-worker.ts';
+import { startScheduleRunner } from '../workers/orchestrator/schedule-runner.ts';
+import type { Stoppable } from '../src/stoppable.ts';
+
+/** The orchestrator with what runs beside it: the schedule runner and the notification worker. */
+export async function startOrchestratorPart(config: Config, services: Services, log: Logger, opts: { publicUrl?: string } = {}): Promise<Stoppable> {
+  const parts = openRedisParts(config, services, log.child({ part: 'schedules' }));
+  const { redis, records, audit, investigations, notifyTargets, notifier, schedules, schedulesQueue } = parts;
+  const o = await startOrchestrator({
+    playbooks: services.playbooks,
+    inventory: services.inventory,
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    store: services.store,
+    log,
+    reaperIntervalMs: config.REAPER_INTERVAL,
+    hooks: {
+      changed: (id, event) => notifier.changed(id, event),
+      wantsThumbnails: (id) => notifyTargets.has(id),
+      previousRuns: async (inv) => {
+        const ids = inv.schedule ? await schedules.previousRuns(inv.schedule, inv.id, 5) : [];
+        const found = await Promise.all(ids.map((id) => records.find(id)));
+        return found.filter((x): x is NonNullable<typeof x> => x !== null && x.status === 'succeeded');
+      },
+    },
+  });
+  const runner = startScheduleRunner({
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    schedules,
+    schedulesQueue,
+    intake: intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, log, false),
+    audit,
+    log,
+  });
+  const notifications = startNotificationWorker({
+    redisUrl: services.redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    records,
+    targets: notifyTargets,
+    links: new LinkSigner(services.linkSecret, publicBaseUrl(config, opts.publicUrl), config.LINK_TTL / 1000),
+    allowedHosts: config.NOTIFY_URL_HOSTS,
+    timeoutMs: config.NOTIFY_TIMEOUT,
+    log,
+  });
+  return {
+    name: 'orchestrator',
+    stop: async () => {
+      await runner.close();
+      await notifications.close();
+      await o.close();
+      await parts.close();
+    },
+  };
+}

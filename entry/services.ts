@@ -1,0 +1,91 @@
+/** Redis and object storage, configured or embedded, and what every process loads at start (playbooks, access, rules). */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { startEmbeddedRedisService, startEmbeddedS3Service, type OnFatal } from './embedded-services.ts';
+import { loadAlertRules } from '../src/alerts/load.ts';
+import type { AlertRules } from '../src/alerts/rules.ts';
+import { loadAccessFile, type AccessFile } from '../src/auth/access-file.ts';
+import { linkSecret } from '../src/auth/bootstrap.ts';
+import type { Config } from '../src/config.ts';
+import type { Playbook } from '../src/playbooks/playbook.ts';
+import { loadPlaybooks } from '../src/playbooks/load.ts';
+import { createInventory } from '../src/inventory/create.ts';
+import type { Inventory } from '../src/inventory/inventory.ts';
+import { ArtifactStore, attemptBoundMs, createS3Client, s3Limits } from '../src/storage/artifact-store.ts';
+import { StorageReadiness } from '../src/storage/storage-readiness.ts';
+import type { Stoppable } from '../src/stoppable.ts';
+
+export interface Services {
+  playbooks: readonly Playbook[];
+  inventory: Inventory | null;
+  access: AccessFile;
+  alertRules: AlertRules | null;
+  /** Key of signed links: the API checks them, the notification worker makes them. */
+  linkSecret: string;
+  redisUrl: string;
+  store: ArtifactStore;
+  /** Storage is not waited for at start-up: this says when it first answered (and its bucket exists). */
+  storage: StorageReadiness;
+  /** Embedded servers this process started, to stop last. */
+  owned: Stoppable[];
+}
+
+/** Redis and object storage: the configured ones, or private embedded ones when none is configured. */
+export async function startServices(
+  config: Config,
+  log: Logger,
+  // An embedded server gone for good (redis-server dying over and over): by default the process exits, loudly.
+  onFatal: OnFatal = (err) => {
+    log.fatal({ err }, 'an embedded server is gone; exiting');
+    console.error(`fatal: ${err.message}`);
+    process.exit(1);
+  },
+): Promise<Services> {
+  // Playbooks first: a broken playbook file should stop start-up before any server is started.
+  const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
+  const access = await loadAccessFile(config.ACCESS_FILE);
+  const alertRules = config.ALERT_RULES_FILE ? await loadAlertRules(config.ALERT_RULES_FILE, playbooks) : null;
+  const secret = await linkSecret(config.LINK_SECRET, resolve(config.DATA_DIR));
+  const inventory = await createInventory(config);
+  if (inventory) log.info({ inventory: inventory.kind }, 'inventory configured');
+  const owned: Stoppable[] = [];
+  try {
+    let redisUrl = config.REDIS_URL;
+    if (!redisUrl) {
+      const redis = await startEmbeddedRedisService(config, log, onFatal);
+      owned.push(redis);
+      redisUrl = redis.url;
+    }
+    let s3 = {
+      endpoint: config.S3_ENDPOINT,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    };
+    if (!s3.endpoint) {
+      const embedded = await startEmbeddedS3Service(config, log, onFatal);
+      owned.push(embedded);
+      s3 = embedded;
+    }
+    const client = createS3Client({
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      ...(s3.accessKeyId ? { accessKeyId: s3.accessKeyId } : {}),
+      ...(s3.secretAccessKey ? { secretAccessKey: s3.secretAccessKey } : {}),
+      region: config.S3_REGION,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      limits: s3Limits(config),
+    });
+    const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
+    // Not awaited: a hung or absent S3 must not hang start-up. The bucket is created when storage first answers.
+    const storage = new StorageReadiness({
+      store,
+      endpoint: s3.endpoint ?? `AWS S3 (${config.S3_REGION})`,
+      log,
+      attemptTimeoutMs: attemptBoundMs(s3Limits(config)),
+    }).start();
+    owned.push({ name: 'storage readiness', stop: async () => storage.stop() });
+    return { playbooks, inventory, access, alertRules, linkSecret: secret, redisUrl, store, storage, owned };
+  } catch (err) {
+    for (const o of owned.reverse()) await o.stop().catch(() => undefined);
+    throw err;
+  }
+}
