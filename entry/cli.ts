@@ -1,12 +1,13 @@
 import { ConfigError, describeConfig, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
+import { AGENT_VERSION } from '../src/version.ts';
 import { startAgentPart } from './agent.ts';
 import { startApi } from './api.ts';
 import { startOrchestratorPart } from './orchestrator.ts';
 import { startServices } from './services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
-const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token]
+const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|--version]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
   api            the HTTP API only
   orchestrator   the playbook runner only
@@ -22,6 +23,11 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'start';
   if (command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
+    return;
+  }
+  if (command === '--version' || command === 'version') {
+    // The runtime too: which Node runs tracehound is the first question of a support request.
+    console.log(`tracehound ${AGENT_VERSION} (node ${process.version})`);
     return;
   }
   if (command === 'flamegraph') {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
-  AbortError,
   ApiException,
   CoreV1Api,
   KubeConfig,
@@ -184,11 +183,14 @@ export class KubernetesInventory implements Inventory {
         if (mapped) throw mapped(message);
         throw new ServiceUnavailableError(`Kubernetes API ${this.server} refused to ${what}: ${err.code} ${message}`);
       }
-      if (err instanceof AbortError || (err instanceof Error && err.name === 'AbortError')) {
+      // The client fetches with undici: our AbortSignal.timeout rejects with its reason, a DOMException "TimeoutError".
+      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
         throw new ServiceUnavailableError(`Kubernetes API ${this.server} did not answer "${what}" within ${this.timeoutMs} ms`);
       }
       if (err instanceof Error) {
-        throw new ServiceUnavailableError(`Kubernetes API ${this.server} unreachable (${what}): ${err.message}`);
+        // undici says only "fetch failed"; what failed (ECONNREFUSED, a TLS error) is in its cause.
+        const cause = err.cause instanceof Error ? ((err.cause as NodeJS.ErrnoException).code ?? err.cause.message) : null;
+        throw new ServiceUnavailableError(`Kubernetes API ${this.server} unreachable (${what}): ${err.message}${cause ? ` (${cause})` : ''}`);
       }
       throw new ServiceUnavailableError(`Kubernetes API ${this.server} failed to ${what}: ${String(err)}`);
     }
