@@ -1,11 +1,8 @@
-import { ConfigError, describeConfig, loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
 import { AGENT_VERSION } from '../src/version.ts';
-import { startAgentPart } from './agent.ts';
-import { startApi } from './api.ts';
-import { startOrchestratorPart } from './orchestrator.ts';
-import { startServices } from './services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
+
+// Every module below the commands is imported when that command runs: `--help`, `--version`, `flamegraph` and
+// `token` do not load the service (AWS SDK, BullMQ, the Kubernetes client), and `agent` does not load the API.
 
 const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|--version]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
@@ -47,6 +44,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  const { ConfigError, describeConfig, loadConfig } = await import('../src/config.ts');
+  const { createLogger } = await import('../src/log.ts');
   let config;
   try {
     config = loadConfig();
@@ -92,17 +91,24 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
+    const { startServices } = await import('./services.ts');
     const services = await startServices(config, log, (err) => {
       log.fatal({ err }, 'an embedded server is gone; stopping');
       console.error(`tracehound: ${err.message}; stopping`);
       void stopAll(1);
     });
     owned.push(...services.owned);
-    if (command === 'start' || command === 'agent') parts.push(await startAgentPart(config, services, log));
+    if (command === 'start' || command === 'agent') {
+      const { startAgentPart } = await import('./agent.ts');
+      parts.push(await startAgentPart(config, services, log));
+    }
     // The API before the orchestrator: links in notifications point at the address it really listens on.
-    const api = command === 'start' || command === 'api' ? await startApi(config, services, log) : null;
+    const api = command === 'start' || command === 'api' ? await (await import('./api.ts')).startApi(config, services, log) : null;
     if (api) parts.push(api);
-    if (command === 'start' || command === 'orchestrator') parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url } : {}));
+    if (command === 'start' || command === 'orchestrator') {
+      const { startOrchestratorPart } = await import('./orchestrator.ts');
+      parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url } : {}));
+    }
     if (api) {
       log.info({ url: api.url }, 'API listening');
       console.log(`tracehound ${command} ready: ${api.url}  (${describeConfig(config)}; Ctrl-C stops everything)`);

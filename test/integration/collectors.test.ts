@@ -434,7 +434,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('collectors against real kernel state (nam
       usedShare: 1,
       focus: true,
       nsLimit: { watches: 10 },
-      processes: [{ pid, comm: 'node', watches: 10, instances: 1, focus: true }],
+      // As the kernel names it: "node" up to Node 22, "MainThread" from Node 24 (it names its threads).
+      processes: [{ pid, comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), watches: 10, instances: 1, focus: true }],
     });
     expect(u!.instancesLimit).toBe(Math.min(u!.nsLimit!.instances, r.hostLimit.instances!));
     expect(r.fallback).toBeNull();
