@@ -47,9 +47,10 @@ export function profileArtifacts({ folded, samples, hz }: ProfileStacks): Flameg
 
 /** Where a flamegraph's thumbnail is stored: beside it, same name, `.png`. */
 export const thumbnailName = (svgName: string) => svgName.replace(/\.svg$/, '.png');
-export const isFlamegraphSvg = (name: string) => /(^|\/)flamegraph\.svg$/.test(name);
 /** A step's artifact of this file name ("cpu/node-17/stacks.folded" for FOLDED_ARTIFACT). */
 export const isStepArtifact = (name: string, file: string) => name.endsWith(`/${file}`);
+/** A flame graph, as the agent names it (FLAMEGRAPH_ARTIFACT) or as a step's artifact. */
+export const isFlamegraphSvg = (name: string) => name === FLAMEGRAPH_ARTIFACT || isStepArtifact(name, FLAMEGRAPH_ARTIFACT);
 
 /** A flame graph's thumbnail: the SVG drawn as a PNG (png.ts), as the agent stores it and the API draws it on request. */
 export function flamegraphThumbnail(svg: string): Buffer {

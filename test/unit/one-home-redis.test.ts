@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readSourceFiles } from '../helpers/source-files.ts';
 import { RedisKeys } from '../../src/redis/keys.ts';
 
 /**
@@ -10,23 +8,12 @@ import { RedisKeys } from '../../src/redis/keys.ts';
  * with what its jobs carry and return. The sources are read as text, so a key built by hand anywhere fails here.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCANNED = ['src', 'workers', 'bpf', 'bin'];
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 const KEYS_HOME = 'src/redis/keys.ts';
 const QUEUES_HOME = 'src/queue/queues.ts';
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(path);
-    return SOURCE.test(e.name) ? [path] : [];
-  });
-}
 
-const files = new Map(
-  SCANNED.flatMap((d) => sourceFiles(join(ROOT, d))).map((path) => [relative(ROOT, path).split(sep).join('/'), readFileSync(path, 'utf8')]),
-);
+const files = readSourceFiles(SOURCE);
 
 /**
  * The fixed words of our key layout ("inv", "schedule-runs", "reaper-lock", …), read from the class itself: each key

@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readSourceFiles } from '../helpers/source-files.ts';
 import { INVESTIGATION_ID, INVESTIGATION_ID_PART, InvestigationId, newInvestigationId } from '../../src/core/ids.ts';
 import { LOWER_CASE_NAME, PlaybookName, StepId, ToolName } from '../../src/core/investigation.ts';
 import { ParamName } from '../../src/playbooks/schema.ts';
@@ -14,21 +12,10 @@ import { SCHEDULE_NAME } from '../../src/schedules/schedule.ts';
  * are read as text, so a copy pasted into any file — whatever it is called there — fails this test.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCANNED = ['src', 'workers', 'bpf', 'bin'];
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs|bt)$/;
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(path);
-    return SOURCE.test(e.name) ? [path] : [];
-  });
-}
 
-const files = new Map(
-  SCANNED.flatMap((d) => sourceFiles(join(ROOT, d))).map((path) => [relative(ROOT, path).split(sep).join('/'), readFileSync(path, 'utf8')]),
-);
+const files = readSourceFiles(SOURCE);
 
 const filesMatching = (re: RegExp) => [...files].filter(([, text]) => re.test(text)).map(([path]) => path);
 

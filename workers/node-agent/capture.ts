@@ -163,6 +163,9 @@ function parseContext(deps: CaptureDeps): ParseContext & { flushNames(): Promise
   };
 }
 
+/** How many of bpftrace's JSON documents (one per line) are maps: its results, printed at the end. */
+const mapDocuments = (stdout: string) => stdout.split('\n').filter((l) => /^\{"type": ?"map"/.test(l)).length;
+
 async function runBpftrace(
   tool: BpftraceTool,
   params: unknown,
@@ -195,7 +198,7 @@ async function runBpftrace(
   // Killed while printing: whatever it printed is incomplete, and a partial count would mislead.
   if (run.killed) {
     // What it had printed, and said, by then: whether it hung before, while or after printing its maps.
-    const maps = run.stdout.split('\n').filter((l) => l.startsWith('{"type": "map"') || l.startsWith('{"type":"map"')).length;
+    const maps = mapDocuments(run.stdout);
     const stderr = meaningfulStderr(run.stderr);
     throw new CaptureKilled(
       `${tool.name} did not finish printing its results within ${formatDurationMs(stopGraceMs)} of the time box and was killed ` +
@@ -206,7 +209,7 @@ async function runBpftrace(
     const stderr = meaningfulStderr(run.stderr);
     throw new CaptureRefused(`${tool.name} did not attach its probes (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
   }
-  if (!run.stdout.includes('"type": "map"') && !run.stdout.includes('"type":"map"')) {
+  if (mapDocuments(run.stdout) === 0) {
     const stderr = meaningfulStderr(run.stderr);
     throw new CaptureRefused(`${tool.name} produced no result (exit ${run.exitCode ?? run.signal}${stderr ? `): ${stderr.slice(0, 1000)}` : ')'}`);
   }

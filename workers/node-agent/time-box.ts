@@ -119,7 +119,9 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   const orphanGraceMs = opts.orphanGraceMs ?? opts.killGraceMs;
   // Our timers close the window and enforce the stop grace; `timeout`'s deadline is later than all of them.
   const outerMs = startupMs + opts.durationMs + opts.killGraceMs;
-  const sentinel = opts.sentinelArgs ? startSentinel(outerMs + orphanGraceMs + 1000) : null;
+  // The last moment anything of this run may live: `timeout` has given up by then too.
+  const lastMs = outerMs + orphanGraceMs + 1000;
+  const sentinel = opts.sentinelArgs ? startSentinel(lastMs) : null;
   // Without setpriv the sentinel fails to start too; the command's own spawn reports that below.
   sentinel?.on('error', () => {});
   const endSentinel = () => {
@@ -201,8 +203,8 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     if (errBytes <= 64 * 1024) err.push(b);
   });
 
-  // In case our own signals went astray: `timeout` has given up by then too.
-  const backstop = setTimeout(hardKill, outerMs + orphanGraceMs + 1000);
+  // In case our own signals went astray.
+  const backstop = setTimeout(hardKill, lastMs);
   let cancelKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
     cancelled = true;

@@ -17,7 +17,7 @@ import { now, tell, type RunContext } from './run-context.ts';
 export async function finish(ctx: RunContext, inv: Investigation, run: RunPlan | null, known: RecordVersion | null = null): Promise<boolean> {
   failpoint('orchestrator.before-finish');
   const finishedAt = now();
-  const done = endedInvestigation(inv, run, finishedAt); 
+  const done = endedInvestigation(inv, run, finishedAt);
   const comparison = done.schedule && done.status === 'succeeded' ? await compareWithPreviousRuns(ctx, done) : null;
   if (comparison && done.summary) done.summary = withComparison(done.summary, comparison, done.steps);
 
