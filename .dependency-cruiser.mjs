@@ -70,6 +70,21 @@ export default {
       from: { path: '^(src|bpf|workers)/' },
       to: { path: ENTRY },
     },
+    {
+      name: 'infra-apart',
+      severity: 'error',
+      comment:
+        'Infrastructure code (infra/) describes a deployment: the service never imports it, and it imports none of the service; its tests read the facts they check from the service (infra/*/test/).',
+      from: { path: '^infra/', pathNot: '^infra/[^/]+/test/' },
+      to: { path: '^(src|bpf|workers|entry|scripts|bin)/' },
+    },
+    {
+      name: 'service-without-infra',
+      severity: 'error',
+      comment: 'Nothing that runs imports the deployment description.',
+      from: { path: '^(src|bpf|workers|entry|scripts|bin)/' },
+      to: { path: '^infra/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tracehound/', 'coverage/', 'test/.tmp/'] },
+  { ignores: ['node_modules/', '.tracehound/', 'coverage/', 'test/.tmp/', 'infra/aws/cdk.out/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

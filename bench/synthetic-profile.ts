@@ -26,12 +26,12 @@ export function prng(seed: number): () => number {
 }
 
 /**
- * `stacks` distinct folded lines (depth 10–40 over a few thousand function names, pseudo-random walks over a fixed
+ * `stacks` distinct folded lines (depth 10–40 unless `depth` says otherwise, over a few thousand function names, pseudo-random walks over a fixed
  * call graph, some ending in kernel frames), sorted unless `shuffle`. The seed and the order of `rand()` calls are
  * fixed: changing either changes the input every recorded bench figure was measured on.
  */
-export function syntheticFolded(opts: { stacks: number; shuffle?: boolean; uniform?: boolean }): string {
-  const { stacks, shuffle = false, uniform = false } = opts;
+export function syntheticFolded(opts: { stacks: number; shuffle?: boolean; uniform?: boolean; depth?: readonly [min: number, max: number] }): string {
+  const { stacks, shuffle = false, uniform = false, depth: [minDepth, maxDepth] = [10, 40] } = opts;
   const rand = prng(0xf1a3e);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
   const modules = ['net', 'http', 'db', 'cache', 'json', 'crypto', 'sched', 'io', 'rpc', 'auth', 'queue', 'log'];
@@ -52,7 +52,7 @@ export function syntheticFolded(opts: { stacks: number; shuffle?: boolean; unifo
 
   const seen = new Set<string>();
   while (seen.size < stacks) {
-    const depth = 10 + Math.floor(rand() * 31);
+    const depth = minDepth + Math.floor(rand() * (maxDepth - minDepth + 1));
     const frames = [pick(comms)];
     let f = pick(entries);
     const kernelFrom = rand() < 0.35 ? depth - 2 - Math.floor(rand() * 6) : depth;

@@ -9,6 +9,7 @@ import { createApp } from '../src/api/app.ts';
 import { StreamSlots } from '../src/api/stream-slots.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../src/api/deps.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
+import type { TokenEntry } from '../src/auth/tokens.ts';
 import { apiTokens } from '../src/auth/bootstrap.ts';
 import { LinkSigner } from '../src/auth/signed-links.ts';
 import type { Config } from '../src/config.ts';
@@ -32,19 +33,36 @@ function alertmanagerSettings(config: Config, rules: AlertRules | null): Alertma
 }
 
 
-export async function startApi(
+export interface ComposedApi {
+  app: ReturnType<typeof createApp>;
+  deps: ApiDeps;
+  /** Ends event streams and render threads: first, since open streams would hold a server open. */
+  closeStreams(): Promise<void>;
+  /** Then the Redis connections and queues. */
+  closeConnections(): Promise<void>;
+}
+
+/**
+ * The Hono app over its parts, for whatever carries its requests: a Node HTTP server (startApi) or AWS Lambda
+ * (entry/lambda.ts). `publicUrl` is asked each time a link is made: a server knows it only once it listens.
+ */
+export async function composeApi(
   config: Config,
   services: Services,
   log: Logger,
-): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
-  const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
+  opts: {
+    tokens: readonly TokenEntry[];
+    publicUrl: () => string;
+    carrier: ApiDeps['carrier'];
+    /** Whether responses can stream (SSE): not through API Gateway or ALB, which buffer a function's whole answer. */
+    streaming: boolean;
+  },
+): Promise<ComposedApi> {
   const apiLog = log.child({ part: 'api' });
   const parts = openRedisParts(config, services, apiLog);
   const { redis, records, audit, investigations, notifyTargets } = parts;
-  const changes = await InvestigationChanges.start(createRedis(services.redisUrl), records.changeChannel);
-  // Links point at the public URL, known only once the server listens (PORT=0 in tests): the signer asks for it.
-  const listening: { url?: string } = {};
-  const links = new LinkSigner(services.linkSecret, () => publicBaseUrl(config, listening.url), config.LINK_TTL / 1000);
+  // Its own subscribed connection, opened only where someone can listen.
+  const changes = opts.streaming ? await InvestigationChanges.start(createRedis(services.redisUrl), records.changeChannel) : null;
   const deps: ApiDeps = {
     changes,
     registry: new NodeRegistry(redis, config.QUEUE_PREFIX),
@@ -54,10 +72,10 @@ export async function startApi(
     },
     log: apiLog,
     intake: intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, apiLog, true),
-    auth: { tokens: tokens.tokens, linkSecret: services.linkSecret },
+    auth: { tokens: opts.tokens, linkSecret: services.linkSecret },
     notifier: parts.notifier,
     notifyHosts: config.NOTIFY_URL_HOSTS,
-    links,
+    links: new LinkSigner(services.linkSecret, opts.publicUrl, config.LINK_TTL / 1000),
     schedules: parts.schedules,
     scheduleMinIntervalMs: config.SCHEDULE_MIN_INTERVAL,
     once: new OnceKeys(redis, config.QUEUE_PREFIX),
@@ -73,8 +91,34 @@ export async function startApi(
     render: new RenderPool({ size: config.RENDER_POOL_SIZE, maxQueue: config.RENDER_QUEUE_MAX, log: apiLog }),
     streams: new StreamSlots({ perIdentity: config.SSE_MAX_PER_IDENTITY, total: config.SSE_MAX_STREAMS }),
     limits: { apiBody: config.API_BODY_LIMIT, chatopsBody: config.CHATOPS_BODY_LIMIT, renderInput: config.RENDER_MAX_INPUT },
+    carrier: opts.carrier,
   };
-  const app = createApp(deps);
+  return {
+    app: createApp(deps),
+    deps,
+    closeStreams: async () => {
+      await changes?.close();
+      await deps.render.close();
+    },
+    closeConnections: () => parts.close(),
+  };
+}
+
+/** The API as a Node HTTP server on HOST:PORT. */
+export async function startApi(
+  config: Config,
+  services: Services,
+  log: Logger,
+): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
+  const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
+  // Links point at the public URL, known only once the server listens (PORT=0 in tests): the signer asks for it.
+  const listening: { url?: string } = {};
+  const { app, closeStreams, closeConnections } = await composeApi(config, services, log, {
+    tokens: tokens.tokens,
+    publicUrl: () => publicBaseUrl(config, listening.url),
+    carrier: { workAfterResponse: true },
+    streaming: true,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
     s.once('error', fail);
@@ -90,11 +134,9 @@ export async function startApi(
     routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     ...(tokens.generated ? { generatedToken: tokens.generated } : {}),
     stop: async () => {
-      // Open event streams would hold the server open: end them first.
-      await changes.close();
-      await deps.render.close();
+      await closeStreams();
       await new Promise<void>((ok) => server.close(() => ok()));
-      await parts.close();
+      await closeConnections();
     },
   };
 }

@@ -92,10 +92,12 @@ async function main(argv: string[]): Promise<void> {
 
   try {
     const { startServices } = await import('./services.ts');
-    const services = await startServices(config, log, (err) => {
-      log.fatal({ err }, 'an embedded server is gone; stopping');
-      console.error(`tracehound: ${err.message}; stopping`);
-      void stopAll(1);
+    const services = await startServices(config, log, {
+      onFatal: (err) => {
+        log.fatal({ err }, 'an embedded server is gone; stopping');
+        console.error(`tracehound: ${err.message}; stopping`);
+        void stopAll(1);
+      },
     });
     owned.push(...services.owned);
     if (command === 'start' || command === 'agent') {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { renderDiffFlamegraph } from '../src/flamegraph/diff.ts';
 import type { FlamegraphOptions } from '../src/flamegraph/options.ts';
-import { renderFlamegraph, FoldedInputError } from '../src/flamegraph/svg.ts';
+import { renderFlamegraph, renderFlamegraphChunks, FoldedInputError } from '../src/flamegraph/svg.ts';
 
 export const FLAMEGRAPH_USAGE = `usage: tracehound flamegraph [options] < stacks.folded > flamegraph.svg
        tracehound flamegraph --diff [--no-normalize] [options] before.folded after.folded > diff.svg
@@ -40,8 +40,10 @@ const Options = z
 
 /** `tracehound flamegraph`: folded stacks on stdin, SVG on stdout, so SREs can pipe any folded file through it. */
 export interface CommandIo {
-  /** Bytes from the process (the renderer's fast path); tests may hand a string. */
-  stdin(): string | Uint8Array;
+  /** Byte chunks from the process (the renderer's fast path, never the whole input at once); tests may hand a string. */
+  stdin(): string | Iterable<Uint8Array>;
+  /** The size of stdin when it is a file (`< profile.folded`), else undefined. */
+  stdinSize?(): number | undefined;
   readFile(path: string): string;
   stdout(s: string): void;
   stderr(s: string): void;
@@ -98,7 +100,9 @@ export function runFlamegraphCommand(argv: string[], io: CommandIo): number {
       const [before, after] = positionals.map((f) => io.readFile(f));
       io.stdout(renderDiffFlamegraph(before ?? '', after ?? '', { ...options, normalize: !noNormalize }));
     } else {
-      io.stdout(renderFlamegraph(io.stdin(), options));
+      const input = io.stdin();
+      const bytes = io.stdinSize?.();
+      io.stdout(typeof input === 'string' ? renderFlamegraph(input, options) : renderFlamegraphChunks(input, options, bytes ? { bytes } : {}));
     }
     return 0;
   } catch (err) {
@@ -115,8 +119,35 @@ export function runFlamegraphCommand(argv: string[], io: CommandIo): number {
   }
 }
 
+/** Read size of stdin: one buffer, reused, whatever the input's size (peak memory is the tree's, not the file's). */
+const STDIN_CHUNK = 1 << 20;
+
+function* stdinChunks(): Generator<Uint8Array> {
+  const buf = Buffer.allocUnsafe(STDIN_CHUNK);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      // A non-blocking stdin (a TTY or pipe some shells hand over) has nothing yet: wait for it rather than fail.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'EOF') return;
+      throw err;
+    }
+    if (n === 0) return;
+    yield buf.subarray(0, n);
+  }
+}
+
 export const processIo: CommandIo = {
-  stdin: () => readFileSync(0),
+  stdin: stdinChunks,
+  stdinSize: () => {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : undefined;
+  },
   readFile: (path) => readFileSync(path, 'utf8'),
   stdout: (s: string) => process.stdout.write(s),
   stderr: (s: string) => process.stderr.write(s),

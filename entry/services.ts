@@ -1,12 +1,12 @@
 /** Redis and object storage, configured or embedded, and what every process loads at start (playbooks, access, rules). */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { startEmbeddedRedisService, startEmbeddedS3Service, type OnFatal } from './embedded-services.ts';
+import type { OnFatal } from './embedded-services.ts';
 import { loadAlertRules } from '../src/alerts/load.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
 import { loadAccessFile, type AccessFile } from '../src/auth/access-file.ts';
 import { linkSecret } from '../src/auth/bootstrap.ts';
-import type { Config } from '../src/config.ts';
+import { ConfigError, type Config } from '../src/config.ts';
 import type { Playbook } from '../src/playbooks/playbook.ts';
 import { loadPlaybooks } from '../src/playbooks/load.ts';
 import { createInventory } from '../src/inventory/create.ts';
@@ -30,20 +30,34 @@ export interface Services {
   owned: Stoppable[];
 }
 
+export interface ServiceOptions {
+  /** An embedded server gone for good (redis-server dying over and over): by default the process exits, loudly. */
+  onFatal?: OnFatal;
+  /** Access rules from elsewhere than ACCESS_FILE (a Lambda function's secret). */
+  access?: AccessFile;
+  /**
+   * Whether a missing REDIS_URL or S3_ENDPOINT starts private embedded servers (a host's `npm start`). Where none
+   * can run (AWS Lambda), their absence is a configuration error instead.
+   */
+  embedded?: boolean;
+}
+
 /** Redis and object storage: the configured ones, or private embedded ones when none is configured. */
-export async function startServices(
-  config: Config,
-  log: Logger,
-  // An embedded server gone for good (redis-server dying over and over): by default the process exits, loudly.
-  onFatal: OnFatal = (err) => {
-    log.fatal({ err }, 'an embedded server is gone; exiting');
-    console.error(`fatal: ${err.message}`);
-    process.exit(1);
-  },
-): Promise<Services> {
+export async function startServices(config: Config, log: Logger, opts: ServiceOptions = {}): Promise<Services> {
+  const onFatal =
+    opts.onFatal ??
+    ((err: Error) => {
+      log.fatal({ err }, 'an embedded server is gone; exiting');
+      console.error(`fatal: ${err.message}`);
+      process.exit(1);
+    });
+  if (opts.embedded === false) {
+    const missing = (['REDIS_URL', 'S3_ENDPOINT'] as const).filter((k) => !config[k]);
+    if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: required here (no embedded server can run)`).join('\n')}`);
+  }
   // Playbooks first: a broken playbook file should stop start-up before any server is started.
   const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);
-  const access = await loadAccessFile(config.ACCESS_FILE);
+  const access = opts.access ?? (await loadAccessFile(config.ACCESS_FILE));
   const alertRules = config.ALERT_RULES_FILE ? await loadAlertRules(config.ALERT_RULES_FILE, playbooks) : null;
   const secret = await linkSecret(config.LINK_SECRET, resolve(config.DATA_DIR));
   const inventory = await createInventory(config);
@@ -51,7 +65,9 @@ export async function startServices(
   const owned: Stoppable[] = [];
   try {
     let redisUrl = config.REDIS_URL;
+    // The embedded servers' modules (s3rver and its dependencies) load only in embedded mode.
     if (!redisUrl) {
+      const { startEmbeddedRedisService } = await import('./embedded-services.ts');
       const redis = await startEmbeddedRedisService(config, log, onFatal);
       owned.push(redis);
       redisUrl = redis.url;
@@ -62,6 +78,7 @@ export async function startServices(
       secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     };
     if (!s3.endpoint) {
+      const { startEmbeddedS3Service } = await import('./embedded-services.ts');
       const embedded = await startEmbeddedS3Service(config, log, onFatal);
       owned.push(embedded);
       s3 = embedded;

@@ -44,8 +44,8 @@ export interface AlertmanagerSettings {
  */
 export interface ApiDeps {
   intake: IntakeDeps;
-  /** Pushes record changes to SSE streams. */
-  changes: InvestigationChanges;
+  /** Pushes record changes to SSE streams; null where responses cannot stream (AWS Lambda: /events answers 501). */
+  changes: InvestigationChanges | null;
   registry: NodeRegistry;
   store: ArtifactStore;
   pingRedis(): Promise<void>;
@@ -67,4 +67,12 @@ export interface ApiDeps {
   streams: StreamSlots;
   /** Byte limits: request bodies (API_BODY_LIMIT, CHATOPS_BODY_LIMIT) and one render's input (RENDER_MAX_INPUT). */
   limits: { apiBody: number; chatopsBody: number; renderInput: number };
+  /** What carries requests to the app: a Node HTTP server, or AWS Lambda (entry/lambda.ts). */
+  carrier: {
+    /**
+     * Whether work may go on after its response is sent. A server process: yes. An AWS Lambda function is frozen
+     * between invocations, so there a slow slash command is answered when it is done, not "working on it" first.
+     */
+    workAfterResponse: boolean;
+  };
 }

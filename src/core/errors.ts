@@ -55,6 +55,13 @@ export class ServiceUnavailableError extends TracehoundError {
   readonly title = 'Service unavailable';
 }
 
+/** What this deployment cannot do at all (an event stream through AWS Lambda): retrying will not help. */
+export class NotImplementedError extends TracehoundError {
+  readonly status = 501;
+  readonly type = 'https://tracehound.dev/problems/not-implemented';
+  readonly title = 'Not available in this deployment';
+}
+
 /** No credential, or one that does not check out. */
 export class UnauthorizedError extends TracehoundError {
   readonly status = 401;

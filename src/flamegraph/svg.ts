@@ -47,6 +47,17 @@ export function renderFlamegraph(folded: string | Uint8Array | Iterable<string>,
   return renderFrameTree(buildFrameTree(folded, { reverse }), options);
 }
 
+/**
+ * The same from a stream of byte chunks that may split lines anywhere (a file read piece by piece): the input is
+ * never held whole, and a chunk's buffer may be reused once this has moved on to the next. `input.bytes`, when known,
+ * sizes the tree up front.
+ */
+export function renderFlamegraphChunks(chunks: Iterable<Uint8Array>, options: FlamegraphOptions = {}, input: { bytes?: number } = {}): string {
+  const builder = new FrameTreeBuilder({ reverse: options.reverse === true, ...(input.bytes ? { expectedBytes: input.bytes } : {}) });
+  for (const chunk of chunks) builder.write(chunk);
+  return renderFrameTree(builder.end(), options);
+}
+
 interface Resolved extends ResolvedBase {
   colors: PaletteName;
   kernelColor: boolean;

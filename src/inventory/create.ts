@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { Inventory } from './inventory.ts';
-import { KubernetesInventory } from './kubernetes.ts';
+import { findKubeConfig } from './kube-config-source.ts';
 import { StaticInventory } from './static.ts';
 
 /** The inventory the configuration asks for; null where there is none (plain cgroup/pid/node targets only). */
@@ -16,11 +16,18 @@ export async function createInventory(config: Pick<Config, 'INVENTORY' | 'INVENT
       return inv;
     }
     case 'kubernetes': {
-      const inv = KubernetesInventory.fromEnvironment(env);
+      const inv = await kubernetes(env);
       if (!inv) throw new ValidationError('INVENTORY=kubernetes needs in-cluster config or KUBECONFIG', [{ path: 'INVENTORY', message: 'no Kubernetes configuration found' }]);
       return inv;
     }
     case 'auto':
-      return KubernetesInventory.fromEnvironment(env) ?? (await fromFile());
+      return (await kubernetes(env)) ?? (await fromFile());
   }
+}
+
+/** The Kubernetes client (@kubernetes/client-node and its HTTP stack) is loaded only when there is a cluster to ask. */
+async function kubernetes(env: NodeJS.ProcessEnv): Promise<Inventory | null> {
+  if (findKubeConfig(env) === null) return null;
+  const { KubernetesInventory } = await import('./kubernetes.ts');
+  return KubernetesInventory.fromEnvironment(env);
 }

@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import {
   ApiException,
   CoreV1Api,
@@ -27,6 +24,7 @@ import {
   type PodInfo,
   type Resolution,
 } from './inventory.ts';
+import { findKubeConfig } from './kube-config-source.ts';
 import { parseLabelSelector } from './label-selector.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
@@ -74,26 +72,18 @@ export class KubernetesInventory implements Inventory {
     );
   }
 
-  /**
-   * In a pod (KUBERNETES_SERVICE_HOST set): the service account. Elsewhere: the first existing file of KUBECONFIG, or
-   * ~/.kube/config. null when there is neither, i.e. this host has no Kubernetes to ask.
-   */
+  /** The client for what findKubeConfig found; null when it found nothing. */
   static fromEnvironment(
     env: Record<string, string | undefined> = process.env,
     options: KubernetesInventoryOptions = {},
   ): KubernetesInventory | null {
-    if (env.KUBERNETES_SERVICE_HOST) {
-      const kc = new KubeConfig();
-      // loadFromCluster reads host and port from process.env itself, like every in-cluster client.
-      kc.loadFromCluster();
-      return new KubernetesInventory(kc, options);
-    }
-    const home = env.HOME ?? homedir();
-    const candidates = env.KUBECONFIG
-      ? env.KUBECONFIG.split(delimiter).filter((p) => p !== '')
-      : [join(home, '.kube', 'config')];
-    const file = candidates.find((p) => existsSync(p));
-    return file === undefined ? null : KubernetesInventory.fromKubeconfigFile(file, options);
+    const source = findKubeConfig(env);
+    if (source === null) return null;
+    if (source.kind === 'file') return KubernetesInventory.fromKubeconfigFile(source.file, options);
+    const kc = new KubeConfig();
+    // loadFromCluster reads host and port from process.env itself, like every in-cluster client.
+    kc.loadFromCluster();
+    return new KubernetesInventory(kc, options);
   }
 
   static fromKubeconfigFile(file: string, options: KubernetesInventoryOptions = {}): KubernetesInventory {

@@ -42,7 +42,15 @@ interface Thread {
 /** What crossed the thread boundary is always a fresh ArrayBuffer (moved or cloned), never a shared one. */
 type Reply = { id: number; ok: true; out: Uint8Array<ArrayBuffer> } | { id: number; ok: false; error: { name: string; message: string } };
 
-const WORKER_ENTRY = new URL('./worker.mjs', import.meta.url);
+declare global {
+  /** true in the build (scripts/build.mjs defines it); absent when running from the TypeScript sources. */
+  var TRACEHOUND_BUILT: boolean | undefined;
+}
+
+/** Built, the worker is its own bundle in dist/; from the sources, worker.mjs registers tsx and loads worker.ts. */
+const WORKER_ENTRY = globalThis.TRACEHOUND_BUILT
+  ? new URL('../../dist/render-worker.mjs', import.meta.url)
+  : new URL('./worker.mjs', import.meta.url);
 
 /** Retry-After bounds (s): never "now", never so far that a client gives up on a pool that drains in seconds. */
 const MIN_RETRY_SEC = 1;
@@ -128,7 +136,8 @@ export class RenderPool {
   }
 
   private spawn(): Thread {
-    // execArgv: [] — the worker registers tsx itself (worker.mjs); inheriting `tsx`'s own --import would load it twice.
+    // execArgv: [] — from the sources the worker registers tsx itself (worker.mjs); inheriting `tsx`'s own --import
+    // would load it twice.
     const worker = new Worker(WORKER_ENTRY, { execArgv: [] });
     // The HTTP server keeps the process alive; a render thread alone must not.
     worker.unref();

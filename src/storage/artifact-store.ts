@@ -1,7 +1,6 @@
 import {
   CreateBucketCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
@@ -12,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../config.ts';
 import { NotFoundError, ServiceUnavailableError } from '../core/errors.ts';
+import { KEY_ROOT } from './keys.ts';
 import { describeStorageError } from './storage-errors.ts';
 
 /** How long one S3 attempt may take, and how many attempts a call gets. */
@@ -224,16 +224,24 @@ export class ArtifactStore {
   /** Readiness probe: the bucket is reachable with these credentials. `signal` stops waiting for the answer. */
   async ping(opts: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), opts.signal ? { abortSignal: opts.signal } : {});
+      await this.probe(opts.signal ? { abortSignal: opts.signal } : {});
     } catch (err) {
       const why = httpStatus(err) === 404 ? `object storage has no bucket ${this.bucket}` : describeStorageError(err);
       throw new ServiceUnavailableError(why, { cause: err });
     }
   }
 
+  /**
+   * One key listed under KEY_ROOT: answers whether the bucket exists and is readable with these credentials, within
+   * the only grant a least-privilege deployment gives (HeadBucket needs s3:ListBucket on the whole bucket).
+   */
+  private async probe(call: { abortSignal?: AbortSignal }): Promise<void> {
+    await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: KEY_ROOT, MaxKeys: 1 }), call);
+  }
+
   private async bucketExists(call: { abortSignal?: AbortSignal }): Promise<boolean> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), call);
+      await this.probe(call);
       return true;
     } catch (err) {
       if (httpStatus(err) === 404) return false;

@@ -8,7 +8,13 @@
  * An artifact's "name" is its path below that prefix ("errors/node-17/raw.json", "summary.json").
  */
 
-const ROOT = 'investigations/';
+/**
+ * The one prefix of every key tracehound writes. Deployments grant access to it alone (infra/aws: object actions on
+ * `investigations/*`, listing only under it), so even the readiness probe lists under it rather than asking about the
+ * bucket as a whole.
+ */
+export const KEY_ROOT = 'investigations/';
+const ROOT = KEY_ROOT;
 
 /**
  * S3 caps keys at 1024 UTF-8 bytes; the prefix takes ~46 of them. 512 leaves headroom for longer ids and
@@ -63,7 +69,8 @@ export function isSafeArtifactName(name: string): boolean {
   return name.split('/').every(isSafeSegment);
 }
 
-const DIFF_ROOT = 'diffs/';
+/** Under KEY_ROOT like everything else (one grant, one expiry rule); `_` keeps it apart from every investigation id. */
+const DIFF_ROOT = `${KEY_ROOT}_diffs/`;
 
 /** The segment for "no node asked for": node names are DNS-1123 and cannot contain "_", so it names none. */
 const ANY_NODE = '_any';
@@ -71,7 +78,7 @@ const ANY_NODE = '_any';
 /**
  * Where a rendered differential flame graph is cached:
  *
- *   diffs/<before id>/<after id>/<node | _any>/<normalized | raw>.svg
+ *   investigations/_diffs/<before id>/<after id>/<node | _any>/<normalized | raw>.svg
  *
  * Outside investigations/: it is not something an investigation produced, and is not listed with its artifacts.
  * The key holds everything the picture depends on — the ordered pair and the options — so one key is one picture.

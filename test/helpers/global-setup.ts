@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { build } from '../../scripts/build.mjs';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/storage/embedded-s3.ts';
 
@@ -26,6 +27,8 @@ const TEST_BUCKET = 'tracehound-test';
  * time, and files isolate themselves with uniquePrefix() and per-test keys instead.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests that start `bin/tracehound.mjs` run the build (dist/): make it once here, before any of them can race to.
+  await build({ ifStale: true });
   const dir = await mkdtemp(join(tmpdir(), 'tracehound-test-'));
   let redis: EmbeddedRedis | undefined;
   let s3: EmbeddedS3 | undefined;

@@ -4,12 +4,18 @@ export const SLACK_SECRET = 'test-signing-secret-8f742231b10e';
 
 let trigger = 0;
 
-/** Posts a slash command the way Slack does: form-encoded, signed over the raw body with the signing secret. */
-export async function slashCommand(
-  apiUrl: string,
-  text: string,
-  opts: { user?: string; channel?: string; responseUrl: string; triggerId?: string; secret?: string; timestamp?: number; tamper?: (body: string) => string },
-): Promise<{ status: number; json: Record<string, unknown>; body: string }> {
+export interface SlashCommandOptions {
+  user?: string;
+  channel?: string;
+  responseUrl: string;
+  triggerId?: string;
+  secret?: string;
+  timestamp?: number;
+  tamper?: (body: string) => string;
+}
+
+/** A slash command as Slack sends it: form-encoded, signed over the raw body with the signing secret. */
+export function slashCommandRequest(text: string, opts: SlashCommandOptions): { headers: Record<string, string>; body: string } {
   const form = new URLSearchParams({
     token: 'deprecated-verification-token',
     team_id: 'T0001',
@@ -26,11 +32,16 @@ export async function slashCommand(
   }).toString();
   const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const signature = signSlackRequest(opts.secret ?? SLACK_SECRET, ts, form);
-  const res = await fetch(`${apiUrl}/v1/chatops/slack/commands`, {
-    method: 'POST',
+  return {
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature },
     body: opts.tamper ? opts.tamper(form) : form,
-  });
+  };
+}
+
+/** Posts a slash command the way Slack does (slashCommandRequest). */
+export async function slashCommand(apiUrl: string, text: string, opts: SlashCommandOptions): Promise<{ status: number; json: Record<string, unknown>; body: string }> {
+  const req = slashCommandRequest(text, opts);
+  const res = await fetch(`${apiUrl}/v1/chatops/slack/commands`, { method: 'POST', headers: req.headers, body: req.body });
   const body = await res.text();
   let json: Record<string, unknown> = {};
   try {

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { createServer, request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { NotFoundError, ServiceUnavailableError } from '../../src/core/errors.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -148,6 +149,40 @@ describe('ArtifactStore against s3rver', () => {
 
   it('ping succeeds on the configured bucket', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('probes the bucket only by listing under the investigations/ prefix, the one grant a deployment gives', async () => {
+    // A recording HTTP proxy in front of the S3 server: what the readiness probe and the start-up check ask for.
+    const seen: string[] = [];
+    const s3 = inject('s3');
+    const target = new URL(s3.endpoint);
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    try {
+      const { accessKeyId, secretAccessKey } = s3;
+      const viaProxy = createS3Client({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, accessKeyId, secretAccessKey, region: 'us-east-1', forcePathStyle: true, limits: s3Limits(loadConfig({})) });
+      const probed = new ArtifactStore({ client: viaProxy, bucket });
+      await probed.ping();
+      await probed.ensureBucket();
+      expect(seen.length).toBe(2);
+      for (const line of seen) {
+        const url = new URL(line.split(' ')[1]!, 'http://x');
+        expect(line.startsWith('GET '), line).toBe(true);
+        expect(url.pathname.replace(/\/$/, '')).toBe(`/${bucket}`);
+        expect(url.searchParams.get('prefix')).toBe('investigations/');
+        expect(url.searchParams.get('max-keys')).toBe('1');
+      }
+      viaProxy.destroy();
+    } finally {
+      await new Promise((ok) => proxy.close(ok));
+    }
   });
 
   it('returns the stored bytes via the raw client too (no SDK-side transformation)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { frameColor, frameFamily, PALETTE_NAMES } from '../../src/flamegraph/palette.ts';
 import { FLAMEGRAPH_SCRIPT } from '../../src/flamegraph/script.ts';
-import { fitLabel, FoldedInputError, renderFlamegraph, renderFrameTree } from '../../src/flamegraph/svg.ts';
+import { fitLabel, FoldedInputError, renderFlamegraph, renderFlamegraphChunks, renderFrameTree } from '../../src/flamegraph/svg.ts';
 import { buildFrameTree, buildFrameTreeFromStream, FrameTreeBuilder } from '../../src/flamegraph/tree.ts';
 import { assertWellFormed, byName, frames } from '../helpers/xml.ts';
 
@@ -338,5 +338,37 @@ describe('FrameTreeBuilder byte input', () => {
       yield encoder.encode('c x\n');
     };
     await expect(buildFrameTreeFromStream(stream())).rejects.toThrow(/line 3: sample count is not a number in "a;c x"/);
+  });
+});
+
+describe('renderFlamegraphChunks (the CLI reading stdin piece by piece)', () => {
+  const folded = ['main;parse;lex 40', 'main;parse;tokenize 25', 'main;run;loop;step 120', 'main;run;gc 15', '# a comment', 'main;run;loop;io 30', 'main;é;ü 3', ''].join('\n');
+  const bytes = Buffer.from(folded);
+  const whole = renderFlamegraph(bytes, { title: 'chunks' });
+
+  it('draws the same document whatever the chunk boundaries, mid-line and mid-character included', () => {
+    for (const size of [1, 2, 3, 7, 64, bytes.length]) {
+      // One buffer reused for every chunk, as the CLI does: nothing of an earlier chunk may be kept by reference.
+      const buf = Buffer.alloc(size);
+      const chunks = function* () {
+        for (let at = 0; at < bytes.length; at += size) {
+          const n = bytes.copy(buf, 0, at, Math.min(at + size, bytes.length));
+          yield buf.subarray(0, n);
+        }
+      };
+      expect(renderFlamegraphChunks(chunks(), { title: 'chunks' }), `chunks of ${size}`).toBe(whole);
+    }
+  });
+
+  it('draws the same document when told the input size, however wrong the guess', () => {
+    for (const guess of [1, bytes.length, 1e9]) {
+      expect(renderFlamegraphChunks([bytes], { title: 'chunks' }, { bytes: guess })).toBe(whole);
+    }
+  });
+
+  it('sizes the tree from the expected bytes up front, so it does not regrow', () => {
+    const hinted = new FrameTreeBuilder({ expectedBytes: 64 * 100_000 });
+    expect(hinted.tree.keys.length).toBeGreaterThanOrEqual(2 * 100_000);
+    expect(new FrameTreeBuilder().tree.keys.length).toBeLessThan(2 * 100_000);
   });
 });

@@ -37,8 +37,8 @@ describe('import cycles and layers', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('lints src, workers, bpf, entry, bin, bench and test', () => {
-    expect(lintedFolders()).toEqual(['src', 'workers', 'bpf', 'entry', 'bin', 'bench', 'test']);
+  it('lints src, workers, bpf, entry, bin, bench, test and infra', () => {
+    expect(lintedFolders()).toEqual(['src', 'workers', 'bpf', 'entry', 'bin', 'bench', 'test', 'infra']);
   });
 
   it('finds none in the linted folders', async () => {

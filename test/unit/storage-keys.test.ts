@@ -99,8 +99,8 @@ describe('diff cache keys', () => {
   const OTHER = 'inv_01j9z3k7q8r2s4t6v8w0x2y4z7';
 
   it('holds the ordered pair and every option, outside investigations/', () => {
-    expect(diffKey(ID, OTHER, { normalize: true })).toBe(`diffs/${ID}/${OTHER}/_any/normalized.svg`);
-    expect(diffKey(ID, OTHER, { normalize: false, node: 'node-17' })).toBe(`diffs/${ID}/${OTHER}/node-17/raw.svg`);
+    expect(diffKey(ID, OTHER, { normalize: true })).toBe(`investigations/_diffs/${ID}/${OTHER}/_any/normalized.svg`);
+    expect(diffKey(ID, OTHER, { normalize: false, node: 'node-17' })).toBe(`investigations/_diffs/${ID}/${OTHER}/node-17/raw.svg`);
     const keys = [
       diffKey(ID, OTHER, { normalize: true }),
       diffKey(OTHER, ID, { normalize: true }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canSee } from '../../auth/authorize.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { LINK_REQUESTER } from '../../auth/signed-links.ts';
-import { InputTooLargeError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { InputTooLargeError, NotFoundError, NotImplementedError, ValidationError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/format.ts';
 import { INVESTIGATION_ID, InvestigationId } from '../../core/ids.ts';
 import { Investigation, InvestigationRequest, InvestigationStatus, isTerminal, type ArtifactRef } from '../../core/investigation.ts';
@@ -294,8 +294,13 @@ export const investigationRoutes = [
       200: bytesResponse('events `status`, `step`, `end` with JSON data', 'text/event-stream'),
       404: problemResponse('unknown id'),
       429: problemResponse('too many open streams (SSE_MAX_PER_IDENTITY, SSE_MAX_STREAMS); see Retry-After'),
+      501: problemResponse('this deployment cannot stream (AWS Lambda): poll GET /v1/investigations/{id}'),
     },
     handle: async (c, { params }, deps) => {
+      const changes = deps.changes;
+      if (!changes) {
+        throw new NotImplementedError('event streams cannot pass through AWS Lambda (API Gateway and ALB buffer whole responses): poll GET /v1/investigations/{id} instead');
+      }
       const who = c.get('identity');
       const first = await load(deps, params.id, who);
       // Taken before the stream starts, given back when it ends for any reason (end, client gone, shutdown).
@@ -303,17 +308,17 @@ export const investigationRoutes = [
       const follow = async (stream: SSEStreamingApi) => {
         let changed = true;
         let wake: (() => void) | undefined;
-        const off = deps.changes.on(first.id, () => {
+        const off = changes.on(first.id, () => {
           changed = true;
           wake?.();
         });
         const stop = () => wake?.();
         stream.onAbort(stop);
-        deps.changes.closed.addEventListener('abort', stop);
+        changes.closed.addEventListener('abort', stop);
         const sent = new Map<string, string>();
         let status = '';
         try {
-          while (!stream.aborted && !deps.changes.closed.aborted) {
+          while (!stream.aborted && !changes.closed.aborted) {
             if (changed) {
               changed = false;
               const inv = await deps.intake.records.find(first.id);
@@ -333,7 +338,7 @@ export const investigationRoutes = [
           }
         } finally {
           off();
-          deps.changes.closed.removeEventListener('abort', stop);
+          changes.closed.removeEventListener('abort', stop);
         }
       };
       return streamSSE(c, (stream) => follow(stream).finally(release));

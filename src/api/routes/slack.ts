@@ -180,9 +180,10 @@ export const slackRoutes = [
       );
       // Slack gives up after 3 s. A slow dependency (the Kubernetes API, say) must not cost the user their answer:
       // past ACK_WITHIN_MS they get "working on it" now and the real reply on response_url when it is ready.
+      // Where nothing runs after the response (AWS Lambda), the answer waits for the work instead.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((ok) => (timer = setTimeout(() => ok('late'), ACK_WITHIN_MS)));
-      const first = await Promise.race([work, late]);
+      const first = deps.carrier.workAfterResponse ? await Promise.race([work, late]) : await work;
       clearTimeout(timer);
       if (first === 'late') {
         void work.then(async (m) => {

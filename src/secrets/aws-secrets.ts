@@ -1,0 +1,96 @@
+/**
+ * Secrets for a deployment without files or a generated DATA_DIR (AWS Lambda): read once at start-up from AWS
+ * Secrets Manager (TRACEHOUND_SECRET_ARN: a secret whose string is a JSON object) or SSM Parameter Store
+ * (TRACEHOUND_SSM_PATH: the parameters under a path, decrypted). Either holds configuration names and values
+ * (LINK_SECRET, SLACK_SIGNING_SECRET, …) plus ACCESS_YAML, the text of the access file.
+ *
+ * Each SDK client is imported only when its source is configured: a process that uses neither loads neither. The
+ * SDK's own settings apply (AWS_REGION, credentials from the role, AWS_ENDPOINT_URL_SECRETS_MANAGER / _SSM).
+ */
+import { z } from 'zod';
+import { ConfigError, ConfigSchema } from '../config.ts';
+
+/** The key that carries the access file's text rather than a configuration value. */
+export const ACCESS_YAML = 'ACCESS_YAML';
+
+/** Configuration names a secret may set; anything else is a mistake to point out, not to pass on silently. */
+const SECRET_KEYS = new Set([...Object.keys(ConfigSchema.shape), ACCESS_YAML]);
+
+const SecretJson = z.record(z.string(), z.string(), { error: 'expected a JSON object of names to string values' });
+
+export interface LoadedSecrets {
+  /** Configuration values, to lay over the environment. */
+  env: Record<string, string>;
+  /** The access file's text, when the secret holds one. */
+  accessYaml?: string;
+  /** Where they came from, for the log (never the values). */
+  sources: string[];
+}
+
+/** Reads the configured secret sources; `{ env: {}, sources: [] }` when none is configured. */
+export async function loadAwsSecrets(env: Record<string, string | undefined>): Promise<LoadedSecrets> {
+  const found: Record<string, string> = {};
+  const sources: string[] = [];
+  const arn = env.TRACEHOUND_SECRET_ARN;
+  if (arn) {
+    Object.assign(found, checkKeys(await fromSecretsManager(arn), `secret ${arn}`));
+    sources.push(`secretsmanager:${arn}`);
+  }
+  const path = env.TRACEHOUND_SSM_PATH;
+  if (path) {
+    if (!path.startsWith('/')) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SSM_PATH: expected a path such as /tracehound/prod`);
+    Object.assign(found, checkKeys(await fromParameterStore(path), `parameters under ${path}`));
+    sources.push(`ssm:${path}`);
+  }
+  const { [ACCESS_YAML]: accessYaml, ...rest } = found;
+  return { env: rest, ...(accessYaml !== undefined ? { accessYaml } : {}), sources };
+}
+
+function checkKeys(values: Record<string, string>, where: string): Record<string, string> {
+  const unknown = Object.keys(values).filter((k) => !SECRET_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${unknown.map((k) => `  ${where}: ${k} is not a configuration name (see README)`).join('\n')}`);
+  }
+  return values;
+}
+
+async function fromSecretsManager(secretId: string): Promise<Record<string, string>> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({});
+  try {
+    const res = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (res.SecretString === undefined) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId} holds no string (a binary secret?)`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(res.SecretString);
+    } catch {
+      throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId} is not JSON; expected {"LINK_SECRET": "…", …}`);
+    }
+    const parsed = SecretJson.safeParse(doc);
+    if (!parsed.success) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId}: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function fromParameterStore(path: string): Promise<Record<string, string>> {
+  const { SSMClient, GetParametersByPathCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient({});
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  const values: Record<string, string> = {};
+  try {
+    let next: string | undefined;
+    do {
+      const res = await client.send(new GetParametersByPathCommand({ Path: path, WithDecryption: true, Recursive: false, NextToken: next }));
+      for (const p of res.Parameters ?? []) {
+        if (p.Name === undefined || p.Value === undefined) continue;
+        values[p.Name.startsWith(prefix) ? p.Name.slice(prefix.length) : p.Name] = p.Value;
+      }
+      next = res.NextToken;
+    } while (next);
+    return values;
+  } finally {
+    client.destroy();
+  }
+}
