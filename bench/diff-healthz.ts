@@ -37,7 +37,7 @@ const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: join(dir, 
 const log = createLogger('silent');
 const services = await startServices(config, log);
 const parts: Stoppable[] = [...services.owned];
-const redis = createRedis(services.redisUrl);
+const redis = createRedis(services.redis);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 const line = ({ latencies: xs, loopMaxMs, loopBusy }: Probe) =>

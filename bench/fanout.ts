@@ -62,11 +62,11 @@ async function runBench(): Promise<void> {
   parts.push(api);
   // No ACCESS_FILE: the API made an admin token for this run, as npm start does.
   const auth = { authorization: `Bearer ${api.generatedToken!.token}` };
-  const redis = createRedis(services.redisUrl);
-  const subscriber = createRedis(services.redisUrl);
+  const redis = createRedis(services.redis);
+  const subscriber = createRedis(services.redis);
   const keys = new RedisKeys(config.QUEUE_PREFIX);
 
-  const fleet = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, FANOUT_ROLE: 'fleet', FANOUT_REDIS_URL: services.redisUrl, FANOUT_PREFIX: config.QUEUE_PREFIX } });
+  const fleet = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, FANOUT_ROLE: 'fleet', FANOUT_REDIS_URL: services.redis.url, FANOUT_PREFIX: config.QUEUE_PREFIX } });
   const ask = (msg: ToFleet) => askFleet(fleet, msg);
 
   // The record's status is its second field (the records are written from spreads of the first one), so the end of

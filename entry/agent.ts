@@ -6,6 +6,6 @@ import type { Config } from '../src/config.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
 export async function startAgentPart(config: Config, services: Services, log: Logger): Promise<Stoppable> {
-  const a = await startNodeAgent({ config, redisUrl: services.redisUrl, store: services.store, log });
+  const a = await startNodeAgent({ config, redis: services.redis, store: services.store, log });
   return { name: `agent ${a.name}`, stop: a.close };
 }

@@ -62,7 +62,7 @@ export async function composeApi(
   const parts = openRedisParts(config, services, apiLog);
   const { redis, records, audit, investigations, notifyTargets } = parts;
   // Its own subscribed connection, opened only where someone can listen.
-  const changes = opts.streaming ? await InvestigationChanges.start(createRedis(services.redisUrl), records.changeChannel) : null;
+  const changes = opts.streaming ? await InvestigationChanges.start(createRedis(services.redis), records.changeChannel) : null;
   const deps: ApiDeps = {
     changes,
     registry: new NodeRegistry(redis, config.QUEUE_PREFIX),

@@ -51,7 +51,7 @@ export interface CommandIo {
 
 export function runFlamegraphCommand(argv: string[], io: CommandIo): number {
   let values;
-  let positionals: string[] = [];
+  let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,

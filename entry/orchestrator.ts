@@ -17,7 +17,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
   const o = await startOrchestrator({
     playbooks: services.playbooks,
     inventory: services.inventory,
-    redisUrl: services.redisUrl,
+    redis: services.redis,
     prefix: config.QUEUE_PREFIX,
     store: services.store,
     log,
@@ -33,7 +33,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     },
   });
   const runner = startScheduleRunner({
-    redisUrl: services.redisUrl,
+    redis: services.redis,
     prefix: config.QUEUE_PREFIX,
     schedules,
     schedulesQueue,
@@ -42,7 +42,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     log,
   });
   const notifications = startNotificationWorker({
-    redisUrl: services.redisUrl,
+    redis: services.redis,
     prefix: config.QUEUE_PREFIX,
     records,
     targets: notifyTargets,

@@ -29,7 +29,7 @@ export interface RedisParts {
 }
 
 export function openRedisParts(config: Config, services: Services, auditLog: Logger): RedisParts {
-  const redis = createRedis(services.redisUrl);
+  const redis = createRedis(services.redis);
   const onRedis = { connection: redis, prefix: config.QUEUE_PREFIX };
   const investigations = openQueue(QUEUES.investigations, onRedis);
   const schedulesQueue = openQueue(QUEUES.schedules, onRedis);

@@ -7,6 +7,7 @@ import type { AlertRules } from '../src/alerts/rules.ts';
 import { loadAccessFile, type AccessFile } from '../src/auth/access-file.ts';
 import { linkSecret } from '../src/auth/bootstrap.ts';
 import { ConfigError, type Config } from '../src/config.ts';
+import type { RedisEndpoint } from '../src/redis/connection.ts';
 import type { Playbook } from '../src/playbooks/playbook.ts';
 import { loadPlaybooks } from '../src/playbooks/load.ts';
 import { createInventory } from '../src/inventory/create.ts';
@@ -22,7 +23,8 @@ export interface Services {
   alertRules: AlertRules | null;
   /** Key of signed links: the API checks them, the notification worker makes them. */
   linkSecret: string;
-  redisUrl: string;
+  /** The configured Redis (standalone or cluster), or the embedded server. */
+  redis: RedisEndpoint;
   store: ArtifactStore;
   /** Storage is not waited for at start-up: this says when it first answered (and its bucket exists). */
   storage: StorageReadiness;
@@ -64,13 +66,13 @@ export async function startServices(config: Config, log: Logger, opts: ServiceOp
   if (inventory) log.info({ inventory: inventory.kind }, 'inventory configured');
   const owned: Stoppable[] = [];
   try {
-    let redisUrl = config.REDIS_URL;
+    let redis: RedisEndpoint | undefined = config.REDIS_URL ? { url: config.REDIS_URL, cluster: config.REDIS_CLUSTER } : undefined;
     // The embedded servers' modules (s3rver and its dependencies) load only in embedded mode.
-    if (!redisUrl) {
+    if (!redis) {
       const { startEmbeddedRedisService } = await import('./embedded-services.ts');
-      const redis = await startEmbeddedRedisService(config, log, onFatal);
-      owned.push(redis);
-      redisUrl = redis.url;
+      const embedded = await startEmbeddedRedisService(config, log, onFatal);
+      owned.push(embedded);
+      redis = { url: embedded.url, cluster: false };
     }
     let s3 = {
       endpoint: config.S3_ENDPOINT,
@@ -100,7 +102,7 @@ export async function startServices(config: Config, log: Logger, opts: ServiceOp
       attemptTimeoutMs: attemptBoundMs(s3Limits(config)),
     }).start();
     owned.push({ name: 'storage readiness', stop: async () => storage.stop() });
-    return { playbooks, inventory, access, alertRules, linkSecret: secret, redisUrl, store, storage, owned };
+    return { playbooks, inventory, access, alertRules, linkSecret: secret, redis, store, storage, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);
     throw err;

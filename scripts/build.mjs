@@ -112,7 +112,7 @@ export async function build({ ifStale = false } = {}) {
     try {
       mkdirSync(LOCK);
     } catch {
-      let age = 0;
+      let age;
       try {
         age = Date.now() - statSync(LOCK).mtimeMs;
       } catch {

@@ -52,7 +52,19 @@ export const ConfigSchema = z.object({
   /** Folder for the embedded Redis snapshot and the embedded S3 server's objects. */
   DATA_DIR: z.string().min(1).default('.tracehound'),
 
+  /**
+   * Where an AWS Lambda function's secrets are (src/secrets/aws-secrets.ts): a Secrets Manager secret (its ARN or
+   * name) holding a JSON object of these configuration names, or an SSM Parameter Store path whose parameters are
+   * named by them. Read before the rest, which they complete.
+   */
+  TRACEHOUND_SECRET_ARN: optional(z.string().min(1)),
+  TRACEHOUND_SSM_PATH: optional(z.string().regex(/^\/[\w.\-/]*$/, 'expected a path such as /tracehound/prod')),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://…' })),
+  /**
+   * Speak Redis Cluster's protocol to REDIS_URL (one node or a configuration endpoint): ElastiCache Serverless and
+   * MemoryDB accept nothing else. QUEUE_PREFIX must then carry a hash tag, so that every key lands in one slot.
+   */
+  REDIS_CLUSTER: bool.default(false),
   /** Prefix of every Redis key, BullMQ's and ours (src/redis/keys.ts); use a hash tag such as "{tracehound}" on Redis Cluster. */
   QUEUE_PREFIX: z.string().min(1).max(64).default('tracehound'),
 
@@ -170,6 +182,10 @@ export const ConfigSchema = z.object({
   SSE_MAX_PER_IDENTITY: z.coerce.number().int().min(1).max(10_000).default(4),
   SSE_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(256),
 }).superRefine((c, ctx) => {
+  // BullMQ's scripts and our transactions touch several keys at once: on a cluster they must share one slot.
+  if (c.REDIS_CLUSTER && !/\{[^{}]+\}/.test(c.QUEUE_PREFIX)) {
+    ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: 'with REDIS_CLUSTER=true it needs a hash tag, such as "{tracehound}"' });
+  }
   // Alert results go to this webhook through the same door as any notification: one it refuses is a dead setting.
   const refused = c.ALERT_SLACK_WEBHOOK_URL ? refusedUrl(c.ALERT_SLACK_WEBHOOK_URL, c.NOTIFY_URL_HOSTS) : undefined;
   if (refused) ctx.addIssue({ code: 'custom', path: ['ALERT_SLACK_WEBHOOK_URL'], message: refused });

@@ -82,6 +82,8 @@ export class TracehoundStack extends Stack {
     const environment: Record<string, string> = {
       ...props.environment,
       REDIS_URL: this.cache.url,
+      // ElastiCache Serverless speaks only Redis Cluster's protocol; the prefix's hash tag keeps every key in one slot.
+      REDIS_CLUSTER: 'true',
       QUEUE_PREFIX: props.queuePrefix ?? '{tracehound}',
       S3_ENDPOINT: Fn.sub('https://s3.${AWS::Region}.${AWS::URLSuffix}'),
       S3_BUCKET: this.storage.bucket.bucketName,

@@ -13,8 +13,15 @@ import { ConfigError, ConfigSchema } from '../config.ts';
 /** The key that carries the access file's text rather than a configuration value. */
 export const ACCESS_YAML = 'ACCESS_YAML';
 
-/** Configuration names a secret may set; anything else is a mistake to point out, not to pass on silently. */
-const SECRET_KEYS = new Set([...Object.keys(ConfigSchema.shape), ACCESS_YAML]);
+/** Where the secrets are: validated by the configuration's own schema before anything is fetched. */
+const { TRACEHOUND_SECRET_ARN, TRACEHOUND_SSM_PATH } = ConfigSchema.shape;
+const SecretSources = z.object({ TRACEHOUND_SECRET_ARN, TRACEHOUND_SSM_PATH });
+
+/**
+ * Configuration names a secret may set (not where secrets are: that is the environment's to say); anything else is
+ * a mistake to point out, not to pass on silently.
+ */
+const SECRET_KEYS = new Set([...Object.keys(ConfigSchema.shape).filter((k) => !(k in SecretSources.shape)), ACCESS_YAML]);
 
 const SecretJson = z.record(z.string(), z.string(), { error: 'expected a JSON object of names to string values' });
 
@@ -29,16 +36,16 @@ export interface LoadedSecrets {
 
 /** Reads the configured secret sources; `{ env: {}, sources: [] }` when none is configured. */
 export async function loadAwsSecrets(env: Record<string, string | undefined>): Promise<LoadedSecrets> {
+  const where = SecretSources.safeParse(env);
+  if (!where.success) throw new ConfigError(`Invalid configuration:\n${where.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  const { TRACEHOUND_SECRET_ARN: arn, TRACEHOUND_SSM_PATH: path } = where.data;
   const found: Record<string, string> = {};
   const sources: string[] = [];
-  const arn = env.TRACEHOUND_SECRET_ARN;
   if (arn) {
     Object.assign(found, checkKeys(await fromSecretsManager(arn), `secret ${arn}`));
     sources.push(`secretsmanager:${arn}`);
   }
-  const path = env.TRACEHOUND_SSM_PATH;
   if (path) {
-    if (!path.startsWith('/')) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SSM_PATH: expected a path such as /tracehound/prod`);
     Object.assign(found, checkKeys(await fromParameterStore(path), `parameters under ${path}`));
     sources.push(`ssm:${path}`);
   }

@@ -74,7 +74,7 @@ export async function orchestratorHarness(label: string): Promise<OrchestratorHa
       const o = await startOrchestrator({
         playbooks,
         inventory: null,
-        redisUrl: testRedisUrl(),
+        redis: testRedisUrl(),
         prefix,
         store,
         log,

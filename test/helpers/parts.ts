@@ -489,7 +489,7 @@ export async function startRig(opts: { label: string; env?: Record<string, strin
     },
     async waitFor(id, until = (inv) => isTerminal(inv.status), timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
-      let last: unknown = null;
+      let last: unknown;
       for (;;) {
         try {
           const res = await call('GET', `/v1/investigations/${id}`, undefined, { timeoutMs: 5_000 });

@@ -46,7 +46,7 @@ describe('notification posting', () => {
     targets = new NotifyTargets(redis, prefix);
     notifier = new Notifier(targets, queue);
     worker = startNotificationWorker({
-      redisUrl: testRedisUrl(),
+      redis: testRedisUrl(),
       prefix,
       records,
       targets,

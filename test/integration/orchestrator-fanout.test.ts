@@ -30,7 +30,7 @@ describe('fan-out over many nodes', () => {
       h.agent(node, async (job) => ({ stepId: job.stepId, node: job.node, status: 'skipped', reason: 'stand-in agent', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), artifacts: [] }));
     }
     orchestrator = await startOrchestrator({
-      playbooks: h.playbooks, inventory: null, redisUrl: proxy.url, prefix: h.prefix, store: s3.store, log: createLogger('silent'), watchdogIntervalMs: 1000, reaperIntervalMs: 60_000,
+      playbooks: h.playbooks, inventory: null, redis: proxy.url, prefix: h.prefix, store: s3.store, log: createLogger('silent'), watchdogIntervalMs: 1000, reaperIntervalMs: 60_000,
     });
   }, 60_000);
   afterAll(async () => {

@@ -9,6 +9,12 @@ describe('configuration', () => {
     expect(c.S3_ENDPOINT).toBeUndefined();
   });
 
+  it('asks for a hash tag in QUEUE_PREFIX on a Redis Cluster, where multi-key scripts need one slot', () => {
+    expect(() => loadConfig({ REDIS_CLUSTER: 'true' })).toThrow(/QUEUE_PREFIX: with REDIS_CLUSTER=true it needs a hash tag/);
+    expect(loadConfig({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{tracehound}' }).REDIS_CLUSTER).toBe(true);
+    expect(loadConfig({}).REDIS_CLUSTER).toBe(false);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ REDIS_URL: '', S3_ENDPOINT: '' }).REDIS_URL).toBeUndefined();
   });

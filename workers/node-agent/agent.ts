@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../src/config.ts';
 import { isTerminal } from '../../src/core/investigation.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { QUEUES, captureQueue, openQueue, startWorker } from '../../src/queue/queues.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
@@ -27,7 +27,7 @@ type AgentConfig = Pick<
 >;
 
 /** One per node: consumes capture-<node>, runs captures time-boxed, stops them at once when their investigation is cancelled. */
-export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: string; store: ArtifactStore; log: Logger }): Promise<NodeAgent> {
+export async function startNodeAgent(opts: { config: AgentConfig; redis: RedisTarget; store: ArtifactStore; log: Logger }): Promise<NodeAgent> {
   const { config, store } = opts;
   const log = opts.log.child({ part: 'agent', node: config.NODE_NAME });
   const capabilities = await detectCapabilities({ tracefs: config.TRACEFS, bpftrace: config.BPFTRACE, cgroupRoot: config.CGROUP_ROOT });
@@ -36,8 +36,8 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   // Before taking work: a previous agent killed mid-funcgraph left this node's tracefs changed.
   await restoreFtraceLeftByDeadAgent(log);
 
-  const redis = createRedis(opts.redisUrl);
-  const subscriber = createRedis(opts.redisUrl);
+  const redis = createRedis(opts.redis);
+  const subscriber = createRedis(opts.redis);
   const records = new InvestigationRecords(redis, config.QUEUE_PREFIX);
   const registry = new NodeRegistry(redis, config.QUEUE_PREFIX);
   // What storage did not take (this run's, and a previous run's left on disk) is uploaded in the background and
@@ -62,7 +62,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redisUrl: stri
   await beat();
   const heartbeat = setInterval(beat, config.NODE_HEARTBEAT);
 
-  const workerConnection = createRedis(opts.redisUrl);
+  const workerConnection = createRedis(opts.redis);
   // The per-node cap holds across agents too (two agents started under one node name must not double it):
   // overlapping captures skew each other's figures and add up in overhead.
   const ownQueue = openQueue(captureQueue(config.NODE_NAME), { connection: workerConnection, prefix: config.QUEUE_PREFIX });

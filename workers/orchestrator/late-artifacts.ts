@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isTerminal } from '../../src/core/investigation.ts';
 import { mergeLateArtifacts } from '../../src/core/record-artifacts.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import type { LateArtifactsJob } from '../../src/queue/jobs.ts';
 import { QUEUES, startWorker } from '../../src/queue/queues.ts';
@@ -13,7 +13,7 @@ import type { ReportRequests } from './reports.ts';
  * the record through a compare-and-set, so a step being recorded at the same moment loses nothing. An ended
  * investigation's report is stored again, since it lists them (and shows a late flamegraph).
  */
-export function startLateArtifactsWorker(opts: { redisUrl: string; prefix: string; records: InvestigationRecords; reports: ReportRequests; log: Logger }): { close(): Promise<void> } {
+export function startLateArtifactsWorker(opts: { redis: RedisTarget; prefix: string; records: InvestigationRecords; reports: ReportRequests; log: Logger }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'late-artifacts' });
   const process = async (late: LateArtifactsJob) => {
     // The queue is a trust boundary: an agent may only add its own step's outputs, under their own keys.
@@ -26,7 +26,7 @@ export function startLateArtifactsWorker(opts: { redisUrl: string; prefix: strin
     log.info({ investigation: next.id, step: late.stepId, node: late.node, artifacts: artifacts.map((a) => a.name) }, 'late artifacts recorded');
     if (isTerminal(next.status)) await opts.reports.request({ investigationId: next.id });
   };
-  const connection = createRedis(opts.redisUrl);
+  const connection = createRedis(opts.redis);
   const worker = startWorker(QUEUES.lateArtifacts, process, { connection, prefix: opts.prefix, concurrency: 4 });
   worker.on('error', (err) => log.error({ err }, 'late artifacts worker error'));
   worker.on('failed', (job, err) => log.warn({ err: err.message, job: job?.data }, 'could not record late artifacts'));

@@ -6,7 +6,7 @@ import { isTerminal, type Investigation } from '../../src/core/investigation.ts'
 import { notificationsPosted } from '../../src/metrics.ts';
 import { NotifyPostError, postNotification } from '../../src/notify/post.ts';
 import type { NotifyHost, NotifyTargets } from '../../src/notify/targets.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { NotifyJob } from '../../src/queue/jobs.ts';
 import { QUEUES, startWorker } from '../../src/queue/queues.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
@@ -18,7 +18,7 @@ const hasProblems = (inv: Investigation) => inv.status !== 'succeeded' || (inv.s
 
 /** Posts investigation progress and results to Slack (response_url, incoming webhooks), with retries. */
 export function startNotificationWorker(opts: {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   records: InvestigationRecords;
   targets: NotifyTargets;
@@ -73,7 +73,7 @@ export function startNotificationWorker(opts: {
     }
   };
 
-  const connection = createRedis(opts.redisUrl);
+  const connection = createRedis(opts.redis);
   const worker = startWorker(QUEUES.notifications, process, { connection, prefix: opts.prefix, concurrency: 8 });
   worker.on('error', (err) => log.error({ err }, 'notification worker error'));
   worker.on('failed', (job, err) => log.warn({ err: err.message, job: job?.data, attempt: job?.attemptsMade }, 'notification failed'));

@@ -5,7 +5,7 @@ import { isTerminal } from '../../src/core/investigation.ts';
 import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { parsePlaybookParams } from '../../src/playbooks/select.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { InvestigateJob, type InvestigationProgress } from '../../src/queue/jobs.ts';
 import { QUEUES, captureQueue as captureQueueSpec, openFlowProducer, openQueue, startWorker, type JobOf } from '../../src/queue/queues.ts';
@@ -32,7 +32,7 @@ const ORCHESTRATOR_STALL_CHECK_MS = 5_000;
 export async function startOrchestrator(opts: {
   playbooks: readonly Playbook[];
   inventory: Inventory | null;
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   store: ArtifactStore;
   log: Logger;
@@ -44,7 +44,7 @@ export async function startOrchestrator(opts: {
   hooks?: OrchestratorHooks;
 }): Promise<Orchestrator> {
   const log = opts.log.child({ part: 'orchestrator' });
-  const redis = createRedis(opts.redisUrl);
+  const redis = createRedis(opts.redis);
   const records = new InvestigationRecords(redis, opts.prefix);
   const registry = new NodeRegistry(redis, opts.prefix);
   const captureQueues = new Map<string, Queue>();
@@ -74,9 +74,9 @@ export async function startOrchestrator(opts: {
   };
   const reaper = new Reaper({ redis, prefix: opts.prefix, records, investigations, end: (id, reason) => endLost(ctx, id, reason), log });
   reaper.start(opts.reaperIntervalMs ?? 5000);
-  const lateArtifacts = startLateArtifactsWorker({ redisUrl: opts.redisUrl, prefix: opts.prefix, records, reports, log });
-  const reportWorker = startReportWorker({ redisUrl: opts.redisUrl, prefix: opts.prefix, store: opts.store, records, requests: reports, log });
-  const workerConnection = createRedis(opts.redisUrl);
+  const lateArtifacts = startLateArtifactsWorker({ redis: opts.redis, prefix: opts.prefix, records, reports, log });
+  const reportWorker = startReportWorker({ redis: opts.redis, prefix: opts.prefix, store: opts.store, records, requests: reports, log });
+  const workerConnection = createRedis(opts.redis);
   const processJob = async (data: InvestigateJob, job: JobOf<typeof QUEUES.investigations>, token?: string) => {
     try {
       await runInvestigation(job, data, token ?? '', ctx);

@@ -6,7 +6,7 @@ import { mergeArtifacts, withUrl, type RecordArtifact } from '../../src/core/rec
 import { renderReportHtml } from '../../src/report/html.ts';
 import { renderReportMarkdown } from '../../src/report/markdown.ts';
 import { FLAMEGRAPH_ARTIFACT, isStepArtifact } from '../../src/flamegraph/artifacts.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { RedisKeys } from '../../src/redis/keys.ts';
 import { StoreReportsJob } from '../../src/queue/jobs.ts';
@@ -142,7 +142,7 @@ export class ReportRequests {
 
 /** Stores the report files requested (ReportRequests), rendered from the record as it is now, and lists them on it. */
 export function startReportWorker(opts: {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   store: ArtifactStore;
   records: InvestigationRecords;
@@ -169,7 +169,7 @@ export function startReportWorker(opts: {
       log.info({ investigation: inv.id, files: stored.map((a) => a.name) }, 'report stored');
     } while (await opts.requests.pending(data.investigationId));
   };
-  const connection = createRedis(opts.redisUrl);
+  const connection = createRedis(opts.redis);
   const worker = startWorker(QUEUES.reports, process, {
     connection,
     prefix: opts.prefix,

@@ -3,7 +3,7 @@ import type { AuditLog } from '../../src/audit/audit-log.ts';
 import { identity } from '../../src/auth/identity.ts';
 import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
 import { QUEUES, startWorker, type QueueOf } from '../../src/queue/queues.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { ScheduleStore } from '../../src/schedules/schedule-store.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { ScheduleStore } from '../../src/schedules/schedule-store.ts';
  * The schedule was authorized when it was created; firings pass the same checks again (a pod may be gone).
  */
 export function startScheduleRunner(opts: {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   schedules: ScheduleStore;
   schedulesQueue: QueueOf<typeof QUEUES.schedules>;
@@ -20,7 +20,7 @@ export function startScheduleRunner(opts: {
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'schedules' });
-  const connection = createRedis(opts.redisUrl);
+  const connection = createRedis(opts.redis);
   const worker = startWorker(
     QUEUES.schedules,
     async ({ schedule: name }) => {

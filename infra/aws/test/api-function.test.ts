@@ -41,6 +41,7 @@ describe('the API function', () => {
       S3_REGION: '{Ref:AWS::Region}',
       S3_FORCE_PATH_STYLE: 'false',
       TRACEHOUND_SECRET_ARN: `{Ref:${secretId}}`,
+      REDIS_CLUSTER: 'true',
       QUEUE_PREFIX: '{tracehound}',
     });
     expect(env.PUBLIC_BASE_URL).toBe(`{${resourceOf(stack, template, stack.apiFunction.api)[0]}.ApiEndpoint}`);

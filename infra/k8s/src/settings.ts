@@ -5,6 +5,8 @@
  */
 export const SETTINGS = {
   REDIS_URL: 'rediss://redis.example.internal:6379',
+  // true for ElastiCache Serverless, MemoryDB or any Redis Cluster (then QUEUE_PREFIX needs a hash tag: "{tracehound}").
+  REDIS_CLUSTER: 'false',
   QUEUE_PREFIX: 'tracehound',
   // AWS S3 in its region, addressed virtual-host style; MinIO or Ceph RGW want their URL and S3_FORCE_PATH_STYLE=true.
   S3_ENDPOINT: 'https://s3.us-east-1.amazonaws.com',

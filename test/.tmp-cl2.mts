@@ -1,0 +1,12 @@
+import { Cluster, Redis } from 'ioredis';
+import { startRedisCluster } from '/work/main/test/helpers/redis-cluster.ts';
+const c = await startRedisCluster();
+const port = Number(new URL(c.url).port);
+const plain = new Redis(port, '127.0.0.1');
+console.log(await plain.call('CLUSTER', 'SLOTS'));
+plain.disconnect();
+const cl = new Cluster([{ host: '127.0.0.1', port }], { dnsLookup: (a, cb) => cb(null, a) });
+cl.on('error', (e) => console.log('error', e.message)); cl.on('node error', (e, k) => console.log('node error', k, e.message));
+for (const ev of ['connect', 'ready', 'refresh', '+node', '-node', 'close', 'reconnecting', 'end']) cl.on(ev, (...a) => console.log('event', ev, a.map(String).join(' ').slice(0, 80)));
+setTimeout(async () => { console.log('status', cl.status); cl.disconnect(); await c.stop(); process.exit(0); }, 5000);
+console.log('ping', await cl.ping());
