@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateToken, hashToken } from '../src/auth/tokens.ts';
+import { signSlackRequest } from '../src/chatops/signature.ts';
 import { startEmbeddedRedis } from '../src/redis/embedded-redis.ts';
 import { startEmbeddedS3 } from '../src/storage/embedded-s3.ts';
 import { build } from '../scripts/build.mjs';
@@ -28,6 +29,7 @@ const NODE = process.execPath;
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const STACKS = Number(process.env.BENCH_STACKS ?? 200_000);
 const GNU_TIME = '/usr/bin/time';
+const SLACK_SECRET = 'bench-slack-signing-secret';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -80,9 +82,15 @@ try {
   const built = await build({ ifStale: true });
   console.log(built ? `built dist/ in ${built.tookMs} ms` : 'dist/ is fresh');
 
-  // 1. --help
-  const bare = median(Array.from({ length: RUNS }, () => timed([NODE, '-e', '0']).ms));
-  const help = median(Array.from({ length: RUNS }, () => timed([NODE, 'bin/tracehound.mjs', '--help']).ms));
+  // 1. --help, spawned directly as a shell would (GNU time's own start-up would count otherwise)
+  const wall = (args: string[]) => {
+    const t0 = performance.now();
+    const r = spawnSync(NODE, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`);
+    return performance.now() - t0;
+  };
+  const bare = median(Array.from({ length: RUNS }, () => wall(['-e', '0'])));
+  const help = median(Array.from({ length: RUNS }, () => wall(['bin/tracehound.mjs', '--help'])));
   rows.push({ what: 'tracehound --help', figure: ms(help), reference: `node -e 0: ${ms(bare)}`, budget: '≤ 100 ms', ok: help <= 100 });
 
   // 2. flamegraph on 200k distinct stacks, whole process, against flamegraph.pl
@@ -111,7 +119,7 @@ try {
   const s3 = await startEmbeddedS3({ dataDir: join(work, 's3'), bucket: 'bench', port: 0, silent: true });
   const token = generateToken();
   const access = join(work, 'access.yaml');
-  writeFileSync(access, `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\n`);
+  writeFileSync(access, `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\nslack:\n  rules:\n    - { channels: [C0SRE] }\n`);
   const serviceEnv = {
     REDIS_URL: redis.url,
     S3_ENDPOINT: s3.endpoint,
@@ -120,6 +128,7 @@ try {
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     ACCESS_FILE: access,
     LINK_SECRET: 'bench-link-secret-0123456789abcdef0123',
+    SLACK_SIGNING_SECRET: SLACK_SECRET,
     DATA_DIR: join(work, 'data'),
     INVENTORY: 'none',
     LOG_LEVEL: 'warn',
@@ -160,6 +169,30 @@ try {
     }
     const lambda = median(lambdaRuns);
     rows.push({ what: 'Lambda cold start (import + first answer)', figure: ms(lambda), reference: `bare Hono on hono/aws-lambda: ${ms(median(refLambda))}`, budget: '≤ 400 ms', ok: lambda <= 400 });
+
+    // A slash command as the cold start's first event: signature checked, command parsed, answered (Slack: 3 s).
+    const slashEvent = () => {
+      const form = new URLSearchParams({ command: '/investigate', text: 'help', user_id: 'U0BENCH', channel_id: 'C0SRE', team_id: 'T0', response_url: 'https://hooks.slack.com/commands/T0/1/x', trigger_id: `bench.${Math.random()}` }).toString();
+      const ts = Math.floor(Date.now() / 1000);
+      return {
+        ...event,
+        rawPath: '/v1/chatops/slack/commands',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SLACK_SECRET, ts, form) },
+        body: Buffer.from(form).toString('base64'),
+        isBase64Encoded: true,
+        requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'POST' } },
+      };
+    };
+    const slash: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const ev = slashEvent();
+      const script = `const { handler } = await import(${JSON.stringify(join(ROOT, 'dist/lambda.mjs'))}); const r = await handler(${JSON.stringify(ev)}, {}); if (r.statusCode !== 200) { console.error(r.statusCode, r.body); process.exit(1); } process.stdout.write(String(performance.now())); process.exit(0);`;
+      const r = spawnSync(NODE, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, ...serviceEnv }, timeout: 30_000 });
+      if (r.status !== 0) throw new Error(`slash command cold start failed: ${r.stderr}`);
+      slash.push(Number(r.stdout));
+    }
+    const slashMs = median(slash);
+    rows.push({ what: 'Lambda cold start answering a slash command', figure: ms(slashMs), reference: `Slack's limit: 3000 ms`, budget: '< 3000 ms', ok: slashMs < 3000 });
   } finally {
     await redis.stop();
     await s3.stop();
