@@ -13,15 +13,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateToken, hashToken } from '../src/auth/tokens.ts';
-import { signSlackRequest } from '../src/chatops/signature.ts';
 import { startEmbeddedRedis } from '../src/redis/embedded-redis.ts';
 import { startEmbeddedS3 } from '../src/storage/embedded-s3.ts';
 import { build } from '../scripts/build.mjs';
+import { freePort } from '../test/helpers/free-port.ts';
+import { apiGatewayV2Event } from '../test/helpers/lambda-events.ts';
+import { slashCommandRequest } from '../test/helpers/slack.ts';
 import { mb, syntheticFolded } from './synthetic-profile.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -47,14 +48,6 @@ function timed(cmd: string[], opts: { stdin?: string; stdout?: string } = {}): {
   const [, kb] = readFileSync(report, 'utf8').trim().split(/\s+/);
   return { ms: wall, rss: Number(kb) * 1024, stdout: r.stdout };
 }
-
-const freePort = () =>
-  new Promise<number>((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
 
 /** From spawn to the first 200 on `url`, polling every 2 ms; the process is then stopped. */
 async function timeToFirst200(cmd: string[], env: Record<string, string>, url: (port: number) => string): Promise<number> {
@@ -144,53 +137,34 @@ try {
     const api = median(apiStart);
     rows.push({ what: 'API start → first 200 on /healthz', figure: ms(api), reference: `bare node:http server: ${ms(median(refHttp))}`, budget: '≤ 500 ms', ok: api <= 500 });
 
-    // 4. Lambda cold start: a fresh process imports the function and answers its first event (a slash command
-    // needs the same path plus a signature check; Slack's limit is 3 s).
-    const event = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/lambda/apigw-http-v2.json'), 'utf8')) as Record<string, unknown> & { requestContext: { http: Record<string, unknown> } };
-    Object.assign(event, { rawPath: '/v1/playbooks', rawQueryString: '', body: undefined, headers: { authorization: `Bearer ${token}` } });
-    event.requestContext.http.method = 'GET';
-    const coldScript = (module: string) =>
-      `const { handler } = await import(${JSON.stringify(module)}); const r = await handler(${JSON.stringify(event)}, {}); if (r.statusCode !== 200) { console.error(r.body); process.exit(1); } process.stdout.write(String(performance.now())); process.exit(0);`;
+    // 4. Lambda cold start: a fresh process imports the function and answers its first event, an API Gateway
+    // request as the Lambda tests send it: a GET, and a signed slash command (Slack gives up after 3 s).
     const bareLambda = join(work, 'bare-lambda.mjs');
     // Outside the checkout, so hono is imported by path (the same files dist/lambda.mjs bundled).
     const hono = (f: string) => JSON.stringify(join(ROOT, 'node_modules/hono/dist', f));
-    writeFileSync(bareLambda, `import { Hono } from ${hono('index.js')}; import { handle } from ${hono('adapter/aws-lambda/index.js')}; const app = new Hono(); app.get('*', (c) => c.json({ items: [] })); export const handler = handle(app);\n`);
-    const cold = (module: string, env: Record<string, string>) => {
-      const r = spawnSync(NODE, ['--input-type=module', '-e', coldScript(module)], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env }, timeout: 30_000 });
+    writeFileSync(bareLambda, `import { Hono } from ${hono('index.js')}; import { handle } from ${hono('adapter/aws-lambda/index.js')}; const app = new Hono(); app.all('*', (c) => c.json({ items: [] })); export const handler = handle(app);\n`);
+    /** ms from the process's start (performance.now()) to the first event answered 200: import, composition, answer. */
+    const cold = (module: string, env: Record<string, string>, event: unknown) => {
+      const script = `const { handler } = await import(${JSON.stringify(module)}); const r = await handler(${JSON.stringify(event)}, {}); if (r.statusCode !== 200) { console.error(r.statusCode, r.body); process.exit(1); } process.stdout.write(String(performance.now())); process.exit(0);`;
+      const r = spawnSync(NODE, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env }, timeout: 30_000 });
       if (r.status !== 0) throw new Error(`cold start failed: ${r.stderr}`);
-      // performance.now() counts from the process's start: import, composition and the first answer.
       return Number(r.stdout);
     };
+    const lambdaModule = join(ROOT, 'dist/lambda.mjs');
+    const playbooksEvent = apiGatewayV2Event({ method: 'GET', path: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } });
     const lambdaRuns: number[] = [];
     const refLambda: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      refLambda.push(cold(bareLambda, {}));
-      lambdaRuns.push(cold(join(ROOT, 'dist/lambda.mjs'), serviceEnv));
+      refLambda.push(cold(bareLambda, {}, playbooksEvent));
+      lambdaRuns.push(cold(lambdaModule, serviceEnv, playbooksEvent));
     }
     const lambda = median(lambdaRuns);
     rows.push({ what: 'Lambda cold start (import + first answer)', figure: ms(lambda), reference: `bare Hono on hono/aws-lambda: ${ms(median(refLambda))}`, budget: '≤ 400 ms', ok: lambda <= 400 });
 
-    // A slash command as the cold start's first event: signature checked, command parsed, answered (Slack: 3 s).
-    const slashEvent = () => {
-      const form = new URLSearchParams({ command: '/investigate', text: 'help', user_id: 'U0BENCH', channel_id: 'C0SRE', team_id: 'T0', response_url: 'https://hooks.slack.com/commands/T0/1/x', trigger_id: `bench.${Math.random()}` }).toString();
-      const ts = Math.floor(Date.now() / 1000);
-      return {
-        ...event,
-        rawPath: '/v1/chatops/slack/commands',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SLACK_SECRET, ts, form) },
-        body: Buffer.from(form).toString('base64'),
-        isBase64Encoded: true,
-        requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'POST' } },
-      };
-    };
-    const slash: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const ev = slashEvent();
-      const script = `const { handler } = await import(${JSON.stringify(join(ROOT, 'dist/lambda.mjs'))}); const r = await handler(${JSON.stringify(ev)}, {}); if (r.statusCode !== 200) { console.error(r.statusCode, r.body); process.exit(1); } process.stdout.write(String(performance.now())); process.exit(0);`;
-      const r = spawnSync(NODE, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, ...serviceEnv }, timeout: 30_000 });
-      if (r.status !== 0) throw new Error(`slash command cold start failed: ${r.stderr}`);
-      slash.push(Number(r.stdout));
-    }
+    const slash = Array.from({ length: RUNS }, () => {
+      const req = slashCommandRequest('help', { responseUrl: 'https://hooks.slack.com/commands/T0/1/x', secret: SLACK_SECRET });
+      return cold(lambdaModule, serviceEnv, apiGatewayV2Event({ method: 'POST', path: '/v1/chatops/slack/commands', headers: req.headers, body: req.body, base64: true }));
+    });
     const slashMs = median(slash);
     rows.push({ what: 'Lambda cold start answering a slash command', figure: ms(slashMs), reference: `Slack's limit: 3000 ms`, budget: '< 3000 ms', ok: slashMs < 3000 });
   } finally {

@@ -42,11 +42,11 @@ async function compose(env: Record<string, string | undefined>): Promise<Compose
   const secrets = await loadAwsSecrets(env);
   const config = loadConfig({ ...env, ...secrets.env });
   const log = createLogger(config.LOG_LEVEL);
-  if (!config.LINK_SECRET) throw new ConfigError('Invalid configuration:\n  LINK_SECRET: required in AWS Lambda (every instance must sign links with the same key)');
+  if (!config.LINK_SECRET) throw ConfigError.of([{ path: 'LINK_SECRET', message: 'required in AWS Lambda (every instance must sign links with the same key)' }]);
   const access = secrets.accessYaml !== undefined ? parseAccessFile(secrets.accessYaml, 'ACCESS_YAML in the secret') : undefined;
   const services = await startServices(config, log, { embedded: false, ...(access ? { access } : {}) });
   if (services.access.tokens.length === 0) {
-    throw new ConfigError('Invalid configuration:\n  ACCESS_YAML: no API token configured (put the access file in the secret, or set ACCESS_FILE)');
+    throw ConfigError.of([{ path: 'ACCESS_YAML', message: 'no API token configured (put the access file in the secret, or set ACCESS_FILE)' }]);
   }
   const seen: { origin?: string } = {};
   const { app, closeStreams, closeConnections } = await composeApi(config, services, log, {

@@ -55,7 +55,7 @@ export async function startServices(config: Config, log: Logger, opts: ServiceOp
     });
   if (opts.embedded === false) {
     const missing = (['REDIS_URL', 'S3_ENDPOINT'] as const).filter((k) => !config[k]);
-    if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: required here (no embedded server can run)`).join('\n')}`);
+    if (missing.length > 0) throw ConfigError.of(missing.map((k) => ({ path: k, message: 'required here (no embedded server can run)' })));
   }
   // Playbooks first: a broken playbook file should stop start-up before any server is started.
   const playbooks = await loadPlaybooks(config.PLAYBOOKS_DIR);

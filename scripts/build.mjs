@@ -48,6 +48,8 @@ const sourceUrls = {
 };
 
 const common = {
+  // Entry points and the metafile's paths are relative to the repository, from whatever directory the build runs.
+  absWorkingDir: ROOT,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -88,7 +90,7 @@ async function buildOnce() {
       external: NATIVE,
     }),
   ]);
-  const outputs = new Set([...Object.keys(service.metafile.outputs), ...Object.keys(lambda.metafile.outputs)].map((p) => relative(DIST, `${ROOT}${p}`)));
+  const outputs = new Set([...Object.keys(service.metafile.outputs), ...Object.keys(lambda.metafile.outputs)].map((p) => relative('dist', p)));
   for (const out of outputs) {
     // The source-URL rewrite holds only for files directly in dist/ (see the top).
     if (out.includes('/')) throw new Error(`build output ${out} is not directly in dist/`);
@@ -99,7 +101,7 @@ async function buildOnce() {
   }
   const inputs = [...new Set([...Object.keys(service.metafile.inputs), ...Object.keys(lambda.metafile.inputs)])].filter((p) => !p.startsWith('node_modules/')).sort();
   // The Lambda function's code is these files beside playbooks/ (infra/aws reads the list from here).
-  const lambdaFiles = Object.keys(lambda.metafile.outputs).map((p) => relative(ROOT, `${ROOT}${p}`)).sort();
+  const lambdaFiles = Object.keys(lambda.metafile.outputs).sort();
   writeFileSync(BUILD_INFO, `${JSON.stringify({ startedAt, tookMs: Date.now() - startedAt, lambdaFiles, inputs }, null, 1)}\n`);
   return { tookMs: Date.now() - startedAt, outputs: [...outputs].sort() };
 }

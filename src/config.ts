@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 import { formatDurationMs, parseDurationMs } from './core/duration.ts';
+import type { FieldError } from './core/errors.ts';
 import { NodeName } from './core/target.ts';
 import { NotifyHosts, refusedUrl } from './notify/targets.ts';
 
@@ -192,15 +193,20 @@ export const ConfigSchema = z.object({
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  /** The one way a configuration error reads: a line per problem, each naming its variable (or its source). */
+  static of(problems: readonly FieldError[]): ConfigError {
+    return new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** The problems of a failed parse of (part of) the environment, each at its variable. */
+export const configProblems = (error: z.ZodError): FieldError[] => error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
 
 /** Parses the environment once; every problem names its variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
+  if (!parsed.success) throw ConfigError.of(configProblems(parsed.error));
   return parsed.data;
 }
 

@@ -27,7 +27,8 @@ export async function createInventory(config: Pick<Config, 'INVENTORY' | 'INVENT
 
 /** The Kubernetes client (@kubernetes/client-node and its HTTP stack) is loaded only when there is a cluster to ask. */
 async function kubernetes(env: NodeJS.ProcessEnv): Promise<Inventory | null> {
-  if (findKubeConfig(env) === null) return null;
+  const source = findKubeConfig(env);
+  if (source === null) return null;
   const { KubernetesInventory } = await import('./kubernetes.ts');
-  return KubernetesInventory.fromEnvironment(env);
+  return KubernetesInventory.fromSource(source);
 }

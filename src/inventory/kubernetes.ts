@@ -24,7 +24,7 @@ import {
   type PodInfo,
   type Resolution,
 } from './inventory.ts';
-import { findKubeConfig } from './kube-config-source.ts';
+import { findKubeConfig, type KubeConfigSource } from './kube-config-source.ts';
 import { parseLabelSelector } from './label-selector.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
@@ -72,13 +72,16 @@ export class KubernetesInventory implements Inventory {
     );
   }
 
-  /** The client for what findKubeConfig found; null when it found nothing. */
+  /** The client for what findKubeConfig finds in `env`; null when it finds nothing. */
   static fromEnvironment(
     env: Record<string, string | undefined> = process.env,
     options: KubernetesInventoryOptions = {},
   ): KubernetesInventory | null {
     const source = findKubeConfig(env);
-    if (source === null) return null;
+    return source === null ? null : KubernetesInventory.fromSource(source, options);
+  }
+
+  static fromSource(source: KubeConfigSource, options: KubernetesInventoryOptions = {}): KubernetesInventory {
     if (source.kind === 'file') return KubernetesInventory.fromKubeconfigFile(source.file, options);
     const kc = new KubeConfig();
     // loadFromCluster reads host and port from process.env itself, like every in-cluster client.

@@ -8,7 +8,7 @@
  * SDK's own settings apply (AWS_REGION, credentials from the role, AWS_ENDPOINT_URL_SECRETS_MANAGER / _SSM).
  */
 import { z } from 'zod';
-import { ConfigError, ConfigSchema } from '../config.ts';
+import { ConfigError, ConfigSchema, configProblems } from '../config.ts';
 
 /** The key that carries the access file's text rather than a configuration value. */
 export const ACCESS_YAML = 'ACCESS_YAML';
@@ -37,7 +37,7 @@ export interface LoadedSecrets {
 /** Reads the configured secret sources; `{ env: {}, sources: [] }` when none is configured. */
 export async function loadAwsSecrets(env: Record<string, string | undefined>): Promise<LoadedSecrets> {
   const where = SecretSources.safeParse(env);
-  if (!where.success) throw new ConfigError(`Invalid configuration:\n${where.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  if (!where.success) throw ConfigError.of(configProblems(where.error));
   const { TRACEHOUND_SECRET_ARN: arn, TRACEHOUND_SSM_PATH: path } = where.data;
   const found: Record<string, string> = {};
   const sources: string[] = [];
@@ -56,7 +56,7 @@ export async function loadAwsSecrets(env: Record<string, string | undefined>): P
 function checkKeys(values: Record<string, string>, where: string): Record<string, string> {
   const unknown = Object.keys(values).filter((k) => !SECRET_KEYS.has(k));
   if (unknown.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n${unknown.map((k) => `  ${where}: ${k} is not a configuration name (see README)`).join('\n')}`);
+    throw ConfigError.of(unknown.map((k) => ({ path: where, message: `${k} is not a configuration name (see README)` })));
   }
   return values;
 }
@@ -66,15 +66,15 @@ async function fromSecretsManager(secretId: string): Promise<Record<string, stri
   const client = new SecretsManagerClient({});
   try {
     const res = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (res.SecretString === undefined) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId} holds no string (a binary secret?)`);
+    if (res.SecretString === undefined) throw ConfigError.of([{ path: 'TRACEHOUND_SECRET_ARN', message: `${secretId} holds no string (a binary secret?)` }]);
     let doc: unknown;
     try {
       doc = JSON.parse(res.SecretString);
     } catch {
-      throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId} is not JSON; expected {"LINK_SECRET": "…", …}`);
+      throw ConfigError.of([{ path: 'TRACEHOUND_SECRET_ARN', message: `${secretId} is not JSON; expected {"LINK_SECRET": "…", …}` }]);
     }
     const parsed = SecretJson.safeParse(doc);
-    if (!parsed.success) throw new ConfigError(`Invalid configuration:\n  TRACEHOUND_SECRET_ARN: ${secretId}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw ConfigError.of([{ path: 'TRACEHOUND_SECRET_ARN', message: `${secretId}: ${parsed.error.issues[0]?.message}` }]);
     return parsed.data;
   } finally {
     client.destroy();

@@ -22,8 +22,6 @@ const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:traceho
 const SSM_PATH = '/tracehound/test';
 const LINK_SECRET = 'lambda-link-secret-0123456789abcdef0123';
 
-/** The SDK clients read their endpoint, region and credentials from process.env, as in a Lambda environment. */
-const AWS_ENV = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
 
 describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, through a whole investigation'), () => {
   let sys: TestSystem;
@@ -32,7 +30,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
   let cg: TestCgroup;
   let built: { exe: string; remove(): void } | undefined;
   let burner: ChildProcess | undefined;
-  const saved: Record<string, string | undefined> = {};
   const token = generateToken();
   const accessYaml = stringify({ tokens: [{ name: 'lambda-admin', sha256: hashToken(token), scopes: ['admin'] }], slack: { rules: [{ channels: ['C0SRE'] }] } });
 
@@ -53,15 +50,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
     aws = await startAwsJsonServer({
       secrets: { [SECRET_ARN]: JSON.stringify({ LINK_SECRET, SLACK_SIGNING_SECRET: SLACK_SECRET, ACCESS_YAML: accessYaml }) },
       parameters: { [`${SSM_PATH}/LINK_SECRET`]: LINK_SECRET, [`${SSM_PATH}/ACCESS_YAML`]: accessYaml, [`${SSM_PATH}/nested/IGNORED`]: 'x' },
-    });
-    for (const k of AWS_ENV) saved[k] = process.env[k];
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-      AWS_ENDPOINT_URL_SSM: aws.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDLAMBDATEST000000',
-      AWS_SECRET_ACCESS_KEY: 'lambda-test-secret-access-key-000000000000',
-    });
+    }, { region: 'us-east-1', accessKeyId: 'AKIDLAMBDATEST000000', secretAccessKey: 'lambda-test-secret-access-key-000000000000' });
     fn = createLambdaHandler(lambdaEnv({ TRACEHOUND_SECRET_ARN: SECRET_ARN }));
   });
 
@@ -72,10 +61,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
     await aws?.close();
     cg?.remove();
     built?.remove();
-    for (const k of AWS_ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
   });
 
   it('composes from the secret in Secrets Manager, and refuses a request without a token as problem+json', async () => {

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * Secrets Manager's and SSM's wire protocol (AWS JSON 1.1: POST / with X-Amz-Target naming the action) on loopback,
- * for the real SDK clients to talk to through AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL_SSM. It answers
- * from the data it is given and records every call, signature header included, as AWS would receive it.
+ * for the real SDK clients to talk to. It answers from the data it is given and records every call, signature header
+ * included, as AWS would receive it. While it runs, the SDK clients of this process are pointed at it the way a
+ * Lambda environment configures them (process.env: endpoints, region, credentials); `close` puts that back.
  */
 export interface AwsJsonServer {
   url: string;
@@ -12,10 +13,13 @@ export interface AwsJsonServer {
   close(): Promise<void>;
 }
 
-export async function startAwsJsonServer(data: {
-  secrets?: Record<string, string>;
-  parameters?: Record<string, string>;
-}): Promise<AwsJsonServer> {
+/** What the SDK reads from process.env: set while the server runs, restored by `close`. */
+const SDK_ENV = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+
+export async function startAwsJsonServer(
+  data: { secrets?: Record<string, string>; parameters?: Record<string, string> },
+  sdk: { region: string; accessKeyId: string; secretAccessKey: string },
+): Promise<AwsJsonServer> {
   const calls: AwsJsonServer['calls'] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -47,5 +51,24 @@ export async function startAwsJsonServer(data: {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, calls, close: () => new Promise((ok) => server.close(() => ok())) };
+  const url = `http://127.0.0.1:${port}`;
+  const saved = Object.fromEntries(SDK_ENV.map((k) => [k, process.env[k]]));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
+    AWS_ENDPOINT_URL_SSM: url,
+    AWS_REGION: sdk.region,
+    AWS_ACCESS_KEY_ID: sdk.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sdk.secretAccessKey,
+  });
+  return {
+    url,
+    calls,
+    close: async () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
 }

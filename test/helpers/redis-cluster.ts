@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
 
 /**
  * A two-node Redis Cluster on loopback, the protocol ElastiCache Serverless and MemoryDB speak. The node `url` names
@@ -16,18 +16,8 @@ export interface TestRedisCluster {
   stop(): Promise<void>;
 }
 
-/** A free port below 55536: cluster mode also listens on port + 10000 (the cluster bus). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((ok) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => ok(p));
-      });
-    });
-    if (port < 55536) return port;
-  }
-}
+/** Cluster mode also listens on port + 10000 (the cluster bus). */
+const CLUSTER_PORT_BELOW = 65536 - 10000;
 
 async function until(what: string, check: () => Promise<boolean>, deadline: number): Promise<void> {
   for (;;) {
@@ -58,7 +48,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   try {
     const ports: number[] = [];
     for (const name of ['entry', 'owner']) {
-      const port = await freePort();
+      const port = await freePort({ below: CLUSTER_PORT_BELOW });
       ports.push(port);
       children.push(
         spawn(

@@ -8,11 +8,9 @@ import { loadAwsSecrets } from '../../src/secrets/aws-secrets.ts';
 import { startAwsJsonServer, type AwsJsonServer } from '../helpers/aws-json-server.ts';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
-const AWS_ENV = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
 
 describe('secrets from AWS Secrets Manager and SSM Parameter Store', () => {
   let aws: AwsJsonServer;
-  const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
     aws = await startAwsJsonServer({
@@ -23,22 +21,10 @@ describe('secrets from AWS Secrets Manager and SSM Parameter Store', () => {
         [ARN('nested')]: JSON.stringify({ LINK_SECRET: { value: 'x' } }),
       },
       parameters: { '/th/prod/LINK_SECRET': 'y'.repeat(40), '/th/prod/REDIS_URL': 'rediss://cache:6379', '/th/prod/deeper/LINK_SECRET': 'no' },
-    });
-    for (const k of AWS_ENV) saved[k] = process.env[k];
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-      AWS_ENDPOINT_URL_SSM: aws.url,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'AKIDSECRETSTEST00000',
-      AWS_SECRET_ACCESS_KEY: 'secrets-test-secret-access-key-0000000000',
-    });
+    }, { region: 'eu-west-1', accessKeyId: 'AKIDSECRETSTEST00000', secretAccessKey: 'secrets-test-secret-access-key-0000000000' });
   });
   afterAll(async () => {
     await aws?.close();
-    for (const k of AWS_ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
   });
 
   it('reads nothing and calls nothing when neither source is configured', async () => {

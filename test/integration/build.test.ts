@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateToken, hashToken } from '../../src/auth/tokens.ts';
 import { build } from '../../scripts/build.mjs';
 import { buildState } from '../../scripts/build-state.mjs';
+import { apiGatewayV2Event } from '../helpers/lambda-events.ts';
 import { uniquePrefix } from '../helpers/services.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -151,9 +152,7 @@ describe('the build', () => {
       cpSync(join(ROOT, 'playbooks'), join(asset, 'playbooks'), { recursive: true });
       const token = generateToken();
       writeFileSync(join(asset, 'access.yaml'), `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\n`);
-      const event = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/lambda/apigw-http-v2.json'), 'utf8')) as Record<string, unknown> & { requestContext: { http: Record<string, unknown> } };
-      Object.assign(event, { rawPath: '/v1/playbooks', rawQueryString: '', body: undefined, headers: { authorization: `Bearer ${token}` } });
-      event.requestContext.http.method = 'GET';
+      const event = apiGatewayV2Event({ method: 'GET', path: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } });
       const script = `const { handler } = await import('./dist/lambda.mjs'); const r = await handler(${JSON.stringify(event)}, {}); process.stdout.write(JSON.stringify(r)); process.exit(0);`;
       const r = spawnSync(NODE, ['--input-type=module', '-e', script], {
         cwd: asset,
