@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { signSlackRequest } from '../src/chatops/signature.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startApi } from '../entry/api.ts';
+import { startApi } from '../entry/api-server.ts';
 import { startServices } from '../entry/services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 

@@ -22,7 +22,7 @@ import { renderDiffFlamegraph } from '../src/flamegraph/diff.ts';
 import { createLogger } from '../src/log.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { InvestigationRecords } from '../src/records/investigation-records.ts';
-import { startApi } from '../entry/api.ts';
+import { startApi } from '../entry/api-server.ts';
 import { startServices } from '../entry/services.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 import { artifactKey } from '../src/storage/keys.ts';

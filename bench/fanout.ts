@@ -47,7 +47,7 @@ else await runBench();
 
 async function runBench(): Promise<void> {
   // Imported here: the fleet process needs none of the service.
-  const [{ startApi }, { startOrchestratorPart }, { startServices }] = await Promise.all([import('../entry/api.ts'), import('../entry/orchestrator.ts'), import('../entry/services.ts')]);
+  const [{ startApi }, { startOrchestratorPart }, { startServices }] = await Promise.all([import('../entry/api-server.ts'), import('../entry/orchestrator.ts'), import('../entry/services.ts')]);
   const dir = mkdtempSync(join(tmpdir(), 'th-fanout-'));
   writeFileSync(
     join(dir, 'sweep.yaml'),

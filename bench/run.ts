@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.ts';
 import type { Investigation } from '../src/core/investigation.ts';
 import { createLogger } from '../src/log.ts';
 import { startAgentPart } from '../entry/agent.ts';
-import { startApi } from '../entry/api.ts';
+import { startApi } from '../entry/api-server.ts';
 import { startOrchestratorPart } from '../entry/orchestrator.ts';
 import { startServices } from '../entry/services.ts';
 import type { Stoppable } from '../src/stoppable.ts';

@@ -1,16 +1,16 @@
-/** The API process: the Hono app over the one door, records, storage and the render pool. */
-import { intakeDeps, publicBaseUrl } from './intake.ts';
+/**
+ * The API: the Hono app over the one door, records, storage and the render pool, for whatever carries its requests
+ * (a Node HTTP server, api-server.ts; AWS Lambda, lambda.ts).
+ */
+import { intakeDeps } from './intake.ts';
 import { openRedisParts } from './redis-parts.ts';
 import type { Services } from './services.ts';
-import { resolve } from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from '../src/api/app.ts';
 import { StreamSlots } from '../src/api/stream-slots.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../src/api/deps.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
 import type { TokenEntry } from '../src/auth/tokens.ts';
-import { apiTokens } from '../src/auth/bootstrap.ts';
 import { LinkSigner } from '../src/auth/signed-links.ts';
 import type { Config } from '../src/config.ts';
 import { InvestigationChanges } from '../src/records/investigation-changes.ts';
@@ -18,7 +18,6 @@ import { OnceKeys } from '../src/intake/once-keys.ts';
 import { NodeRegistry } from '../src/inventory/node-registry.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { RenderPool } from '../src/render/pool.ts';
-import type { Stoppable } from '../src/stoppable.ts';
 
 function alertmanagerSettings(config: Config, rules: AlertRules | null): AlertmanagerSettings | null {
   if (!rules) return null;
@@ -101,42 +100,5 @@ export async function composeApi(
       await deps.render.close();
     },
     closeConnections: () => parts.close(),
-  };
-}
-
-/** The API as a Node HTTP server on HOST:PORT. */
-export async function startApi(
-  config: Config,
-  services: Services,
-  log: Logger,
-): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
-  const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
-  // Links point at the public URL, known only once the server listens (PORT=0 in tests): the signer asks for it.
-  const listening: { url?: string } = {};
-  const { app, closeStreams, closeConnections } = await composeApi(config, services, log, {
-    tokens: tokens.tokens,
-    publicUrl: () => publicBaseUrl(config, listening.url),
-    carrier: { workAfterResponse: true },
-    streaming: true,
-  });
-  const server = await new Promise<ReturnType<typeof serve>>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
-    s.once('error', fail);
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
-  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-  const url = `http://${host}:${port}`;
-  listening.url = url;
-  return {
-    name: 'api',
-    url,
-    routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
-    ...(tokens.generated ? { generatedToken: tokens.generated } : {}),
-    stop: async () => {
-      await closeStreams();
-      await new Promise<void>((ok) => server.close(() => ok()));
-      await closeConnections();
-    },
   };
 }

@@ -105,12 +105,15 @@ async function main(argv: string[]): Promise<void> {
       parts.push(await startAgentPart(config, services, log));
     }
     // The API before the orchestrator: links in notifications point at the address it really listens on.
-    const api = command === 'start' || command === 'api' ? await (await import('./api.ts')).startApi(config, services, log) : null;
+    const api = command === 'start' || command === 'api' ? await (await import('./api-server.ts')).startApi(config, services, log) : null;
     if (api) parts.push(api);
     if (command === 'start' || command === 'orchestrator') {
       const { startOrchestratorPart } = await import('./orchestrator.ts');
       parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url } : {}));
     }
+    // Every part is up (the API listens): the storage client loads and the bucket is made now, off the path of
+    // the first requests (entry/services.ts).
+    services.storage.start();
     if (api) {
       log.info({ url: api.url }, 'API listening');
       console.log(`tracehound ${command} ready: ${api.url}  (${describeConfig(config)}; Ctrl-C stops everything)`);

@@ -4,7 +4,8 @@ import { AuditLog } from '../src/audit/audit-log.ts';
 import type { Config } from '../src/config.ts';
 import { Notifier } from '../src/notify/notifier.ts';
 import { NotifyTargets } from '../src/notify/targets.ts';
-import { QUEUES, openQueue, type QueueOf } from '../src/queue/queues.ts';
+import { openProducer } from '../src/queue/producer.ts';
+import { QUEUES, type ProducerOf } from '../src/queue/queues.ts';
 import { InvestigationRecords } from '../src/records/investigation-records.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { ScheduleStore } from '../src/schedules/schedule-store.ts';
@@ -17,9 +18,9 @@ import type { Services } from './services.ts';
  */
 export interface RedisParts {
   redis: Redis;
-  investigations: QueueOf<typeof QUEUES.investigations>;
-  schedulesQueue: QueueOf<typeof QUEUES.schedules>;
-  notificationsQueue: QueueOf<typeof QUEUES.notifications>;
+  investigations: ProducerOf<typeof QUEUES.investigations>;
+  schedulesQueue: ProducerOf<typeof QUEUES.schedules>;
+  notificationsQueue: ProducerOf<typeof QUEUES.notifications>;
   records: InvestigationRecords;
   audit: AuditLog;
   notifyTargets: NotifyTargets;
@@ -31,9 +32,9 @@ export interface RedisParts {
 export function openRedisParts(config: Config, services: Services, auditLog: Logger): RedisParts {
   const redis = createRedis(services.redis);
   const onRedis = { connection: redis, prefix: config.QUEUE_PREFIX };
-  const investigations = openQueue(QUEUES.investigations, onRedis);
-  const schedulesQueue = openQueue(QUEUES.schedules, onRedis);
-  const notificationsQueue = openQueue(QUEUES.notifications, onRedis);
+  const investigations = openProducer(QUEUES.investigations, onRedis);
+  const schedulesQueue = openProducer(QUEUES.schedules, onRedis);
+  const notificationsQueue = openProducer(QUEUES.notifications, onRedis);
   const notifyTargets = new NotifyTargets(redis, config.QUEUE_PREFIX);
   return {
     redis,

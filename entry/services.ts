@@ -12,7 +12,8 @@ import type { Playbook } from '../src/playbooks/playbook.ts';
 import { loadPlaybooks } from '../src/playbooks/load.ts';
 import { createInventory } from '../src/inventory/create.ts';
 import type { Inventory } from '../src/inventory/inventory.ts';
-import { ArtifactStore, attemptBoundMs, createS3Client, s3Limits } from '../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { attemptBoundMs, s3Limits } from '../src/storage/s3-options.ts';
 import { StorageReadiness } from '../src/storage/storage-readiness.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
@@ -26,7 +27,12 @@ export interface Services {
   /** The configured Redis (standalone or cluster), or the embedded server. */
   redis: RedisEndpoint;
   store: ArtifactStore;
-  /** Storage is not waited for at start-up: this says when it first answered (and its bucket exists). */
+  /**
+   * Creates the bucket when storage first answers. Not started here: the entry point starts it once it serves
+   * (the CLI, after the API listens), so a process answers its health checks before the storage client loads, and
+   * start-up never waits for storage (a hung or absent S3 must not hang it). An AWS Lambda function never starts
+   * it: its bucket is the infrastructure's (infra/aws).
+   */
   storage: StorageReadiness;
   /** Embedded servers this process started, to stop last. */
   owned: Stoppable[];
@@ -85,23 +91,24 @@ export async function startServices(config: Config, log: Logger, opts: ServiceOp
       owned.push(embedded);
       s3 = embedded;
     }
-    const client = createS3Client({
-      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-      ...(s3.accessKeyId ? { accessKeyId: s3.accessKeyId } : {}),
-      ...(s3.secretAccessKey ? { secretAccessKey: s3.secretAccessKey } : {}),
-      region: config.S3_REGION,
-      forcePathStyle: config.S3_FORCE_PATH_STYLE,
-      limits: s3Limits(config),
+    const store = new ArtifactStore({
+      bucket: config.S3_BUCKET,
+      s3: {
+        ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+        ...(s3.accessKeyId ? { accessKeyId: s3.accessKeyId } : {}),
+        ...(s3.secretAccessKey ? { secretAccessKey: s3.secretAccessKey } : {}),
+        region: config.S3_REGION,
+        forcePathStyle: config.S3_FORCE_PATH_STYLE,
+        limits: s3Limits(config),
+      },
     });
-    const store = new ArtifactStore({ client, bucket: config.S3_BUCKET });
-    // Not awaited: a hung or absent S3 must not hang start-up. The bucket is created when storage first answers.
     const storage = new StorageReadiness({
       store,
       endpoint: s3.endpoint ?? `AWS S3 (${config.S3_REGION})`,
       log,
       attemptTimeoutMs: attemptBoundMs(s3Limits(config)),
-    }).start();
-    owned.push({ name: 'storage readiness', stop: async () => storage.stop() });
+    });
+    owned.push({ name: 'storage readiness', stop: async () => storage.stop() }, { name: 'object storage client', stop: () => store.close() });
     return { playbooks, inventory, access, alertRules, linkSecret: secret, redis, store, storage, owned };
   } catch (err) {
     for (const o of owned.reverse()) await o.stop().catch(() => undefined);

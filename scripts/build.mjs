@@ -5,7 +5,7 @@
 //                           and each command's modules are their own chunks, so `--help` loads almost nothing
 //   dist/render-worker.mjs  the render pool's worker thread
 //   dist/lambda.mjs         the API as an AWS Lambda function, self-contained: npm packages bundled in, and what it
-//                           loads only on demand (the Kubernetes client, the secrets clients) in dist/lambda-chunk-*.mjs,
+//                           loads only on demand (BullMQ, the S3 client, the Kubernetes client, the secrets clients) in dist/lambda-*.mjs,
 //                           so a cold start parses only what it runs
 //   dist/build-info.json    what the build read, for the staleness check (scripts/build-state.mjs), and the files
 //                           of the Lambda function's code (lambdaFiles)
@@ -47,6 +47,23 @@ const sourceUrls = {
   },
 };
 
+/**
+ * `import … from 'node:http'` (or https) in an ES module costs ~50 ms here that `require('node:http')` does not:
+ * Node builds the module's ES facade by reading every export, and the getters of `WebSocket`, `CloseEvent` and
+ * `MessageEvent` load all of undici. Packages that import them as ES modules (@hono/node-server) get them through a
+ * CommonJS shim instead, whose exports are read only when used. Measured with `node --input-type=module -e
+ * "import 'node:http'"` against the same through createRequire: 130 ms against 85 ms.
+ */
+const httpByRequire = {
+  name: 'http-by-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path.replace(/^node:/, ''), namespace: 'http-by-require' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'http-by-require' }, (args) => ({ contents: `module.exports = require('node:${args.path}');`, loader: 'js' }));
+  },
+};
+
 const common = {
   // Entry points and the metafile's paths are relative to the repository, from whatever directory the build runs.
   absWorkingDir: ROOT,
@@ -62,7 +79,7 @@ const common = {
   keepNames: true,
   metafile: true,
   logLevel: 'warning',
-  plugins: [sourceUrls],
+  plugins: [sourceUrls, httpByRequire],
   // What marks a built module (src/render/pool.ts picks its worker's entry by it).
   define: { 'globalThis.TRACEHOUND_BUILT': 'true' },
 };
@@ -85,7 +102,7 @@ async function buildOnce() {
       ...common,
       entryPoints: SELF_CONTAINED_ENTRIES,
       splitting: true,
-      chunkNames: 'lambda-chunk-[hash]',
+      chunkNames: 'lambda-[name]-[hash]',
       banner: { js: requireShim },
       external: NATIVE,
     }),

@@ -187,6 +187,10 @@ export const ConfigSchema = z.object({
   if (c.REDIS_CLUSTER && !/\{[^{}]+\}/.test(c.QUEUE_PREFIX)) {
     ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: 'with REDIS_CLUSTER=true it needs a hash tag, such as "{tracehound}"' });
   }
+  if ((c.S3_ACCESS_KEY_ID === undefined) !== (c.S3_SECRET_ACCESS_KEY === undefined)) {
+    const missing = c.S3_ACCESS_KEY_ID === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'S3 credentials need both an access key id and a secret access key (or neither, for the default chain)' });
+  }
   // Alert results go to this webhook through the same door as any notification: one it refuses is a dead setting.
   const refused = c.ALERT_SLACK_WEBHOOK_URL ? refusedUrl(c.ALERT_SLACK_WEBHOOK_URL, c.NOTIFY_URL_HOSTS) : undefined;
   if (refused) ctx.addIssue({ code: 'custom', path: ['ALERT_SLACK_WEBHOOK_URL'], message: refused });

@@ -1,4 +1,4 @@
-import type { QUEUES, QueueOf } from '../queue/queues.ts';
+import type { QUEUES, ProducerOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../auth/identity.ts';
@@ -9,7 +9,7 @@ import type { InvestigationRecords } from '../records/investigation-records.ts';
 
 export interface CancelDeps {
   records: InvestigationRecords;
-  investigations: QueueOf<typeof QUEUES.investigations>;
+  investigations: ProducerOf<typeof QUEUES.investigations>;
   audit: AuditLog;
   notifier: Notifier;
   log: Logger;

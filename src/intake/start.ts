@@ -1,4 +1,4 @@
-import type { QUEUES, QueueOf } from '../queue/queues.ts';
+import type { QUEUES, ProducerOf } from '../queue/queues.ts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { authorizeInvestigation, authorizeNode } from '../auth/authorize.ts';
@@ -27,7 +27,7 @@ export interface IntakeDeps {
   playbooks: readonly Playbook[];
   inventory: Inventory | null;
   records: InvestigationRecords;
-  investigations: QueueOf<typeof QUEUES.investigations>;
+  investigations: ProducerOf<typeof QUEUES.investigations>;
   audit: AuditLog;
   /** Where follow-ups go, registered before the job is queued so no event is missed. */
   notifyTargets: NotifyTargets;

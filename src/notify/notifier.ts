@@ -1,5 +1,5 @@
 import type { NotifyJob } from '../queue/jobs.ts';
-import type { QUEUES, QueueOf } from '../queue/queues.ts';
+import type { QUEUES, ProducerOf } from '../queue/queues.ts';
 import type { NotifyTargets } from './targets.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { NotifyTargets } from './targets.ts';
 export class Notifier {
   constructor(
     private readonly targets: NotifyTargets,
-    private readonly queue: QueueOf<typeof QUEUES.notifications>,
+    private readonly queue: ProducerOf<typeof QUEUES.notifications>,
   ) {}
 
   async changed(id: string, event: NotifyJob['event']): Promise<void> {

@@ -1,11 +1,11 @@
-import { FlowProducer, Queue, Worker, type Job, type WorkerOptions } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CaptureJob, CaptureOutcome, InvestigateJob, LateArtifactsJob, NotifyJob, ScheduleFireJob, ScheduleFireResult, StoreReportsJob } from './jobs.ts';
 
 /**
  * Every BullMQ queue: its name, what its jobs carry and what its workers return (schemas in jobs.ts). Queues and
- * workers are opened only through `openQueue` and `startWorker` below, so a producer can add only the data its queue
+ * workers are opened only through `openQueue` and `startWorker` (open.ts) or `openProducer` (producer.ts), so a producer can add only the data its queue
  * takes and a worker is handed that data parsed: no part reads `job.data` as something it merely hopes it is.
  * BullMQ keeps each queue's keys under `<QUEUE_PREFIX>:<name>:`; tracehound's own keys are in src/redis/keys.ts.
  */
@@ -37,26 +37,23 @@ export const QUEUES = {
 export const captureQueue = (node: string) => defineQueue(`capture-${node}`, CaptureJob, CaptureOutcome);
 
 /** What a producer adds and a worker returns (input types: defaults are applied where the job is parsed). */
-type DataIn<S extends QueueSpec> = z.input<S['data']>;
-type ResultIn<S extends QueueSpec> = z.input<S['result']>;
+export type DataIn<S extends QueueSpec> = z.input<S['data']>;
+export type ResultIn<S extends QueueSpec> = z.input<S['result']>;
 
 export type QueueOf<S extends QueueSpec> = Queue<DataIn<S>, ResultIn<S>>;
 export type JobOf<S extends QueueSpec> = Job<DataIn<S>, ResultIn<S>>;
 export type WorkerOf<S extends QueueSpec> = Worker<DataIn<S>, ResultIn<S>>;
 
+/**
+ * The part of a queue a producer uses (add jobs, look one up, manage job schedulers): what a BullMQ Queue has
+ * (open.ts), and what `openProducer` (producer.ts) gives without loading BullMQ until the first call.
+ */
+export type ProducerOf<S extends QueueSpec> = Pick<QueueOf<S>, 'add' | 'getJob' | 'upsertJobScheduler' | 'removeJobScheduler' | 'getJobScheduler' | 'close'>;
+
 /** Where queues live: a Redis connection and the key prefix (QUEUE_PREFIX). */
 export interface QueueConnection {
   connection: Redis;
   prefix: string;
-}
-
-export function openQueue<S extends QueueSpec>(spec: S, { connection, prefix }: QueueConnection): QueueOf<S> {
-  return new Queue<DataIn<S>, ResultIn<S>>(spec.name, { connection, prefix });
-}
-
-/** Adds jobs to several queues in one transaction (a step's captures: one queue per node). */
-export function openFlowProducer({ connection, prefix }: QueueConnection): FlowProducer {
-  return new FlowProducer({ connection, prefix });
 }
 
 /**
@@ -65,12 +62,3 @@ export function openFlowProducer({ connection, prefix }: QueueConnection): FlowP
  * is checked before use; data that does not parse fails the job without running it.
  */
 export type JobHandler<S extends QueueSpec> = (data: z.output<S['data']>, job: JobOf<S>, token?: string) => Promise<ResultIn<S>>;
-
-export function startWorker<Data extends z.ZodType, Result extends z.ZodType>(
-  spec: QueueSpec<Data, Result>,
-  // Not a site to infer the queue's types from: the queue alone says what the handler takes and returns.
-  handle: NoInfer<JobHandler<QueueSpec<Data, Result>>>,
-  opts: QueueConnection & Omit<WorkerOptions, 'connection' | 'prefix'>,
-): WorkerOf<QueueSpec<Data, Result>> {
-  return new Worker<z.input<Data>, z.input<Result>>(spec.name, async (job, token) => handle(spec.data.parse(job.data), job, token), opts);
-}

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { QUEUES, QueueOf } from '../queue/queues.ts';
+import type { QUEUES, ProducerOf } from '../queue/queues.ts';
 import { RedisKeys } from '../redis/keys.ts';
 import { Schedule } from './schedule.ts';
 
@@ -21,7 +21,7 @@ export class ScheduleStore {
   constructor(
     private readonly redis: Redis,
     prefix: string,
-    private readonly queue: QueueOf<typeof QUEUES.schedules>,
+    private readonly queue: ProducerOf<typeof QUEUES.schedules>,
   ) {
     this.keys = new RedisKeys(prefix);
   }

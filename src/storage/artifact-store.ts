@@ -1,75 +1,9 @@
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import type { BucketLocationConstraint, GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Config } from '../config.ts';
 import { NotFoundError, ServiceUnavailableError } from '../core/errors.ts';
 import { KEY_ROOT } from './keys.ts';
-import { describeStorageError } from './storage-errors.ts';
-
-/** How long one S3 attempt may take, and how many attempts a call gets. */
-export interface S3Limits {
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxAttempts: number;
-}
-
-export const s3Limits = (c: Pick<Config, 'S3_CONNECT_TIMEOUT' | 'S3_REQUEST_TIMEOUT' | 'S3_MAX_ATTEMPTS'>): S3Limits => ({
-  connectTimeoutMs: c.S3_CONNECT_TIMEOUT,
-  requestTimeoutMs: c.S3_REQUEST_TIMEOUT,
-  maxAttempts: c.S3_MAX_ATTEMPTS,
-});
-
-/** The longest one attempt can last: a caller that wants a single bounded try waits this long. */
-export const attemptBoundMs = (l: S3Limits) => l.connectTimeoutMs + l.requestTimeoutMs;
-
-export interface S3ClientOptions {
-  endpoint?: string;
-  region: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  forcePathStyle: boolean;
-  limits: S3Limits;
-}
-
-export function createS3Client(opts: S3ClientOptions): S3Client {
-  if ((opts.accessKeyId === undefined) !== (opts.secretAccessKey === undefined)) {
-    throw new Error('S3 credentials need both an access key id and a secret access key (or neither, for the default chain)');
-  }
-  const { connectTimeoutMs, requestTimeoutMs, maxAttempts } = opts.limits;
-  return new S3Client({
-    region: opts.region,
-    forcePathStyle: opts.forcePathStyle,
-    // Without these a hung S3 (accepting, never answering) hangs every caller for ever. requestTimeout is a
-    // wall-clock limit until the answer's headers, an error only with throwOnRequestTimeout; socketTimeout is an
-    // idle limit that also covers a response body that stops half-way (GET).
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: connectTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-      throwOnRequestTimeout: true,
-      socketTimeout: requestTimeoutMs,
-    }),
-    // Timeouts, resets and 5xx are retried with exponential backoff and jitter, within the SDK's retry quota.
-    retryMode: 'standard',
-    maxAttempts,
-    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
-    ...(opts.accessKeyId !== undefined &&
-      opts.secretAccessKey !== undefined && {
-        credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
-      }),
-    // Since 3.729 the SDK adds CRC32 checksums (aws-chunked bodies with trailers) to every upload; s3rver and
-    // several S3-compatible servers reject or mis-store those. Only send/verify them when an operation needs them.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+import type { S3ClientOptions } from './s3-options.ts';
+import { describeStorageError, s3ErrorStatus } from './storage-errors.ts';
 
 export interface StoredObject {
   body: Buffer;
@@ -82,31 +16,52 @@ export interface ListedObject {
   size: number;
 }
 
-function httpStatus(err: unknown): number | undefined {
-  return err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+function isMissingObject(err: unknown): boolean {
+  const status = s3ErrorStatus(err);
+  if (status === undefined) return false;
+  const name = (err as Error).name;
+  // A missing bucket is also a 404, but that is a misconfiguration, not an absent artifact.
+  if (name === 'NoSuchBucket') return false;
+  return name === 'NoSuchKey' || name === 'NotFound' || status === 404;
 }
 
-function isMissingObject(err: unknown): boolean {
-  if (!(err instanceof S3ServiceException)) return false;
-  // A missing bucket is also a 404, but that is a misconfiguration, not an absent artifact.
-  if (err.name === 'NoSuchBucket') return false;
-  return err.name === 'NoSuchKey' || err.name === 'NotFound' || httpStatus(err) === 404;
-}
+type S3Module = typeof import('./s3-client.ts');
+
+/**
+ * Where objects are. The AWS SDK (half a megabyte of JavaScript) loads on the first call, not at start-up: the API
+ * answers its first requests, and a Lambda function its first invocation, without parsing it (issue #13's budgets).
+ * Give `client` to use one already made (tests), or `s3` to have it made on first use.
+ */
+export type ArtifactStoreOptions = { bucket: string } & ({ client: S3Client } | { s3: S3ClientOptions });
 
 export class ArtifactStore {
-  readonly client: S3Client;
   readonly bucket: string;
+  private readonly connect: () => Promise<{ client: S3Client; sdk: S3Module }>;
+  private connected: Promise<{ client: S3Client; sdk: S3Module }> | undefined;
 
-  constructor(opts: { client: S3Client; bucket: string }) {
-    this.client = opts.client;
+  constructor(opts: ArtifactStoreOptions) {
     this.bucket = opts.bucket;
+    this.connect = async () => {
+      const sdk = await import('./s3-client.ts');
+      return { client: 'client' in opts ? opts.client : sdk.createS3Client(opts.s3), sdk };
+    };
+  }
+
+  private s3(): Promise<{ client: S3Client; sdk: S3Module }> {
+    return (this.connected ??= this.connect());
+  }
+
+  /** Ends the client's sockets (if it was ever made). */
+  async close(): Promise<void> {
+    if (this.connected) (await this.connected).client.destroy();
   }
 
   /** `signal` abandons the upload (and its retries), e.g. when the agent stops. */
   async put(key: string, body: string | Buffer, contentType: string, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    await this.client.send(
-      new PutObjectCommand({
+    const { client, sdk } = await this.s3();
+    await client.send(
+      new sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: bytes,
@@ -120,8 +75,9 @@ export class ArtifactStore {
 
   /** Throws NotFoundError when the key does not exist. */
   async get(key: string): Promise<StoredObject> {
+    const { client, sdk } = await this.s3();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       const body = Buffer.from((await res.Body?.transformToByteArray()) ?? new Uint8Array());
       return { body, contentType: res.ContentType ?? 'application/octet-stream', size: body.length };
     } catch (err) {
@@ -138,8 +94,9 @@ export class ArtifactStore {
    */
   async getShared(key: string, maxBytes: number): Promise<Uint8Array<SharedArrayBuffer>> {
     let res: GetObjectCommandOutput;
+    const { client, sdk } = await this.s3();
     try {
-      res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       if (isMissingObject(err)) throw new NotFoundError(`no artifact at ${key}`);
       throw err;
@@ -176,9 +133,10 @@ export class ArtifactStore {
   async list(prefix: string, opts: { pageSize?: number } = {}): Promise<ListedObject[]> {
     const out: ListedObject[] = [];
     let marker: string | undefined;
+    const { client, sdk } = await this.s3();
     for (;;) {
-      const res = await this.client.send(
-        new ListObjectsCommand({
+      const res = await client.send(
+        new sdk.ListObjectsCommand({
           Bucket: this.bucket,
           Prefix: prefix,
           Marker: marker,
@@ -202,10 +160,11 @@ export class ArtifactStore {
   async ensureBucket(opts: { signal?: AbortSignal } = {}): Promise<void> {
     const call = opts.signal ? { abortSignal: opts.signal } : {};
     if (await this.bucketExists(call)) return;
+    const { client, sdk } = await this.s3();
     try {
-      const region = await this.client.config.region();
-      await this.client.send(
-        new CreateBucketCommand({
+      const region = await client.config.region();
+      await client.send(
+        new sdk.CreateBucketCommand({
           Bucket: this.bucket,
           // us-east-1 is the one region that rejects an explicit location constraint. The SDK's enum lags new
           // regions and other providers' names, so any configured region string is passed through.
@@ -217,7 +176,7 @@ export class ArtifactStore {
       );
     } catch (err) {
       // Lost a creation race: s3rver answers BucketAlreadyExists even to the owner, so check rather than trust the name.
-      if (!(err instanceof S3ServiceException) || !(await this.bucketExists(call))) throw err;
+      if (s3ErrorStatus(err) === undefined || !(await this.bucketExists(call))) throw err;
     }
   }
 
@@ -226,7 +185,7 @@ export class ArtifactStore {
     try {
       await this.probe(opts.signal ? { abortSignal: opts.signal } : {});
     } catch (err) {
-      const why = httpStatus(err) === 404 ? `object storage has no bucket ${this.bucket}` : describeStorageError(err);
+      const why = s3ErrorStatus(err) === 404 ? `object storage has no bucket ${this.bucket}` : describeStorageError(err);
       throw new ServiceUnavailableError(why, { cause: err });
     }
   }
@@ -236,7 +195,8 @@ export class ArtifactStore {
    * the only grant a least-privilege deployment gives (HeadBucket needs s3:ListBucket on the whole bucket).
    */
   private async probe(call: { abortSignal?: AbortSignal }): Promise<void> {
-    await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: KEY_ROOT, MaxKeys: 1 }), call);
+    const { client, sdk } = await this.s3();
+    await client.send(new sdk.ListObjectsCommand({ Bucket: this.bucket, Prefix: KEY_ROOT, MaxKeys: 1 }), call);
   }
 
   private async bucketExists(call: { abortSignal?: AbortSignal }): Promise<boolean> {
@@ -244,7 +204,7 @@ export class ArtifactStore {
       await this.probe(call);
       return true;
     } catch (err) {
-      if (httpStatus(err) === 404) return false;
+      if (s3ErrorStatus(err) === 404) return false;
       throw err;
     }
   }

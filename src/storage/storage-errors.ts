@@ -1,5 +1,3 @@
-import { S3ServiceException } from '@aws-sdk/client-s3';
-
 /**
  * Why an object-storage call failed, in the terms an operator acts on. Reasons reach investigation records, chat
  * and logs read by people who never see the agent: they are words, never an errno.
@@ -41,11 +39,20 @@ function codeOf(err: unknown, depth = 0): string | undefined {
   return codeOf(e.cause, depth + 1);
 }
 
+/**
+ * The HTTP status of an error S3 answered with (the SDK's S3ServiceException), undefined for anything else. Told
+ * apart by shape, not `instanceof`: the SDK is loaded only once storage is first used (artifact-store.ts), and a
+ * check here must not load it.
+ */
+export function s3ErrorStatus(err: unknown): number | undefined {
+  if (!(err instanceof Error) || !('$fault' in err) || !('$metadata' in err)) return undefined;
+  const meta = err.$metadata as { httpStatusCode?: unknown } | undefined;
+  return typeof meta?.httpStatusCode === 'number' ? meta.httpStatusCode : undefined;
+}
+
 export function classifyStorageError(err: unknown): StorageFailure {
-  if (err instanceof S3ServiceException) {
-    const status = err.$metadata.httpStatusCode;
-    if (status !== undefined && status >= 400) return { kind: 'answered', status };
-  }
+  const status = s3ErrorStatus(err);
+  if (status !== undefined && status >= 400) return { kind: 'answered', status };
   const code = codeOf(err);
   // The SDK renames ECONNRESET and EPIPE to "TimeoutError": look at the code first, a reset is not a stall.
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return { kind: 'unreachable' };

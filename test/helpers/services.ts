@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { ArtifactStore, createS3Client, s3Limits } from '../../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { s3Limits } from '../../src/storage/s3-options.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
 
 /** URL of the run's private redis-server (started by global-setup.ts). */
 export function testRedisUrl(): string {

@@ -8,7 +8,7 @@ import type { Scope } from '../../src/auth/identity.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startAgentPart } from '../../entry/agent.ts';
-import { startApi } from '../../entry/api.ts';
+import { startApi } from '../../entry/api-server.ts';
 import { startOrchestratorPart } from '../../entry/orchestrator.ts';
 import { startServices } from '../../entry/services.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
@@ -79,6 +79,7 @@ export async function startSystem(
   const agent = want.includes('agent') ? await startAgentPart(config, services, log) : null;
   const api = await startApi(config, services, log);
   let orchestrator = want.includes('orchestrator') ? await startOrchestratorPart(config, services, log, { publicUrl: api.url }) : null;
+  services.storage.start(); // as entry/cli.ts does once its parts are up
 
   const auth = (token: string | null | undefined): Record<string, string> => {
     const t = token === undefined ? tokens.admin : token === null ? null : (tokens[token] ?? token);
@@ -128,7 +129,7 @@ export async function startSystem(
     },
     async stop() {
       for (const p of [api, orchestrator, agent]) await p?.stop();
-      services.store.client.destroy();
+      await services.store.close();
       rmSync(accessFile, { force: true }); // holds token hashes: nothing of a test run stays in /tmp
     },
   };

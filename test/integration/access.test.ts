@@ -4,7 +4,8 @@ import { ACCESS_POLICY, accessFor } from '../../src/api/access-policy.ts';
 import type { Scope } from '../../src/auth/identity.ts';
 import { signPath } from '../../src/auth/signed-links.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { QUEUES, openQueue } from '../../src/queue/queues.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 import { startSystem, TEST_LINK_SECRET, type TestSystem } from '../helpers/system.ts';
 

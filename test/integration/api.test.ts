@@ -2,7 +2,8 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVESTIGATION_ID } from '../../src/core/ids.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { QUEUES, openQueue } from '../../src/queue/queues.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import { testRedisUrl } from '../helpers/services.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 

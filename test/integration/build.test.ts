@@ -138,6 +138,10 @@ describe('the build', () => {
       expect(chunks.some((c) => c.startsWith('api-'))).toBe(true);
       // What only the Kubernetes inventory or embedded mode needs stays unloaded (resvg, a package, is checked above).
       for (const lazy of ['kubernetes-', 'embedded-services-']) expect(chunks.filter((c) => c.startsWith(lazy))).toEqual([]);
+      // BullMQ loads with the first enqueue (src/queue/producer.ts), none here; the storage client once the API
+      // listens (entry/services.ts), which /readyz needed.
+      expect(chunks.filter((c) => c.startsWith('open-'))).toEqual([]);
+      expect(chunks.filter((c) => c.startsWith('s3-client-'))).toHaveLength(1);
     } finally {
       child.kill('SIGTERM');
       await new Promise((ok) => child.once('exit', ok));
@@ -148,16 +152,17 @@ describe('the build', () => {
     const asset = mkdtempSync(join(tmpdir(), 'th-lambda-asset-'));
     try {
       mkdirSync(join(asset, 'dist'));
-      for (const f of readdirSync(join(ROOT, 'dist')).filter((f) => /^(lambda(-chunk-[A-Z0-9]+)?|render-worker)\.mjs$/.test(f))) cpSync(join(ROOT, 'dist', f), join(asset, 'dist', f));
+      for (const f of readdirSync(join(ROOT, 'dist')).filter((f) => /^(lambda(-[\w-]+)?|render-worker)\.mjs$/.test(f))) cpSync(join(ROOT, 'dist', f), join(asset, 'dist', f));
       cpSync(join(ROOT, 'playbooks'), join(asset, 'playbooks'), { recursive: true });
       const token = generateToken();
       writeFileSync(join(asset, 'access.yaml'), `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\n`);
       const event = apiGatewayV2Event({ method: 'GET', path: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } });
       const script = `const { handler } = await import('./dist/lambda.mjs'); const r = await handler(${JSON.stringify(event)}, {}); process.stdout.write(JSON.stringify(r)); process.exit(0);`;
-      const r = spawnSync(NODE, ['--input-type=module', '-e', script], {
+      const log = join(asset, 'imports.txt');
+      const r = spawnSync(NODE, ['--import', LOG_IMPORTS, '--input-type=module', '-e', script], {
         cwd: asset,
         encoding: 'utf8',
-        env: { PATH: process.env.PATH!, ...envForServices, ACCESS_FILE: join(asset, 'access.yaml') },
+        env: { PATH: process.env.PATH!, ...envForServices, ACCESS_FILE: join(asset, 'access.yaml'), LOG_IMPORTS: log },
         timeout: 60_000,
       });
       expect(r.status, r.stderr).toBe(0);
@@ -165,6 +170,11 @@ describe('the build', () => {
       expect(answer.statusCode, answer.body).toBe(200);
       const names = (JSON.parse(answer.body) as { items: { name: string }[] }).items.map((p) => p.name);
       expect(names).toEqual(expect.arrayContaining(readdirSync(join(ROOT, 'playbooks')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''))));
+      // A cold start that answers from Redis and the playbooks parses neither BullMQ nor the AWS SDK (issue #13).
+      const chunks = readFileSync(log, 'utf8').trim().split('\n').filter((u) => u.includes('/dist/')).map((u) => u.split('/').pop()!);
+      expect(chunks).toContain('lambda.mjs');
+      expect(chunks.filter((c) => /^lambda-(open|s3-client)-/.test(c))).toEqual([]);
+      expect(readdirSync(join(asset, 'dist')).filter((c) => /^lambda-(open|s3-client)-/.test(c))).toHaveLength(2);
     } finally {
       rmSync(asset, { recursive: true, force: true });
     }

@@ -12,7 +12,9 @@ import { REDIS_URL_FILE, S3_ENV_FILE, startEmbeddedRedisService, startEmbeddedS3
 import { createLogger } from '../../src/log.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded-redis.ts';
-import { ArtifactStore, createS3Client, s3Limits } from '../../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { s3Limits } from '../../src/storage/s3-options.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/storage/embedded-s3.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'th-embedded-auth-'));

@@ -12,7 +12,8 @@ import { NotifyTargets } from '../../src/notify/targets.ts';
 import { loadPlaybooks } from '../../src/playbooks/load.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { InvestigationRecords } from '../../src/records/investigation-records.ts';
-import { QUEUES, openQueue } from '../../src/queue/queues.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import { rejection } from '../helpers/rejection.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
 

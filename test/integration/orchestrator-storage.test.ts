@@ -5,8 +5,11 @@ import { loadConfig } from '../../src/config.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { findFreePort } from '../../src/net/free-port.ts';
 import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
-import { QUEUES, openQueue } from '../../src/queue/queues.ts';
-import { ArtifactStore, createS3Client, s3Limits, type S3Limits } from '../../src/storage/artifact-store.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { s3Limits, type S3Limits } from '../../src/storage/s3-options.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
 import { artifactKey } from '../../src/storage/keys.ts';
 import { REPORT_STORE_WAIT_MS } from '../../workers/orchestrator/reports.ts';
 import { orchestratorHarness, type OrchestratorHarness } from '../helpers/orchestrator-harness.ts';
@@ -78,7 +81,7 @@ describe('orchestrator with object storage faults', () => {
 
     // Storage is back: an orchestrator with a store that answers takes the retry.
     await h.stop(broken);
-    refused.client.destroy();
+    await refused.close();
     const working = await h.start({ store: s3.store, reaperIntervalMs: 60_000 });
     const job = await reportsQueue.getJob(id);
     if ((await job?.getState()) === 'delayed') await job!.promote();
@@ -111,7 +114,7 @@ describe('orchestrator with object storage faults', () => {
       await h.stop(o);
     } finally {
       await hung.close();
-      store.client.destroy();
+      await store.close();
     }
   });
 

@@ -10,11 +10,14 @@ import { newInvestigationId } from '../../src/core/ids.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { CaptureJob, CaptureOutcome, LateArtifactsJob, lateArtifactJobId } from '../../src/queue/jobs.ts';
-import { QUEUES, openQueue } from '../../src/queue/queues.ts';
-import { startApi } from '../../entry/api.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
+import { startApi } from '../../entry/api-server.ts';
 import { startServices, type Services } from '../../entry/services.ts';
 import type { Stoppable } from '../../src/stoppable.ts';
-import { ArtifactStore, createS3Client, type S3Limits } from '../../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import type { S3Limits } from '../../src/storage/s3-options.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
 import { artifactKey } from '../../src/storage/keys.ts';
 import { describeStorageError } from '../../src/storage/storage-errors.ts';
 import { executeCapture } from '../../workers/node-agent/capture.ts';
@@ -107,7 +110,7 @@ describe('S3 calls are bounded', () => {
       }
     } finally {
       await proxy.mode('pass');
-      store.client.destroy();
+      await store.close();
     }
   });
 
@@ -125,7 +128,7 @@ describe('S3 calls are bounded', () => {
       expect(describeStorageError(error)).toBe('object storage timed out');
       expect(ms).toBeLessThan(LIMITS.requestTimeoutMs + 1000);
     } finally {
-      store.client.destroy();
+      await store.close();
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));
     }
@@ -143,7 +146,7 @@ describe('S3 calls are bounded', () => {
       expect((await store.get(key)).body.equals(body)).toBe(true);
     } finally {
       await proxy.mode('pass');
-      store.client.destroy();
+      await store.close();
     }
   });
 
@@ -164,8 +167,8 @@ describe('S3 calls are bounded', () => {
     }
     const denied = await timed(() => wrongKey.put('x', 'y', 'text/plain'));
     expect(describeStorageError(denied.error, 'upload')).toBe('object storage refused the upload (HTTP 403)');
-    store.client.destroy();
-    wrongKey.client.destroy();
+    await store.close();
+    await wrongKey.close();
   });
 });
 
@@ -180,7 +183,7 @@ describe('start-up and /readyz with storage and Redis faults', () => {
     await Promise.all([proxy.mode('pass'), redisProxy.mode('pass')]);
     await api?.stop();
     for (const o of services?.owned.reverse() ?? []) await o.stop();
-    services?.store.client.destroy();
+    await services?.store.close();
     await redisProxy.close();
   });
 
@@ -208,6 +211,8 @@ describe('start-up and /readyz with storage and Redis faults', () => {
 
     const began = performance.now();
     services = await startServices(config, log);
+    api = await startApi(config, services, log);
+    services.storage.start();
     expect(performance.now() - began).toBeLessThan(1000);
     expect(services.storage.isReady).toBe(false);
     const warned = await until('start-up logs that storage is unreachable', () =>
@@ -215,7 +220,6 @@ describe('start-up and /readyz with storage and Redis faults', () => {
     );
     expect(warned.msg).toBe(`object storage not reachable at ${proxy.url()}: object storage timed out; retrying`);
 
-    api = await startApi(config, services, log);
     const readyz = async () => {
       const t0 = performance.now();
       const res = await fetch(`${api!.url}/readyz`);
@@ -327,7 +331,7 @@ describe('the agent keeps what storage does not take', () => {
       expect(a.key).toBe(artifactKey(data.investigationId, a.name));
       expect(a.size).toBe((await direct.store.get(a.key)).size);
     }
-    store.client.destroy();
+    await store.close();
   });
 
   it('with S3 hung, the capture ends within the S3 bounds (one upload tried, the rest spooled at once) and the flusher backs off until S3 answers', async () => {
@@ -364,7 +368,7 @@ describe('the agent keeps what storage does not take', () => {
       expect(lateNames(await ofThis()).sort()).toEqual(names);
     } finally {
       await flusher.close();
-      store.client.destroy();
+      await store.close();
     }
   });
 });

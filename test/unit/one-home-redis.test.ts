@@ -4,13 +4,14 @@ import { RedisKeys } from '../../src/redis/keys.ts';
 
 /**
  * Issue #12 item 4: every Redis key is spelled in one class (src/redis/keys.ts, as BullMQ's QueueKeys spells its
- * own), and every BullMQ queue and worker is opened through one module (src/queue/queues.ts), which names each queue
+ * own), and every BullMQ queue and worker is opened through one module (src/queue/open.ts) over one list
+ * (src/queue/queues.ts), which names each queue
  * with what its jobs carry and return. The sources are read as text, so a key built by hand anywhere fails here.
  */
 
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 const KEYS_HOME = 'src/redis/keys.ts';
-const QUEUES_HOME = 'src/queue/queues.ts';
+const QUEUES_HOME = 'src/queue/open.ts';
 
 
 const files = readSourceFiles(SOURCE);
@@ -56,7 +57,7 @@ describe('one home for Redis keys and queues', () => {
     expect(offenders(copy, KEYS_HOME)).toEqual([]);
   });
 
-  it('BullMQ queues and workers are opened only in src/queue/queues.ts (their names and job types live there)', () => {
+  it('BullMQ queues and workers are opened only in src/queue/open.ts (over the names and job types in queues.ts)', () => {
     const opened = /\bnew\s+(Queue|Worker|QueueEvents|FlowProducer)\b/;
     const bullmq = /from\s+['"]bullmq['"]/;
     expect([...files].filter(([path, text]) => path !== QUEUES_HOME && bullmq.test(text) && opened.test(text)).map(([path]) => path)).toEqual([]);

@@ -1,7 +1,7 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { s3Limits } from '../../src/storage/artifact-store.ts';
+import { s3Limits } from '../../src/storage/s3-options.ts';
 import { describeStorageError } from '../../src/storage/storage-errors.ts';
 
 const answered = (status: number, name: string) =>

@@ -4,7 +4,8 @@ import { mergeLateArtifacts } from '../../src/core/record-artifacts.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import type { LateArtifactsJob } from '../../src/queue/jobs.ts';
-import { QUEUES, startWorker } from '../../src/queue/queues.ts';
+import { startWorker } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import { artifactKey, isSafeArtifactName } from '../../src/storage/keys.ts';
 import type { ReportRequests } from './reports.ts';
 

@@ -8,7 +8,8 @@ import { NotifyPostError, postNotification } from '../../src/notify/post.ts';
 import type { NotifyHost, NotifyTargets } from '../../src/notify/targets.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { NotifyJob } from '../../src/queue/jobs.ts';
-import { QUEUES, startWorker } from '../../src/queue/queues.ts';
+import { startWorker } from '../../src/queue/open.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 
 /** Slack accepts 5 posts per response_url; progress may use 4 so the final result always has its post. */

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../../src/audit/audit-log.ts';
 import { identity } from '../../src/auth/identity.ts';
 import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
-import { QUEUES, startWorker, type QueueOf } from '../../src/queue/queues.ts';
+import { startWorker } from '../../src/queue/open.ts';
+import { QUEUES, type ProducerOf } from '../../src/queue/queues.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { ScheduleStore } from '../../src/schedules/schedule-store.ts';
 
@@ -14,7 +15,7 @@ export function startScheduleRunner(opts: {
   redis: RedisTarget;
   prefix: string;
   schedules: ScheduleStore;
-  schedulesQueue: QueueOf<typeof QUEUES.schedules>;
+  schedulesQueue: ProducerOf<typeof QUEUES.schedules>;
   intake: IntakeDeps;
   audit: AuditLog;
   log: Logger;
