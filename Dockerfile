@@ -37,12 +37,21 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY playbooks ./playbooks
 COPY bpf/bpftrace/biolatency/program.bt ./bpf/bpftrace/biolatency/
+COPY bpf/bpftrace/biosnoop/program.bt ./bpf/bpftrace/biosnoop/
+COPY bpf/bpftrace/cachestat/program.bt ./bpf/bpftrace/cachestat/
 COPY bpf/bpftrace/execsnoop/program.bt ./bpf/bpftrace/execsnoop/
+COPY bpf/bpftrace/ext4slower/program.bt ./bpf/bpftrace/ext4slower/
+COPY bpf/bpftrace/fsslower/program.bt bpf/bpftrace/fsslower/program.kprobe.bt ./bpf/bpftrace/fsslower/
+COPY bpf/bpftrace/gethostlatency/program.bt ./bpf/bpftrace/gethostlatency/
+COPY bpf/bpftrace/mount-refusals/program.bt bpf/bpftrace/mount-refusals/program.kprobe.bt ./bpf/bpftrace/mount-refusals/
 COPY bpf/bpftrace/mountsnoop/program.bt ./bpf/bpftrace/mountsnoop/
 COPY bpf/bpftrace/oomkill/program.bt ./bpf/bpftrace/oomkill/
+COPY bpf/bpftrace/opensnoop/program.bt bpf/bpftrace/opensnoop/program.fentry.bt ./bpf/bpftrace/opensnoop/
 COPY bpf/bpftrace/profile/program.bt ./bpf/bpftrace/profile/
 COPY bpf/bpftrace/runqlat/program.bt ./bpf/bpftrace/runqlat/
 COPY bpf/bpftrace/syscount/program.bt ./bpf/bpftrace/syscount/
+COPY bpf/bpftrace/tcpaccept/program.bt bpf/bpftrace/tcpaccept/program.kprobe.bt ./bpf/bpftrace/tcpaccept/
+COPY bpf/bpftrace/tcpconnect/program.bt ./bpf/bpftrace/tcpconnect/
 COPY bpf/bpftrace/tcpretrans/program.bt ./bpf/bpftrace/tcpretrans/
 # The API and orchestrator run unprivileged; the agent's DaemonSet sets runAsUser 0 (BPF needs root).
 USER node

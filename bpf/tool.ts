@@ -1,10 +1,17 @@
 import type { z } from 'zod';
-import type { Requirement } from '../src/core/capabilities.ts';
+import type { Requirement, ToolVariantSpec } from '../src/core/capabilities.ts';
 import type { ProfileStacks } from '../src/flamegraph/artifacts.ts';
 import type { FileResolution } from './failing-file.ts';
 
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
 export type { Requirement };
+
+/** One way of running a tool (ToolVariantSpec): a bpftrace tool's variant has a program of its own. */
+export type ToolVariant = ToolVariantSpec & {
+  /** How this variant gets its data, for the step and the tool's README ("kretprobe on count_mounts"). */
+  description: string;
+};
+export type BpftraceVariant = ToolVariant & { programFile: string };
 
 /**
  * The target after resolution on the node, in kernel terms. `cgroupIds`: the cgroup v2 ids (directory inodes) of
@@ -50,6 +57,7 @@ interface ToolBase<P extends z.ZodType, R> {
   description: string;
   /** Tool parameters (the duration is separate and common to all tools). */
   params: P;
+  /** What every variant needs (bpftrace for a bpftrace tool). */
   requires: Requirement[];
   limits: {
     /** 0 for instant readers (collectors), which ignore the duration. */
@@ -71,8 +79,14 @@ export interface BpftraceTool<P extends z.ZodType = z.ZodType, R = unknown> exte
   kind: 'bpftrace';
   /** Environment for bpftrace (its BPFTRACE_* settings) beside the agent's own. */
   env: Record<string, string>;
-  /** Absolute path of the bpftrace program file. */
+  /** Absolute path of the default variant's program (program.bt). */
   programFile: string;
+  /**
+   * Ways of running it, best first (fentry over kprobe over tracepoint): the agent runs the first one whose
+   * requirements the node meets and records which in the step. Every variant takes the same arguments and prints
+   * what the same parser reads.
+   */
+  variants: BpftraceVariant[];
   /** Positional arguments for the program, from validated params and the resolved scope. */
   args(params: z.output<P>, scope: KernelScope): string[];
   /** Parses bpftrace's `-f json` stdout (one JSON document per line) into the tool's result. */
@@ -104,6 +118,8 @@ export interface NativeRun<R> extends Parsed<R> {
  */
 export interface NativeTool<P extends z.ZodType = z.ZodType, R = unknown> extends ToolBase<P, R> {
   kind: 'native';
+  /** How it reads the kernel (a native tool has one way: tracefs, procfs). */
+  variants: [ToolVariant];
   run(params: z.output<P>, ctx: NativeRunContext): Promise<NativeRun<R>>;
 }
 

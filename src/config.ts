@@ -113,6 +113,12 @@ export const ConfigSchema = z.object({
    */
   CAPTURE_KILL_GRACE: durationEnv('2s'),
   CAPTURE_MAX_DURATION: durationEnv('120s'),
+  /**
+   * How long bpftrace may take to load a program and attach its probes before the capture fails. LLVM compiles the
+   * program first: well under a second on a server, 10–40 s on a slow or emulated node (the kernel matrix's guests).
+   * At most 55 s: the orchestrator allows each capture 60 s beyond its time box.
+   */
+  CAPTURE_STARTUP_TIMEOUT: durationEnv('30s').pipe(z.number().min(1_000, 'at least 1s').max(55_000, 'at most 55s (the orchestrator waits 60 s past a capture\'s time box)')),
   /** Highest sampling rate any request may ask for (per CPU); profile overhead grows with it. */
   CAPTURE_MAX_HZ: z.coerce.number().int().min(1).max(10_000).default(999),
   NODE_HEARTBEAT: durationEnv('5s'),

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { cgroupArgs, positionalInt } from '../bpftrace-output.ts';
-import type { BpftraceTool, KernelScope, ParseContext, Parsed, Requirement } from '../tool.ts';
+import type { BpftraceTool, BpftraceVariant, KernelScope, ParseContext, Parsed, Requirement, ToolVariant } from '../tool.ts';
 
 export interface BpftraceToolSpec<P extends z.ZodType, R> {
   name: string;
@@ -15,6 +15,15 @@ export interface BpftraceToolSpec<P extends z.ZodType, R> {
   params: P;
   /** What the node must offer besides bpftrace, which every bpftrace tool needs and gets first. */
   requires?: Requirement[];
+  /**
+   * Its variants, best first, each a program beside the manifest (`program.<name>.bt`; `program.bt` for the one
+   * named by `defaultVariant`). Without this, the tool has one: `program.bt`, as `defaultVariant`.
+   */
+  variants?: Array<Omit<ToolVariant, 'requires'> & { requires?: Requirement[] }>;
+  /** The variant `program.bt` is: 'tracepoint' unless said otherwise ('perf-event' for a profiler). */
+  defaultVariant?: ToolVariant['name'];
+  /** How the default variant gets its data, when the tool has no `variants` list. */
+  defaultDescription?: string;
   limits: BpftraceTool['limits'];
   /** bpftrace settings (BPFTRACE_*) beside the agent's own; none by default. */
   env?: Record<string, string>;
@@ -37,6 +46,14 @@ export interface BpftraceToolSpec<P extends z.ZodType, R> {
 /** A BpftraceTool from what is particular to it; see the top of this file for what every one shares. */
 export function defineBpftraceTool<P extends z.ZodType, R>(spec: BpftraceToolSpec<P, R>): BpftraceTool<P, R> {
   const withPid = (spec.filter ?? 'cgroup-and-pid') === 'cgroup-and-pid';
+  const defaultName = spec.defaultVariant ?? 'tracepoint';
+  const program = (name: string) => fileURLToPath(new URL(name === defaultName ? './program.bt' : `./program.${name}.bt`, spec.manifestUrl));
+  const variants: BpftraceVariant[] = (spec.variants ?? [{ name: defaultName, description: spec.defaultDescription ?? spec.description }]).map((v) => ({
+    name: v.name,
+    description: v.description,
+    requires: v.requires ?? [],
+    programFile: program(v.name),
+  }));
   return {
     kind: 'bpftrace',
     name: spec.name,
@@ -45,7 +62,8 @@ export function defineBpftraceTool<P extends z.ZodType, R>(spec: BpftraceToolSpe
     requires: [{ kind: 'bpftrace' }, ...(spec.requires ?? [])],
     limits: spec.limits,
     env: spec.env ?? {},
-    programFile: fileURLToPath(new URL('./program.bt', spec.manifestUrl)),
+    programFile: program(defaultName),
+    variants,
     args(params: z.output<P>, scope: KernelScope): string[] {
       const cgroups = cgroupArgs(scope);
       return [

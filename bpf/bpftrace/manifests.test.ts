@@ -30,6 +30,39 @@ interface Expected {
 }
 
 const EXPECTED: Record<string, Expected> = {
+  'mount-refusals': {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 5000, maxOutputBytes: 8388608, stopGraceMs: 2000 },
+    // Its probes are its variants' requirements (kprobe on count_mounts, or the mount syscalls' exit tracepoints).
+    requires: [{ kind: 'bpftrace' }, { kind: 'btf' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  opensnoop: {
+    env: { BPFTRACE_STRLEN: '200' },
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
+    // Its probes are its variants' requirements (fentry on do_sys_openat2, or the open* syscall tracepoints).
+    requires: [{ kind: 'bpftrace' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['0', '4242', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ errno: 'enoent', successes: true }, CGROUPS_AND_PID, ['2', '11', '777', '12', '13', '0', '0', '0', '0', '0', '1']],
+    ],
+  },
+  gethostlatency: {
+    env: { BPFTRACE_STRLEN: '200' },
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
+    // uprobes: the requirement of its one variant.
+    requires: [{ kind: 'bpftrace' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ maxProcesses: 3 }, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
   syscount: {
     env: {},
     limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
@@ -105,6 +138,26 @@ const EXPECTED: Record<string, Expected> = {
       [{ maxFlows: 9 }, CGROUPS_AND_PID, ['11', '12', '13', '0', '0', '0', '0', '0']],
     ],
   },
+  tcpconnect: {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }, { kind: 'btf' }, { kind: 'tracepoint', name: 'sock/inet_sock_set_state' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ maxTargets: 3 }, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  tcpaccept: {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }, { kind: 'btf' }, { kind: 'tracepoint', name: 'sock/inet_sock_set_state' }, { kind: 'tracepoint', name: 'syscalls/sys_exit_accept4' }, { kind: 'tracepoint', name: 'syscalls/sys_exit_accept' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ maxRows: 3 }, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
   runqlat: {
     env: {},
     limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 16777216, stopGraceMs: 2000 },
@@ -122,6 +175,43 @@ const EXPECTED: Record<string, Expected> = {
     args: [
       [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  // Issue #14's slice B: leading threshold and count, then the scope (their own tests cover them in detail).
+  biosnoop: {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 8388608, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' }],
+    args: [
+      [{}, ANY, ['1000', '50', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ minLatencyUs: 0, maxRequests: 5 }, CGROUPS_AND_PID, ['0', '5', '11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  fsslower: {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 8388608, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }],
+    args: [
+      [{}, ANY, ['10', '50', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ thresholdMs: 1 }, ONE_CGROUP, ['1', '50', '4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+    ],
+  },
+  ext4slower: {
+    env: {},
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 8388608, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }],
+    args: [
+      [{}, ANY, ['10', '50', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ thresholdMs: 0, maxOps: 7 }, CGROUPS_AND_PID, ['0', '7', '11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  cachestat: {
+    env: { BPFTRACE_MAP_KEYS_MAX: '4096' },
+    limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 4194304, stopGraceMs: 2000 },
+    requires: [{ kind: 'bpftrace' }],
+    args: [
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{}, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
     ],
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Target } from './target.ts';
+import { VariantName } from './capabilities.ts';
 
 export const InvestigationStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type InvestigationStatus = z.infer<typeof InvestigationStatus>;
@@ -64,6 +65,8 @@ export const Step = z.object({
   reason: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** Which variant of the tool ran on the node (kprobe, tracepoint, …: src/core/capabilities.ts). */
+  variant: VariantName.optional(),
   result: z.unknown().optional(),
   artifacts: z.array(z.string()),
   /** Outputs of this capture still waiting to be stored; the reason says so in words while the list is not empty. */

@@ -94,6 +94,8 @@ interface CompiledAction {
   tool: string;
   title: string;
   requires: Requirement[];
+  /** The tool's variants: it runs where one of them is met. */
+  variants: ReadonlyArray<{ name: string; requires: readonly Requirement[] }>;
   duration: CompiledValue | null;
   params: [string, CompiledValue][];
 }
@@ -114,6 +116,7 @@ function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string
     tool: a.tool,
     title: a.title,
     requires: [...(tool?.requires ?? []), ...a.requires],
+    variants: tool?.variants ?? [],
     duration: a.duration === undefined ? null : compileValue(a.duration, `${at}.duration`, problems),
     params,
   };
@@ -161,10 +164,20 @@ function decide(action: CompiledAction, ctx: PlanContext, tools: ToolCatalogue):
   return { action: 'run', tool: action.tool, title: action.title, durationMs: ms, params };
 }
 
-function unmet(requires: Requirement[], caps: Capabilities | null): string | null {
-  if (!caps) return null; // unknown here: the agent checks again on the node
+function unmetOf(requires: readonly Requirement[], caps: Capabilities): string | null {
   const reasons = requires.map((r) => unmetByCapabilities(r, caps)).filter((r): r is string => typeof r === 'string');
   return reasons.length ? reasons.join('; ') : null;
+}
+
+/** Why a node with `caps` cannot run the action: its own and its tool's requirements, and none of its variants. */
+function unmet(action: CompiledAction, caps: Capabilities | null): string | null {
+  if (!caps) return null; // unknown here: the agent checks again on the node
+  const own = unmetOf(action.requires, caps);
+  if (own) return own;
+  if (action.variants.length === 0) return null;
+  const byVariant = action.variants.map((v) => ({ name: v.name, why: unmetOf(v.requires, caps) }));
+  if (byVariant.some((v) => v.why === null)) return null;
+  return byVariant.map((v) => (byVariant.length > 1 ? `${v.name} variant: ${v.why}` : v.why)).join('; ');
 }
 
 function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems): CompiledStep {
@@ -172,6 +185,7 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
   const main = compileAction(spec, at, tools, problems);
   const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems) : null;
   const when = spec.when ? tryExpr(spec.when, `${at}.when`, problems, 'bool') : null;
+  const expectThat = spec.expect ? tryExpr(spec.expect.that, `${at}.expect.that`, problems, 'bool') : null;
   // A skipped branch is read by people in the steps table: it must say in words why it was not needed.
   if (spec.when && !spec.notNeeded) problems.push({ path: `${at}.notNeeded`, message: 'a step with `when` says in words why it may not be needed, e.g. "no mount(2) failed"' });
   if (spec.notNeeded && !spec.when) problems.push({ path: `${at}.notNeeded`, message: 'only a step with `when` can be not needed' });
@@ -188,16 +202,28 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
       }
     },
     plan(ctx, caps) {
-      const missing = unmet(main.requires, caps);
+      const missing = unmet(main, caps);
       if (!missing) return decide(main, ctx, tools);
       if (!fallback) return { action: 'skip', reason: missing };
-      const fallbackMissing = unmet(fallback.requires, caps);
+      const fallbackMissing = unmet(fallback, caps);
       if (fallbackMissing) return { action: 'skip', reason: `${missing}; fallback ${fallback.tool}: ${fallbackMissing}` };
       const d = decide(fallback, ctx, tools);
       return d.action === 'run' ? { ...d, fallbackReason: missing } : d;
     },
     timeBoxMs(ctx) {
       return Math.max(longestBox(main, ctx, tools), fallback ? longestBox(fallback, ctx, tools) : 0);
+    },
+    judge(result, ctx) {
+      if (!expectThat || !spec.expect) return null;
+      let holds: unknown;
+      try {
+        holds = expectThat.evaluate({ ...ctx, result });
+      } catch (err) {
+        return `its result could not be checked (${(err as ExpressionError).message})`;
+      }
+      if (holds === true) return null;
+      const why = (result as { emptyBecause?: unknown } | null)?.emptyBecause;
+      return `${spec.expect.because}, yet the capture showed none${typeof why === 'string' && why ? `: ${why}` : ''}`;
     },
   };
 }

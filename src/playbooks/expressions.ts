@@ -4,13 +4,15 @@ import { formatBytes, formatCount, shellWord } from '../core/format.ts';
 
 /**
  * Playbook conditions and templates are CEL (the expression language Kubernetes uses): side-effect free, bounded,
- * never `eval`. Variables: `params`, `steps` (by step id), `target`.
+ * never `eval`. Variables: `params`, `steps` (by step id), `target`, `item` (forEach), `result` (a step's `expect`).
  */
 const env = new Environment({ unlistedVariablesAreDyn: false, enableOptionalTypes: true, homogeneousAggregateLiterals: false })
   .registerVariable('params', 'map')
   .registerVariable('steps', 'map')
   .registerVariable('target', 'map')
   .registerVariable('item', 'dyn')
+  // A step's own result, in its `expect` (the other expressions see results through `steps`).
+  .registerVariable('result', 'dyn')
   .registerFunction('sum(list): dyn', (xs: unknown[]) => xs.reduce<bigint | number>((a, x) => add(a, x as bigint | number), 0n))
   .registerFunction('maxOf(list): dyn', (xs: unknown[]) => (xs.length ? xs.reduce((a, x) => ((x as number) > (a as number) ? x : a)) : 0n))
   .registerFunction('take(list, int): list', (xs: unknown[], n: bigint) => xs.slice(0, Number(n)))
@@ -41,6 +43,8 @@ export interface ExpressionContext {
   target: Record<string, unknown>;
   /** The current element of a finding rule's forEach. */
   item?: unknown;
+  /** The result a step's `expect` judges. */
+  result?: unknown;
 }
 
 /** CEL ints are 64-bit and distinct from doubles: whole JS numbers enter as bigint, so `count * 2` type-checks. */
@@ -80,7 +84,7 @@ export function compileExpression(source: string, expect?: 'bool'): Expression {
     source,
     evaluate(ctx) {
       try {
-        return parsed(toCel({ item: null, ...ctx }) as Record<string, unknown>);
+        return parsed(toCel({ item: null, result: null, ...ctx }) as Record<string, unknown>);
       } catch (err) {
         throw new ExpressionError(`${source}: ${firstLine(err)}`);
       }

@@ -9,7 +9,7 @@ export const DEFAULT_PLAYBOOK_DIR = fileURLToPath(new URL('../../playbooks/', im
 
 /** What the compiler needs of each tool in bpf/: requirements, parameter schema, duration limits. */
 export function toolCatalogue(): ToolCatalogue {
-  return Object.fromEntries(Object.values(tools).map((t) => [t.name, { requires: t.requires, params: t.params, limits: t.limits }]));
+  return Object.fromEntries(Object.values(tools).map((t) => [t.name, { requires: t.requires, variants: t.variants, params: t.params, limits: t.limits }]));
 }
 
 /**

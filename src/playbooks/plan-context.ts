@@ -8,9 +8,12 @@ export function stepViews(steps: Step[]): Record<string, StepForExpressions> {
   const views: Record<string, StepForExpressions> = {};
   for (const s of steps) {
     const v = (views[s.id] ??= { status: s.status, results: [] });
-    v.results.push({ node: s.node, status: s.status, ...(s.result !== undefined ? { result: s.result } : {}) });
+    v.results.push({ node: s.node, status: s.status, ...(s.variant ? { variant: s.variant } : {}), ...(s.result !== undefined ? { result: s.result } : {}) });
     if (RANK[s.status] > RANK[v.status]) v.status = s.status;
-    if (v.result === undefined && s.status === 'succeeded' && s.result !== undefined) v.result = s.result;
+    if (v.result === undefined && s.status === 'succeeded' && s.result !== undefined) {
+      v.result = s.result;
+      if (s.variant) v.variant = s.variant;
+    }
     if (s.reason && !v.reason) v.reason = s.reason;
   }
   for (const v of Object.values(views)) if (v.status === 'succeeded') delete v.reason;

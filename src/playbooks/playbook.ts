@@ -8,7 +8,9 @@ export interface StepForExpressions {
   reason?: string;
   /** The first succeeded node's result (single-node targets: the result). */
   result?: unknown;
-  results: { node: string | null; status: StepStatus; result?: unknown }[];
+  /** Which variant of its tool produced `result` (kprobe, tracepoint…). */
+  variant?: string;
+  results: { node: string | null; status: StepStatus; variant?: string; result?: unknown }[];
 }
 
 export interface PlanContext {
@@ -43,6 +45,11 @@ export interface CompiledStep {
    * results not known yet, the tool's longest. What an investigation's deadline is built from.
    */
   timeBoxMs(ctx: PlanContext): number;
+  /**
+   * Why a succeeded capture's result does not count (the step's `expect` does not hold of it), or null when it does
+   * (or the step expects nothing).
+   */
+  judge(result: unknown, ctx: PlanContext): string | null;
 }
 
 export interface SummaryInput {
@@ -70,6 +77,8 @@ export interface Playbook {
 /** What the playbook compiler needs to know of each tool; the adapter builds it from bpf/'s manifests. */
 export interface ToolInfo {
   requires: Requirement[];
+  /** Each variant's own requirements, best first: the tool runs where any one of them is met. */
+  variants?: ReadonlyArray<{ name: string; requires: readonly Requirement[] }>;
   params: z.ZodType;
   limits: { minDurationMs: number; maxDurationMs: number; defaultDurationMs: number };
 }

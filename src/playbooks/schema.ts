@@ -62,6 +62,13 @@ export const StepSpec = z
     notNeeded: z.string().min(1).max(200).optional(),
     /** Runs instead when the node lacks what the step requires. Without one, the step is skipped with the reason. */
     fallback: FallbackSpec.optional(),
+    /**
+     * What a capture that succeeded must show for its result to count (a CEL expression over `result`, this node's,
+     * and `steps`), and why it should: "mount(2) failed, so the mount path was called". A result that does not show it
+     * fails the step with `because` and what the tool says of its empty result (`result.emptyBecause`), instead of
+     * passing for a capture that saw nothing.
+     */
+    expect: z.object({ that: Cel, because: z.string().min(1).max(300) }).strict().optional(),
   })
   .strict();
 export type StepSpec = z.infer<typeof StepSpec>;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvestigationId } from '../core/ids.ts';
+import { VariantName } from '../core/capabilities.ts';
 import { ArtifactRef, StepId, ToolName, UnstoredArtifact } from '../core/investigation.ts';
 import { CaptureScope, NodeName } from '../core/target.ts';
 import { SweepComparison } from '../sweeps/compare.ts';
@@ -54,6 +55,8 @@ export const CaptureOutcome = z.object({
   reason: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
+  /** Which of the tool's variants ran (kprobe, tracepoint…); absent when none did, and from agents older than it. */
+  variant: VariantName.optional(),
   result: z.unknown().optional(),
   /** What was stored; artifacts the agent could not store are in `unstored`, and may follow as late artifacts. */
   artifacts: z.array(ArtifactRef),

@@ -34,6 +34,7 @@ function nativeReturning(result: unknown): NativeTool<typeof NoParams, Rows> {
     name: 'rows-reader',
     description: 'returns a fixed result (test tool)',
     params: NoParams,
+    variants: [{ name: 'procfs', requires: [], description: 'a fixed result' }],
     requires: [],
     limits: { minDurationMs: 0, maxDurationMs: 10_000, defaultDurationMs: 0, maxOutputBytes: 1024, stopGraceMs: 1_000 },
     result: Rows,
@@ -49,7 +50,7 @@ const NATIVE_ONLY: Capabilities = {
   tracefs: null,
   tracers: [],
   perfEvents: false,
-  kprobes: false,
+  kprobes: false, fentry: false, uprobes: false,
   bpftrace: { available: false, version: null, reason: 'not needed: native test tools' },
   cgroupV2: null,
 };
@@ -72,7 +73,7 @@ describe('the agent checks each result against its schema before storing it', ()
     const job = CaptureJob.parse({ investigationId: newInvestigationId(), stepId: 'rows', node: 'test-node', tool: tool.name, params: {}, durationMs, scope: {} });
     const deps = {
       store: s3.store, spool, capabilities, cgroupRoot: '/sys/fs/cgroup', bpftrace: 'bpftrace', mapKeysMax: 65_536,
-      killGraceMs: 5_000, maxDurationMs: 120_000, log: pino({ level: 'silent' }),
+      killGraceMs: 5_000, startupMs: 30_000, maxDurationMs: 120_000, log: pino({ level: 'silent' }),
       tools: (name: string) => (name === tool.name ? tool : undefined),
     };
     const outcome = CaptureOutcome.parse(await executeCapture(job, deps, new AbortController().signal));

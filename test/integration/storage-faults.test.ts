@@ -261,7 +261,7 @@ describe('the agent keeps what storage does not take', () => {
     tracefs: null,
     tracers: [],
     perfEvents: false,
-    kprobes: false,
+    kprobes: false, fentry: false, uprobes: false,
     bpftrace: { available: false, version: null, reason: 'not needed: a collector' },
     cgroupV2: null,
   };
@@ -277,7 +277,7 @@ describe('the agent keeps what storage does not take', () => {
     return CaptureJob.parse({ investigationId: newInvestigationId(), stepId: 'mounts', node: 'test-node', tool: 'mount-namespaces', params: {}, durationMs: 0, scope: {} });
   }
   async function capture(data: CaptureJob, spool: ArtifactSpool, store: ArtifactStore) {
-    const deps = { store, spool, capabilities, cgroupRoot: '/sys/fs/cgroup', bpftrace: 'bpftrace', mapKeysMax: 65_536, killGraceMs: 2000, maxDurationMs: 120_000, log: recordingLog().log };
+    const deps = { store, spool, capabilities, cgroupRoot: '/sys/fs/cgroup', bpftrace: 'bpftrace', mapKeysMax: 65_536, killGraceMs: 2000, startupMs: 30_000, maxDurationMs: 120_000, log: recordingLog().log };
     const t0 = performance.now();
     const outcome = CaptureOutcome.parse(await executeCapture(data, deps, new AbortController().signal));
     return { outcome, ms: performance.now() - t0 };

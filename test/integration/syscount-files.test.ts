@@ -74,7 +74,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('syscount names the file behind each faili
     });
     const deps = {
       store: s3.store, spool, capabilities, cgroupRoot: CGROUP_ROOT, bpftrace: 'bpftrace', mapKeysMax: 65_536,
-      killGraceMs: 10_000, maxDurationMs: 120_000, log: pino({ level: 'silent' }),
+      killGraceMs: 10_000, startupMs: 30_000, maxDurationMs: 120_000, log: pino({ level: 'silent' }),
     };
     outcome = CaptureOutcome.parse(await executeCapture(job, deps, new AbortController().signal));
     expect(outcome).toMatchObject({ status: 'succeeded', unstored: [] });

@@ -94,16 +94,17 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('ships every file the built code reads at run time: dist/, playbooks/, every program.bt', () => {
+  it('ships every file the built code reads at run time: dist/, playbooks/, every program of every variant', () => {
     const shipped = copies(runtime).flatMap((c) => c.sources.map((s) => target(s, c.dest)));
     expect(shipped).toEqual(expect.arrayContaining(['dist', 'playbooks', 'node_modules', 'package.json']));
-    const programs = globSync('bpf/**/program.bt', { cwd: new URL(ROOT).pathname }).sort();
+    // program.bt, and program.<variant>.bt for a tool's other variants (bpf/bpftrace/define.ts).
+    const programs = globSync('bpf/**/program*.bt', { cwd: new URL(ROOT).pathname }).sort();
     expect(programs.length).toBeGreaterThan(0);
     const copiedPrograms = copies(runtime)
-      .filter((c) => c.sources[0]?.endsWith('program.bt'))
-      .map((c) => {
-        expect(target(c.sources[0]!, c.dest), 'a program lands where its manifest looks for it').toBe(c.sources[0]);
-        return c.sources[0];
+      .flatMap((c) => c.sources.filter((source) => /\/program(\.[\w-]+)?\.bt$/.test(source)).map((source) => ({ source, dest: c.dest })))
+      .map(({ source, dest }) => {
+        expect(target(source, dest), 'a program lands where its manifest looks for it').toBe(source);
+        return source;
       });
     expect(copiedPrograms.sort()).toEqual(programs);
   });

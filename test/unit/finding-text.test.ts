@@ -7,6 +7,7 @@ import type { FileResolution } from '../../bpf/failing-file.ts';
 import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/procfs/filesystem-usage/result.ts';
 import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/procfs/inotify-watches/result.ts';
 import { MountNamespacesResult, type MountNamespace } from '../../bpf/procfs/mount-namespaces/result.ts';
+import { MountRefusalsResult } from '../../bpf/bpftrace/mount-refusals/result.ts';
 import type { Investigation, Step } from '../../src/core/investigation.ts';
 import { PlaybookDoc } from '../../src/playbooks/schema.ts';
 import type { Playbook } from '../../src/playbooks/playbook.ts';
@@ -108,7 +109,7 @@ const user = (u: Partial<Watches['users'][number]>): Watches['users'][number] =>
 
 describe('enospc findings at their edges', async () => {
   const enospc = (await loadPlaybooks()).find((p) => p.name === 'enospc') as Playbook;
-  const others = ['mounts', 'mount-calls', 'mount-path', 'watches', 'filesystems'];
+  const others = ['mounts', 'mount-calls', 'refusals', 'mount-path', 'watches', 'filesystems'];
   const summarize = (given: Step[]) => {
     const ids = new Set(given.map((s) => s.id));
     const steps = [...given, ...others.filter((id) => !ids.has(id)).map((id) => notNeeded(id, 'x'))];
@@ -116,6 +117,28 @@ describe('enospc findings at their edges', async () => {
     expect(summaryProblems(summary, steps)).toEqual([]);
     return summary;
   };
+
+  const refusals = (variant: 'kprobe' | 'tracepoint') => ({
+    ...done('refusals', 'mount-refusals', MountRefusalsResult.parse({
+      namespaces: [{ mntns: 4026532156, refused: 24, allowed: 0, processes: [{ comm: 'mount', cgroupId: 23, refused: 24, allowed: 0, pids: [210, 214] }] }],
+      totalRefused: 24,
+      totalAllowed: 0,
+    })),
+    variant,
+  });
+
+  it('names what count_mounts refused, per mount namespace, and says what a tracepoint count proves', () => {
+    const base = [errors([row({ syscall: 'mount', comm: 'mount', pid: 4250 })])];
+    const byKprobe = summarize([...base, refusals('kprobe')]).findings.find((f) => f.evidence.includes('refusals/node-17/result.json'));
+    expect(byKprobe).toMatchObject({ severity: 'critical', title: 'count_mounts refused 24 mounts in mount namespace 4026532156' });
+    expect(byKprobe!.detail).toContain("count_mounts is the kernel's fs.mount-max check: every refusal here is the limit.");
+    expect(byKprobe!.detail).toContain('By mount (pids 210, 214): 24 refused, 0 allowed.');
+    expect(byKprobe!.detail).toContain('None was allowed in the window.');
+    expect(byKprobe!.next?.commands).toEqual(['lsns -t mnt | grep 4026532156', 'sysctl fs.mount-max']);
+    const byTracepoint = summarize([...base, refusals('tracepoint')]).findings.find((f) => f.evidence.includes('refusals/node-17/result.json'));
+    expect(byTracepoint!.title).toBe('mount(2) failed with ENOSPC 24 times in mount namespace 4026532156');
+    expect(byTracepoint!.detail).toContain('this kernel has no kprobes for count_mounts itself');
+  });
 
   it('blames the target namespace, and warns of another at the limit with its own repeated mounts', () => {
     const s = summarize([

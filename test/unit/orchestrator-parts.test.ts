@@ -41,6 +41,7 @@ steps:
     when: has(steps.errors.result)
     notNeeded: nothing failed
     fallback: { tool: syscount, title: failing syscalls again, duration: 2s }
+    expect: { that: 'result.totalCalls > 0', because: 'errors were counted, so path_mount was called' }
 findings:
   - when: has(steps.errors.result)
     severity: warning
@@ -53,7 +54,7 @@ findings:
 );
 const [errors, graph] = playbook.steps as [(typeof playbook.steps)[0], (typeof playbook.steps)[0]];
 const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
-  kernel: '6.1.0', arch: 'x64', btf: true, tracefs: '/sys/kernel/tracing', tracers: ['nop'], perfEvents: true, kprobes: false,
+  kernel: '6.1.0', arch: 'x64', btf: true, tracefs: '/sys/kernel/tracing', tracers: ['nop'], perfEvents: true, kprobes: false, fentry: false, uprobes: false,
   bpftrace: { available: true, version: 'v0.17.0', reason: null }, cgroupV2: '/sys/fs/cgroup', ...over,
 });
 const AT = '2026-01-02T03:04:05.000Z';
@@ -178,6 +179,34 @@ describe('foldStepReturns (collect, pure)', () => {
   it('says "no result returned" when a capture neither returned nor failed', () => {
     const next = foldStepReturns(inv({ steps: [running('a')] }), { stepId: 'errors', outcomes: new Map(), failures: new Map(), lost: new Map() }, AT, 0);
     expect(next.steps[0]).toMatchObject({ status: 'failed', finishedAt: AT, reason: 'capture job failed: no result returned' });
+  });
+
+  it("fails a capture that succeeded without what the step expects, with the tool's account, and records the variant", () => {
+    const cur = inv({ steps: [stepEntry(graph, 'a', { status: 'running' }), stepEntry(graph, 'b', { status: 'running' })] });
+    const pctx = { params: {}, target: {}, steps: {} };
+    const got = (node: string, result: unknown): CaptureOutcome => ({ ...outcome(node, { result, variant: 'tracefs' }), stepId: 'graph' });
+    const next = foldStepReturns(
+      cur,
+      {
+        stepId: 'graph',
+        outcomes: new Map([
+          ['a', got('a', { totalCalls: 0, emptyBecause: 'no path_mount call was made in the 2 s window' })],
+          ['b', got('b', { totalCalls: 3 })],
+        ]),
+        failures: new Map(),
+        lost: new Map(),
+        judge: (result) => graph.judge(result, pctx),
+      },
+      AT,
+      0,
+    );
+    expect(next.steps[0]).toMatchObject({
+      status: 'failed',
+      variant: 'tracefs',
+      reason: 'errors were counted, so path_mount was called, yet the capture showed none: no path_mount call was made in the 2 s window',
+    });
+    expect(next.steps[1]).toMatchObject({ status: 'succeeded', variant: 'tracefs' });
+    expect(next.steps[1]!.reason).toBeUndefined();
   });
 
   it('says which outputs are not stored yet, unless they arrived late meanwhile', () => {

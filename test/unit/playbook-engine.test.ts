@@ -18,7 +18,7 @@ const tools: ToolCatalogue = {
 };
 
 const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
-  kernel: '6.18.44', arch: 'x64', btf: true, tracefs: '/sys/kernel/tracing', tracers: ['blk', 'function', 'nop'], perfEvents: true, kprobes: false,
+  kernel: '6.18.44', arch: 'x64', btf: true, tracefs: '/sys/kernel/tracing', tracers: ['blk', 'function', 'nop'], perfEvents: true, kprobes: false, fentry: false, uprobes: false,
   bpftrace: { available: true, version: 'v0.17.0', reason: null }, cgroupV2: '/sys/fs/cgroup/unified', ...over,
 });
 

@@ -18,6 +18,11 @@ describe('playbook choice', () => {
     ['ENOSPC on pod shop/cart-7d9f', 'enospc'],
     ['profile node-17 for 30s', 'cpu-profile'],
     ['why is node-17 hot?', 'cpu-profile'],
+    ['nginx: open() "/etc/nginx/conf.d/x.conf" failed (2: No such file or directory)', 'file-errors'],
+    ['accept4() failed (24: Too many open files)', 'file-errors'],
+    ['Permission denied writing /var/log/app', 'file-errors'],
+    ['getaddrinfo EAI_AGAIN redis.shop.svc', 'dns'],
+    ['name resolution fails in namespace shop', 'dns'],
   ])('picks from the symptom "%s"', (symptom, name) => expect(choosePlaybook({ symptom }).name).toBe(name));
 
   it('prefers the named playbook over the symptom', () => {

@@ -23,7 +23,7 @@ export interface NodeAgent {
 
 type AgentConfig = Pick<
   Config,
-  'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'BPFTRACE_MAP_KEYS_MAX' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'NODE_HEARTBEAT'
+  'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'BPFTRACE_MAP_KEYS_MAX' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'CAPTURE_STARTUP_TIMEOUT' | 'NODE_HEARTBEAT'
   | 'DATA_DIR' | 'AGENT_SPOOL_DIR' | 'AGENT_SPOOL_MAX'
 >;
 
@@ -95,6 +95,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redis: RedisTa
             bpftrace: config.BPFTRACE,
             mapKeysMax: config.BPFTRACE_MAP_KEYS_MAX,
             killGraceMs: config.CAPTURE_KILL_GRACE,
+            startupMs: config.CAPTURE_STARTUP_TIMEOUT,
             maxDurationMs: config.CAPTURE_MAX_DURATION,
             spool,
             log,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { getTool } from '../../bpf/index.ts';
-import type { BpftraceTool, CaptureTool, KernelScope, NativeTool, ParseContext, Parsed } from '../../bpf/tool.ts';
+import type { BpftraceTool, BpftraceVariant, CaptureTool, KernelScope, NativeTool, ParseContext, Parsed, ToolVariant } from '../../bpf/tool.ts';
+import { chooseVariant } from '../../src/core/capabilities.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
@@ -27,6 +28,8 @@ export interface CaptureDeps {
   bpftrace: string;
   mapKeysMax: number;
   killGraceMs: number;
+  /** How long bpftrace may take to attach (CAPTURE_STARTUP_TIMEOUT). */
+  startupMs: number;
   maxDurationMs: number;
   /** Keeps what storage does not take, for the flusher to upload later. */
   spool: ArtifactSpool;
@@ -35,8 +38,6 @@ export interface CaptureDeps {
   tools?: (name: string) => CaptureTool | undefined;
 }
 
-/** How long bpftrace may take to load and attach a program before its capture window opens. */
-const BPFTRACE_STARTUP_MS = 30_000;
 
 /** Runs one capture job on this node; every failure becomes an outcome with a reason, never a thrown error. */
 export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureReply> {
@@ -79,6 +80,12 @@ async function capture(
   if (unmet.length > 0) {
     return { ...base, status: 'skipped', reason: `node ${job.node} cannot run ${tool.name}: ${unmet.join('; ')}`, finishedAt: new Date().toISOString() };
   }
+  // The best way of running it that this node has (fentry over kprobe over tracepoint): the step records which ran.
+  const chosen = chooseVariant<ToolVariant | BpftraceVariant>(tool.variants, (r) => unmetRequirement(r, deps.capabilities));
+  if (chosen.variant === null) {
+    return { ...base, status: 'skipped', reason: `node ${job.node} cannot run ${tool.name}: ${chosen.reasons.join('; ')}`, finishedAt: new Date().toISOString() };
+  }
+  const variant = chosen.variant;
 
   // Exactly the resolved set: the pods' cgroups when there are pods, never a union with anything else.
   const { scope, podNames } = kernelScopeOf(job.scope, job.node, deps.cgroupRoot);
@@ -87,9 +94,9 @@ async function capture(
   const ctx = parseContext(deps);
   const out =
     tool.kind === 'bpftrace'
-      ? await runBpftrace(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal)
+      ? await runBpftrace(tool, (variant as BpftraceVariant).programFile, parsedParams.data, scope, job.durationMs, deps, ctx, signal)
       : await runNative(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal);
-  const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString() };
+  const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString(), variant: variant.name };
   if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
   const { parsed } = out;
   // The result's schema is its contract with every reader (findings, sweeps, chat): a parse that breaks it fails
@@ -168,6 +175,7 @@ const mapDocuments = (stdout: string) => stdout.split('\n').filter((l) => /^\{"t
 
 async function runBpftrace(
   tool: BpftraceTool,
+  programFile: string,
   params: unknown,
   scope: KernelScope,
   durationMs: number,
@@ -178,7 +186,7 @@ async function runBpftrace(
   const stopGraceMs = Math.max(deps.killGraceMs, tool.limits.stopGraceMs);
   const run = await runTimeBoxed({
     command: deps.bpftrace,
-    args: ['-f', 'json', tool.programFile, ...tool.args(params, scope)],
+    args: ['-f', 'json', programFile, ...tool.args(params, scope)],
     durationMs,
     killGraceMs: stopGraceMs,
     // If the agent dies nobody reads what bpftrace would print: it gets only CAPTURE_KILL_GRACE to go.
@@ -188,7 +196,7 @@ async function runBpftrace(
     signal,
     // The window opens when the probes are attached: loading a BTF-heavy program can take a second or more.
     startMarker: '"attached_probes"',
-    startupMs: BPFTRACE_STARTUP_MS,
+    startupMs: deps.startupMs,
     // bpftrace 0.17 can miss the SIGINT; it always notices this process exit (see time-box.ts).
     sentinelArgs: BPFTRACE_SENTINEL_ARGS,
   });

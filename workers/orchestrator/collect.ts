@@ -1,4 +1,6 @@
 import type { Job } from 'bullmq';
+import { planContext } from '../../src/playbooks/plan-context.ts';
+import type { CompiledStep } from '../../src/playbooks/playbook.ts';
 import { CaptureOutcome } from '../../src/queue/jobs.ts';
 import type { RecordVersion } from '../../src/records/investigation-records.ts';
 import { captureJobId } from './dispatch-plan.ts';
@@ -10,7 +12,15 @@ import { foldStepReturns } from './step-results.ts';
  * one wake-up per step, however many nodes), reads what every capture returned and records one entry per node.
  * Three reads whatever the fleet's size (children's values, their failures, the watchdog's reasons) and one write.
  */
-export async function collectStep(ctx: RunContext, job: Job, version: RecordVersion, stepId: string, dispatched: readonly string[]): Promise<RecordVersion> {
+export async function collectStep(
+  ctx: RunContext,
+  job: Job,
+  version: RecordVersion,
+  step: Pick<CompiledStep, 'id' | 'judge'>,
+  params: Record<string, unknown>,
+  dispatched: readonly string[],
+): Promise<RecordVersion> {
+  const stepId = step.id;
   const { inv } = version;
   const [values, failed, lost] = await Promise.all([
     job.getChildrenValues(),
@@ -35,5 +45,9 @@ export async function collectStep(ctx: RunContext, job: Job, version: RecordVers
   }
   await ctx.watchdog.forget(inv.id);
   const at = Date.now();
-  return advance(ctx, version, (cur) => foldStepReturns(cur, { stepId, outcomes, failures, lost: lostByNode }, now(), at));
+  return advance(ctx, version, (cur) => {
+    // The step's expectation sees the other steps as recorded now (this one's own entries are still running).
+    const pctx = planContext(params, cur.target ?? {}, cur.steps);
+    return foldStepReturns(cur, { stepId, outcomes, failures, lost: lostByNode, judge: (result) => step.judge(result, pctx) }, now(), at);
+  });
 }

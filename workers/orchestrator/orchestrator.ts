@@ -171,7 +171,7 @@ async function runInvestigation(job: JobOf<typeof QUEUES.investigations>, data: 
 
   for (;;) {
     if (progress.dispatched) {
-      record = await collectStep(ctx, job, record, playbook.steps[progress.stepIndex]!.id, progress.dispatched);
+      record = await collectStep(ctx, job, record, playbook.steps[progress.stepIndex]!, params, progress.dispatched);
       progress.stepIndex += 1;
       delete progress.dispatched;
       await job.updateData({ id, progress });

@@ -11,6 +11,8 @@ export interface StepReturns {
   failures: ReadonlyMap<string, string>;
   /** By node: why the watchdog gave up on its capture (agent gone, past its deadline). */
   lost: ReadonlyMap<string, string>;
+  /** Why a succeeded capture's result does not count (the step's `expect`), or null when it does. */
+  judge?: (result: unknown) => string | null;
 }
 
 /**
@@ -27,14 +29,17 @@ export function foldStepReturns(cur: Investigation, returns: StepReturns, finish
       const reason = returns.lost.get(s.node) ?? `capture job failed: ${returns.failures.get(s.node) ?? 'no result returned'}`;
       return { ...s, status: 'failed', finishedAt, reason };
     }
+    // A capture that ran but saw nothing of what the step expects is not a success: it fails, saying why.
+    const rejected = o.status === 'succeeded' && returns.judge ? returns.judge(o.result) : null;
     const entry: Step = {
       ...s,
-      status: o.status,
+      status: rejected ? 'failed' : o.status,
       // An agent skips a capture only when its node lacks what the tool needs.
       ...(o.status === 'skipped' ? { skip: 'unsupported' as const } : {}),
       startedAt: o.startedAt,
       finishedAt: o.finishedAt,
-      ...(o.reason ? { reason: s.reason ? `${s.reason}; ${o.reason}` : o.reason } : {}),
+      ...(o.variant ? { variant: o.variant } : {}),
+      ...(o.reason || rejected ? { reason: [s.reason, o.reason, rejected].filter(Boolean).join('; ') } : {}),
       ...(o.result !== undefined ? { result: o.result } : {}),
       artifacts: [...new Set([...s.artifacts, ...o.artifacts.map((a) => a.name)])],
     };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineBpftraceTool } from '../define.ts';
-import { sysfsDeviceNamer } from './devices.ts';
+import { sysfsDeviceNamer } from '../../block-devices.ts';
 import { parseBiolatency } from './parser.ts';
 import { BiolatencyResult } from './result.ts';
 

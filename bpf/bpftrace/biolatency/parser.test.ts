@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
-import { splitDev, sysfsDeviceNamer } from './devices.ts';
+import { splitDev, sysfsDeviceNamer } from '../../block-devices.ts';
 import { biolatency } from './manifest.ts';
 import { parseBiolatency, parseDevOpKey } from './parser.ts';
 import { BiolatencyResult } from './result.ts';

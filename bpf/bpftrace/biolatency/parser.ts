@@ -1,6 +1,6 @@
 import { readCountMap } from '../../bpftrace-output.ts';
 import { readHistMap, summarize } from '../../histogram.ts';
-import { type DeviceNamer, splitDev } from './devices.ts';
+import { type DeviceNamer, splitDev } from '../../block-devices.ts';
 import { BlockOp, type BiolatencyResult, type BiolatencyRow } from './result.ts';
 
 /** dev,op → hist of device latencies in microseconds; dev,op → count of completions with an error. */

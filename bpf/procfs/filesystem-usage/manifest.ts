@@ -20,6 +20,7 @@ export const filesystemUsage: NativeTool<typeof FilesystemUsageParams, Filesyste
   description: 'Space and inode usage of the filesystems the focus processes see (measured through /proc/<pid>/root), those they have files open on first.',
   params: FilesystemUsageParams,
   requires: [],
+  variants: [{ name: 'procfs', requires: [], description: "reads /proc/<pid>/mountinfo and statfs(2) of each filesystem" }],
   limits: { ...COLLECTOR_LIMITS },
   result: FilesystemUsageResult,
   run: readFilesystemUsage,

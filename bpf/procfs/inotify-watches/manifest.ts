@@ -18,6 +18,7 @@ export const inotifyWatches: NativeTool<typeof InotifyWatchesParams, InotifyWatc
   description: 'inotify watches and instances per user (user namespace and uid) against the effective limits, with the processes holding them.',
   params: InotifyWatchesParams,
   requires: [],
+  variants: [{ name: 'procfs', requires: [], description: "reads the fdinfo of inotify descriptors and each user namespace's limits" }],
   limits: { ...COLLECTOR_LIMITS },
   result: InotifyWatchesResult,
   run: readInotifyWatches,

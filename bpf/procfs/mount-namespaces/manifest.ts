@@ -19,6 +19,7 @@ export const mountNamespaces: NativeTool<typeof MountNamespacesParams, MountName
     'Mounts per mount namespace against fs.mount-max, and per namespace the mount points repeated in it (bind-mount leaks), the focus namespaces first.',
   params: MountNamespacesParams,
   requires: [],
+  variants: [{ name: 'procfs', requires: [], description: "reads /proc/<pid>/mountinfo of each mount namespace and fs.mount-max" }],
   limits: { ...COLLECTOR_LIMITS },
   result: MountNamespacesResult,
   run: readMountNamespaces,

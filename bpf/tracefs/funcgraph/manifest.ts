@@ -21,6 +21,12 @@ export const FuncgraphParams = z
     function: z.string().regex(FUNCTION_NAME, 'expected a kernel function name such as "path_mount"'),
     /** Levels of calls to show, the function itself being level 1 (max_graph_depth). */
     depth: z.number().int().min(1).max(10).default(3),
+    /**
+     * Only these functions are shown below `function` (set_ftrace_filter): a chain deep in the call tree
+     * (path_mount → graft_tree → attach_recursive_mnt → count_mounts) is reached at a large depth without graphing
+     * everything around it. Names this kernel cannot trace (inlined there) are left out and listed in the result.
+     */
+    functions: z.array(z.string().regex(FUNCTION_NAME, 'expected kernel function names')).min(1).max(32).optional(),
   })
   .strict();
 export type FuncgraphParams = z.output<typeof FuncgraphParams>;
@@ -53,11 +59,14 @@ async function availableTracers(tracefs: string): Promise<string[]> {
 }
 
 /** Names the kernel can trace; a function that was inlined everywhere or is notrace is not among them. */
-async function assertTraceable(tracefs: string, fn: string): Promise<void> {
+async function traceableFunctions(tracefs: string): Promise<Set<string>> {
   const list = await readTracefsFile(tracefs, 'available_filter_functions');
   // Lines are "name" or "name [module]".
-  const found = list.split('\n').some((line) => line === fn || line.startsWith(`${fn} `));
-  if (!found) {
+  return new Set(list.split('\n').map((line) => line.split(' ')[0]!).filter(Boolean));
+}
+
+function assertTraceable(traceable: Set<string>, fn: string): void {
+  if (!traceable.has(fn)) {
     throw new UnsupportedTargetError(
       `kernel function ${fn} cannot be traced on kernel ${release()}: it is not in available_filter_functions (misspelled, inlined, or marked notrace)`,
     );
@@ -121,12 +130,30 @@ function outputOptions(tracefs: string, filtered: boolean): TracefsSetting[] {
   return wanted.filter(([name]) => existsSync(join(tracefs, 'options', name))).map(([name, value]) => ({ file: `options/${name}`, value }));
 }
 
+/**
+ * Why a capture saw no call of the function, as far as the capture itself can tell: what it dropped, what it
+ * filtered on, how long it looked. Read by a step that expected calls (the playbook's `expect`) and by people.
+ */
+export function whyEmpty(r: FuncgraphResult, threads: number[] | null, durationMs: number): string {
+  const reasons: string[] = [];
+  if (r.lostEvents > 0) reasons.push(`the kernel dropped ${r.lostEvents} events (the reader fell behind)`);
+  if (r.truncated) reasons.push('the output reached its size limit and the capture stopped early');
+  if (threads !== null) {
+    reasons.push(
+      `only the ${threads.length} thread${threads.length === 1 ? '' : 's'} the target had when the capture started, and what they forked, were traced (set_ftrace_pid): a process started otherwise is not seen`,
+    );
+  }
+  reasons.push(`no ${r.function} call ${threads === null ? 'was made' : 'was made by them'} in the ${durationMs / 1000} s window`);
+  return reasons.join('; or ');
+}
+
 export const funcgraph: NativeTool<typeof FuncgraphParams, FuncgraphResult> = {
   kind: 'native',
   name: 'funcgraph',
   description: "Graphs the calls a kernel function makes, with durations and return values (tracefs function_graph, as perf-tools' funcgraph).",
   params: FuncgraphParams,
-  requires: [{ kind: 'tracer', name: TRACER }],
+  requires: [],
+  variants: [{ name: 'tracefs', requires: [{ kind: 'tracer', name: TRACER }], description: 'the function_graph tracer through tracefs' }],
   // function_graph hooks every kernel function while it runs (perf-tools expects the kernel to be ~50% slower), so
   // captures stay short. Output is streamed from trace_pipe; a busy function fills 32 MiB in seconds.
   limits: {
@@ -149,12 +176,17 @@ export const funcgraph: NativeTool<typeof FuncgraphParams, FuncgraphResult> = {
     // The schema checked it already; this is what stands between the name and a tracefs write.
     if (!FUNCTION_NAME.test(params.function)) throw new UnsupportedTargetError(`invalid kernel function name ${JSON.stringify(params.function)}`);
     if (!existsSync(join(tracefs, 'max_graph_depth'))) throw new CapabilityError(`kernel ${release()} has no max_graph_depth (needs Linux ≥ 4.4)`);
-    await assertTraceable(tracefs, params.function);
+    const traceable = await traceableFunctions(tracefs);
+    assertTraceable(traceable, params.function);
     const threads = await scopeThreads(ctx);
+    const wanted = params.functions ? [params.function, ...params.functions.filter((f) => f !== params.function)] : null;
+    for (const f of wanted ?? []) if (!FUNCTION_NAME.test(f)) throw new UnsupportedTargetError(`invalid kernel function name ${JSON.stringify(f)}`);
+    const shown = wanted?.filter((f) => traceable.has(f)) ?? null;
+    const notTraceable = wanted?.filter((f) => !traceable.has(f)) ?? [];
 
     const before: TracefsSetting[] = [
-      // A function filter left behind would silently prune the graph.
-      { file: 'set_ftrace_filter', value: '' },
+      // Only the functions asked for; otherwise none (a filter left behind would silently prune the graph).
+      { file: 'set_ftrace_filter', value: shown ? shown.join(' ') : '' },
       { file: 'set_graph_function', value: params.function },
       { file: 'max_graph_depth', value: String(params.depth) },
       { file: 'set_ftrace_pid', value: threads === null ? '' : threads.join(' ') },
@@ -179,6 +211,12 @@ export const funcgraph: NativeTool<typeof FuncgraphParams, FuncgraphResult> = {
       graphFunction: true,
       truncated: out.truncated,
     });
-    return { raw: out.text, rawFile: 'trace.txt', result, extraArtifacts: [] };
+    const withScope: FuncgraphResult = {
+      ...result,
+      ...(shown ? { shown, notTraceable } : {}),
+      ...(threads !== null ? { scopeThreads: threads.length } : {}),
+    };
+    if (result.totalCalls === 0) withScope.emptyBecause = whyEmpty(withScope, threads, ctx.durationMs);
+    return { raw: out.text, rawFile: 'trace.txt', result: withScope, extraArtifacts: [] };
   },
 };

@@ -477,9 +477,17 @@ describe('funcgraph manifest', () => {
     expect(FuncgraphParams.safeParse({ function: 'f', pid: 1 }).success).toBe(false);
   });
 
-  it('declares a native tool that needs the function_graph tracer', () => {
+  it('declares a native tool that needs the function_graph tracer, and takes a list of functions to show', () => {
     expect(funcgraph.kind).toBe('native');
-    expect(funcgraph.requires).toEqual([{ kind: 'tracer', name: 'function_graph' }]);
+    expect(funcgraph.params.parse({ function: 'path_mount', functions: ['graft_tree', 'count_mounts'] })).toEqual({
+      function: 'path_mount', depth: 3, functions: ['graft_tree', 'count_mounts'],
+    });
+    // Names only: set_ftrace_filter also takes globs and commands (`mod:`, `:traceoff`), which the pattern refuses.
+    for (const bad of ['*', 'vfs_*', 'schedule:traceoff', '!vfs_read', 'a b']) expect(funcgraph.params.safeParse({ function: 'path_mount', functions: [bad] }).success).toBe(false);
+    expect(funcgraph.params.safeParse({ function: 'path_mount', functions: [] }).success).toBe(false);
+    // Its one variant: the tracer through tracefs.
+    expect(funcgraph.requires).toEqual([]);
+    expect(funcgraph.variants).toEqual([expect.objectContaining({ name: 'tracefs', requires: [{ kind: 'tracer', name: 'function_graph' }] })]);
     expect(funcgraph.limits).toEqual({
       minDurationMs: 1_000, maxDurationMs: 30_000, defaultDurationMs: 5_000, maxOutputBytes: 32 * 1024 * 1024, stopGraceMs: 2_000,
     });

@@ -61,5 +61,13 @@ export const FuncgraphResult = z.object({
   truncated: z.boolean(),
   /** Lines that were neither graph lines nor known markers (a non-zero value means a format this parser misses). */
   unparsedLines: z.number().int(),
+  /** With `functions`: what set_ftrace_filter held, so only these appear in the graph (the function first). */
+  shown: z.array(z.string()).optional(),
+  /** Of `functions`, those this kernel cannot trace (inlined into their callers, or notrace): left out of the graph. */
+  notTraceable: z.array(z.string()).optional(),
+  /** How many threads set_ftrace_pid held when the capture started; absent when every task was traced. */
+  scopeThreads: z.number().int().optional(),
+  /** When no call was seen: the reasons that can be, for this capture (a filter, lost events, the window). */
+  emptyBecause: z.string().optional(),
 });
 export type FuncgraphResult = z.infer<typeof FuncgraphResult>;

@@ -1,3 +1,4 @@
+/** Block devices by number (dev_t as block tracepoints report it): shared by biolatency and biosnoop. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

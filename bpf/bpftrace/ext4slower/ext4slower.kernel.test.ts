@@ -1,0 +1,106 @@
+/**
+ * ext4slower on a real ext4 filesystem made with mkfs.ext4 on a loop device, mounted through a dm-delay target so
+ * that what reaches the disk is slow: fsync (journal commit) and reads of data dropped from the cache take at least
+ * the delay. kprobes only: skipped, saying why, on kernels without them (the development host).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
+import { runBpftraceDuring } from '../../../test/helpers/bpftrace-during.ts';
+import { createTestCgroup, type TestCgroup } from '../../../test/helpers/kernel.ts';
+import { kernelSuite } from '../../../test/helpers/kernel-features.ts';
+import { ext4slower } from './manifest.ts';
+import { Ext4slowerResult } from './result.ts';
+
+const PATH = `${process.env.PATH}:/run/kmatrix/bin:/usr/sbin:/sbin`;
+const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } }).trim();
+const trySh = (cmd: string): void => {
+  try {
+    sh(cmd);
+  } catch {
+    // cleanup of what may not exist
+  }
+};
+
+const DELAY_MS = 50;
+const THRESHOLD_MS = 30;
+const DM = 'th-ext4slower-slow';
+
+/** Each round: write 1 MiB, fsync it (journal commit through the delay), drop it from the cache, read it back. */
+const WORKLOAD = fileURLToPath(new URL('./fixtures/ext4-load.py', import.meta.url));
+
+const features = kernelSuite('ext4slower on ext4 over dm-delay', ['kprobe']);
+
+describe.skipIf(skipBpf || features.skip)(bpfSuiteName(features.name), () => {
+  let dir: string;
+  let cg: TestCgroup | undefined;
+  let loopDev: string | null = null;
+  let dm = false;
+  let mounted = false;
+  const procs: ChildProcess[] = [];
+
+  beforeAll(() => {
+    assertBpf();
+    features.assert();
+    dir = mkdtempSync(join(tmpdir(), 'th-ext4slower-'));
+    mkdirSync(join(dir, 'mnt'));
+    trySh('modprobe loop; modprobe dm-delay; modprobe ext4');
+    sh(`truncate -s 64M ${dir}/disk.img`);
+    loopDev = sh(`losetup -f --show ${dir}/disk.img`);
+    sh(`mkfs.ext4 -q -F ${loopDev}`);
+    sh(`echo "0 ${64 * 2048} delay ${loopDev} 0 ${DELAY_MS}" | dmsetup create --noudevsync ${DM} && dmsetup mknodes ${DM}`);
+    dm = true;
+    sh(`mount -t ext4 /dev/mapper/${DM} ${dir}/mnt`);
+    mounted = true;
+    cg = createTestCgroup('ext4slower');
+  });
+
+  afterAll(() => {
+    for (const p of procs) p.kill('SIGKILL');
+    cg?.remove();
+    if (mounted) trySh(`umount ${dir}/mnt || umount -l ${dir}/mnt`);
+    if (dm) trySh(`dmsetup remove ${DM}`);
+    if (loopDev) trySh(`losetup -d ${loopDev}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`reports the cgroup's fsyncs and cold reads at no less than the ${DELAY_MS} ms delay, naming the file`, async () => {
+    const inside = cg!.spawn('python3', [WORKLOAD, join(dir, 'mnt')]);
+    // The same work outside the cgroup, on another file of the same filesystem: must not appear.
+    mkdirSync(join(dir, 'mnt', 'out'));
+    const outside = spawn('python3', [WORKLOAD, join(dir, 'mnt', 'out')], { stdio: 'ignore' });
+    procs.push(inside, outside);
+    const params = ext4slower.params.parse({ thresholdMs: THRESHOLD_MS, maxOps: 200 });
+    const run = await runBpftraceDuring(ext4slower.variants[0]!.programFile, [...ext4slower.args(params, { cgroupIds: [cg!.id], pid: 0 })], { BPFTRACE_MAP_KEYS_MAX: '65536', ...ext4slower.env }, async () => {
+      const from = Date.now();
+      await new Promise((r) => setTimeout(r, 4_000));
+      return { from, to: Date.now() };
+    });
+    inside.kill('SIGKILL');
+    outside.kill('SIGKILL');
+        const result = Ext4slowerResult.parse(ext4slower.parse(run.stdout, params, { arch: process.arch, cgroupPathOf: () => null }).result);
+
+    expect(result.ops.length).toBeGreaterThan(0);
+    expect(result.ops.every((o) => o.pid === inside.pid && o.comm === 'python3' && o.fd === null)).toBe(true);
+    const fsyncs = result.ops.filter((o) => o.op === 'fsync');
+    const reads = result.ops.filter((o) => o.op === 'read');
+    expect(fsyncs.length).toBeGreaterThanOrEqual(1);
+    expect(reads.length).toBeGreaterThanOrEqual(1);
+    for (const o of [...fsyncs, ...reads]) {
+      expect(o.file).toBe('th-data');
+      // dm-delay counts in jiffies: up to one tick (4 ms at HZ 250) short of the delay.
+      expect(o.latencyUs).toBeGreaterThanOrEqual(DELAY_MS * 1000 - 4_000);
+      expect(o.latencyUs).toBeLessThan(DELAY_MS * 1000 * 100);
+      expect(o.error).toBeNull();
+    }
+    // A cold read of the whole 1 MiB in one call.
+    expect(reads.some((o) => o.bytes === 1048576)).toBe(true);
+    expect(result.byProcess.find((g) => g.op === 'fsync')).toMatchObject({ pid: inside.pid, comm: 'python3' });
+    expect(result.timedOps.fsync).toBeGreaterThanOrEqual(fsyncs.length);
+    expect(result.timedOps.write).toBeGreaterThanOrEqual(1);
+  });
+});
