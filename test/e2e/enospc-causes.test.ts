@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,8 +174,15 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
       expect(warning.title).toMatch(new RegExp(`^Another mount namespace on this node is also at the limit: pid ${otherNs.pid} \\(\\w+\\), not in the target, holds [\\d,]+ mounts$`));
       expect(warning.detail).toContain(`Its mount points repeated most: ${theirs} ×`);
       expect(warning.detail).not.toContain(mine);
-      // Only the target's namespace is critical: one cause finding plus the failing mount(2) calls.
-      expect(inv.summary!.findings.filter((f) => f.severity === 'critical').map((f) => f.title)).toEqual([cause!.title, expect.stringMatching(/^mount\(2\) fails with ENOSPC/)]);
+      // Only the target's namespace is critical: the cause, its refused mounts (this host has no kprobes, so they are
+      // counted at mount(2)'s exit: the tracepoint variant), and the failing mount(2) calls.
+      expectStep(inv, 'refusals', { status: 'succeeded', tool: 'mount-refusals', variant: 'tracepoint' });
+      const targetMntns = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${proc.pid}/ns/mnt`))?.[1]);
+      expect(inv.summary!.findings.filter((f) => f.severity === 'critical').map((f) => f.title)).toEqual([
+        cause!.title,
+        expect.stringMatching(new RegExp(`^mount\\(2\\) failed with ENOSPC [\\d,]+ times? in mount namespace ${targetMntns}$`)),
+        expect.stringMatching(/^mount\(2\) fails with ENOSPC/),
+      ]);
       expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
     } finally {
       other?.kill('SIGKILL');

@@ -92,7 +92,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(inv.summary?.findings[1]?.detail).toMatch(/- th-filler \(pid \d+, cgroup \/tracehound-test-enospc-\w+, node test-node\): \d+ times?, on fd \d+, (closed or replaced after it failed|its process exited before the capture ended)/);
     expectStep(inv, 'filesystems', { status: 'succeeded', tool: 'filesystem-usage' });
     // Branches not taken: in the steps table, in words, and nowhere in the summary.
-    for (const id of ['mounts', 'mount-calls', 'mount-path', 'watches']) {
+    for (const id of ['mounts', 'mount-calls', 'refusals', 'mount-path', 'watches']) {
       expectStep(inv, id, { status: 'skipped', skip: 'not-needed', reason: expect.stringMatching(/^not needed: no (mount|inotify_add_watch)\(2\) failed$/) });
     }
     expect(inv.summary?.findings).toHaveLength(2);
@@ -111,7 +111,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(report.contentType).toMatch(/^text\/markdown/);
     expect(report.text).toContain(inv.summary!.headline);
     // Skipped branches appear once each, as rows of the steps table, never as findings.
-    expect(report.text.match(/not needed/g)).toHaveLength(4);
+    expect(report.text.match(/not needed/g)).toHaveLength(5);
     expect(report.text.split('\n').filter((l) => l.includes('not needed')).every((l) => l.startsWith('| '))).toBe(true);
     const stored = await sys.get(`/v1/investigations/${inv.id}/artifacts/errors/test-node/result.json`);
     expect(stored.json).toEqual(result);
