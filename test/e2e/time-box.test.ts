@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashAgent, killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
@@ -104,10 +104,14 @@ describe.skipIf(skipBpf)(bpfSuiteName('captures do not outlive their agent'), ()
     const res = await sys.post('/v1/investigations', { playbook: 'enospc', target: { node: 'crashing-node' }, params: { duration: '60s' } });
     await sys.waitFor(res.json.id as string, (inv) => inv.steps[0]?.status === 'running');
     // The agent's capture: a process group led by `timeout`, with bpftrace in it.
-    const bpftraceGroup = () =>
-      (execFileSync('pgrep', ['-P', String(agent!.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)).filter((pid) =>
-        processGroup(pid).some((p) => p.comm === 'bpftrace'),
-      );
+    // The step is "running" once dispatched, which can be before the agent has started its capture: pgrep then finds
+    // no child and exits 1, which means none yet.
+    const children = () => {
+      const r = spawnSync('pgrep', ['-P', String(agent!.pid)], { encoding: 'utf8' });
+      if (r.status !== 0 && r.status !== 1) throw new Error(`pgrep failed: ${r.stderr}`);
+      return r.stdout.split('\n').filter(Boolean).map(Number);
+    };
+    const bpftraceGroup = () => children().filter((pid) => processGroup(pid).some((p) => p.comm === 'bpftrace'));
     for (let i = 0; i < 100 && bpftraceGroup().length === 0; i++) await sleep(50);
     await sleep(1000); // attached and counting
     const before = bpftraceGroup();
