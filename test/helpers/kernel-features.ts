@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { saysFentry } from '../../workers/node-agent/capabilities.ts';
 
 export type KernelFeature = 'kprobe' | 'fentry' | 'function_graph' | 'uprobe';
 
@@ -26,9 +27,8 @@ function detect(feature: KernelFeature): boolean {
       }
     case 'fentry':
       {
-        // bpftrace 0.17 prints --info on stderr.
         const r = spawnSync('bpftrace', ['--info'], { encoding: 'utf8', timeout: 60_000 });
-        return /^\s*kfunc: yes$/m.test(`${r.stdout ?? ''}\n${r.stderr ?? ''}`);
+        return saysFentry(`${r.stdout ?? ''}\n${r.stderr ?? ''}`);
       }
   }
 }

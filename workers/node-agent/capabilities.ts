@@ -45,6 +45,9 @@ async function probeBpftrace(binary: string): Promise<Capabilities['bpftrace']> 
   }
 }
 
+/** Whether `bpftrace --info` (stdout and stderr: 0.17 prints it on stderr) found fentry ("kfunc: yes"). */
+export const saysFentry = (info: string): boolean => /^\s*kfunc: yes$/m.test(info);
+
 /**
  * fentry (bpftrace's kfunc) works where the kernel has BPF trampolines and BTF: bpftrace --info probes for it
  * ("kfunc: yes"). Its kprobe line says only how bpftrace was built, so kprobes are read from tracefs instead.
@@ -53,7 +56,7 @@ async function probeFentry(binary: string, btf: boolean): Promise<boolean> {
   if (!btf) return false;
   try {
     const { stdout, stderr } = await run(binary, ['--info'], { timeout: 30_000 });
-    return /^\s*kfunc: yes$/m.test(`${stdout}\n${stderr}`);
+    return saysFentry(`${stdout}\n${stderr}`);
   } catch {
     return false;
   }
