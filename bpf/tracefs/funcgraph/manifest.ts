@@ -125,9 +125,13 @@ export async function scopeThreads(ctx: NativeRunContext): Promise<number[] | nu
   return [...new Set(threads)].sort((a, b) => a - b);
 }
 
-function outputOptions(tracefs: string, filtered: boolean): TracefsSetting[] {
-  const wanted: ReadonlyArray<readonly [string, string]> = filtered ? [...OUTPUT_OPTIONS, ['function-fork', '1']] : OUTPUT_OPTIONS;
-  return wanted.filter(([name]) => existsSync(join(tracefs, 'options', name))).map(([name, value]) => ({ file: `options/${name}`, value }));
+function outputOptions(tracefs: string): TracefsSetting[] {
+  return OUTPUT_OPTIONS.filter(([name]) => existsSync(join(tracefs, 'options', name))).map(([name, value]) => ({ file: `options/${name}`, value }));
+}
+
+/** With a pid filter, the threads the target creates during the capture are traced too (Linux ≥ 4.19). */
+function forkOption(tracefs: string, filtered: boolean): TracefsSetting[] {
+  return filtered && existsSync(join(tracefs, 'options', 'function-fork')) ? [{ file: 'options/function-fork', value: '1' }] : [];
 }
 
 /**
@@ -189,6 +193,8 @@ export const funcgraph: NativeTool<typeof FuncgraphParams, FuncgraphResult> = {
       { file: 'set_ftrace_filter', value: shown ? shown.join(' ') : '' },
       { file: 'set_graph_function', value: params.function },
       { file: 'max_graph_depth', value: String(params.depth) },
+      // function-fork before the pids: a thread the target forks once its pid is in the filter is followed.
+      ...forkOption(tracefs, threads !== null),
       { file: 'set_ftrace_pid', value: threads === null ? '' : threads.join(' ') },
     ];
     // With a threshold, function_graph prints only returns slower than it: a different output altogether.
@@ -198,7 +204,7 @@ export const funcgraph: NativeTool<typeof FuncgraphParams, FuncgraphResult> = {
       tracefs,
       before,
       tracer: TRACER,
-      after: outputOptions(tracefs, threads !== null),
+      after: outputOptions(tracefs),
       durationMs: ctx.durationMs,
       maxBytes: funcgraph.limits.maxOutputBytes,
       signal: ctx.signal,
