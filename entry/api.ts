@@ -15,6 +15,8 @@ import { LinkSigner } from '../src/auth/signed-links.ts';
 import type { Config } from '../src/config.ts';
 import { InvestigationChanges } from '../src/records/investigation-changes.ts';
 import { OnceKeys } from '../src/intake/once-keys.ts';
+import { AlertThreads } from '../src/notify/alert-threads.ts';
+import { slackApiOf } from '../src/notify/slack-api.ts';
 import { NodeRegistry } from '../src/inventory/node-registry.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { RenderPool } from '../src/render/pool.ts';
@@ -28,6 +30,7 @@ function alertmanagerSettings(config: Config, rules: AlertRules | null): Alertma
     ...(config.ALERTMANAGER_BEARER_TOKEN ? { bearerToken: config.ALERTMANAGER_BEARER_TOKEN } : {}),
     ...(basic ? { basicAuth: { username: basic.slice(0, colon), password: basic.slice(colon + 1) } } : {}),
     ...(config.ALERT_SLACK_WEBHOOK_URL ? { slackWebhookUrl: config.ALERT_SLACK_WEBHOOK_URL } : {}),
+    ...(config.ALERT_SLACK_CHANNEL ? { slackChannel: config.ALERT_SLACK_CHANNEL } : {}),
   };
 }
 
@@ -86,6 +89,8 @@ export async function composeApi(
             rules: services.access.slack.rules,
           }
         : null,
+    slackApi: slackApiOf(config),
+    alertThreads: new AlertThreads(redis, config.QUEUE_PREFIX),
     alertmanager: alertmanagerSettings(config, services.alertRules),
     render: new RenderPool({ size: config.RENDER_POOL_SIZE, maxQueue: config.RENDER_QUEUE_MAX, log: apiLog }),
     streams: new StreamSlots({ perIdentity: config.SSE_MAX_PER_IDENTITY, total: config.SSE_MAX_STREAMS }),

@@ -4,13 +4,15 @@ import type { Stoppable } from '../src/stoppable.ts';
 // Every module below the commands is imported when that command runs: `--help`, `--version`, `flamegraph` and
 // `token` do not load the service (AWS SDK, BullMQ, the Kubernetes client), and `agent` does not load the API.
 
-const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|--version]
+const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|mcp|--version]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
   api            the HTTP API only
   orchestrator   the playbook runner only
   agent          the node agent for this host only (needs root for BPF)
   flamegraph     folded stacks on stdin → interactive SVG on stdout (see tracehound flamegraph --help)
   token create   a new API token and its ACCESS_FILE entry (see tracehound token --help)
+  mcp            MCP server on stdio for Claude and other MCP hosts, a client of the API at TRACEHOUND_URL
+                 with TRACEHOUND_TOKEN (README, "MCP")
 Configuration comes from the environment; see README.md.`;
 
 /** Ctrl-C must end the process promptly: past this, what is still stopping is named and the process exits anyway. */
@@ -36,6 +38,19 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'token') {
     const { runTokenCommand } = await import('./token-cli.ts');
     process.exitCode = runTokenCommand(argv.slice(1), { out: (s) => process.stdout.write(s), err: (s) => console.error(s) });
+    return;
+  }
+  if (command === 'mcp') {
+    // A client of a running API: none of the service is loaded, and the MCP SDK only by this command.
+    const { McpEnvError, readMcpClientEnv } = await import('../src/mcp/client-env.ts');
+    try {
+      const env = readMcpClientEnv(process.env);
+      await (await import('../src/mcp/stdio.ts')).runMcpStdio(env);
+    } catch (err) {
+      if (!(err instanceof McpEnvError)) throw err;
+      console.error(err.message);
+      process.exitCode = 2;
+    }
     return;
   }
   if (!['start', 'api', 'orchestrator', 'agent'].includes(command)) {

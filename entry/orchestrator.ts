@@ -4,16 +4,26 @@ import { openRedisParts } from './redis-parts.ts';
 import type { Services } from './services.ts';
 import type { Logger } from 'pino';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
+import { chainIdentity } from '../workers/orchestrator/chain.ts';
+import { ForbiddenError } from '../src/core/errors.ts';
+import { startInvestigation } from '../src/intake/start.ts';
+import { BASELINE_SWEEPS } from '../src/sweeps/against.ts';
 import { LinkSigner } from '../src/auth/signed-links.ts';
 import type { Config } from '../src/config.ts';
 import { startNotificationWorker } from '../workers/orchestrator/notification-worker.ts';
+import { slackApiOf } from '../src/notify/slack-api.ts';
 import { startScheduleRunner } from '../workers/orchestrator/schedule-runner.ts';
 import type { Stoppable } from '../src/stoppable.ts';
+
+/** The playbook whose scheduled runs are a node's usual figures (triage compares with them). */
+const HEALTH_SWEEP = 'health-sweep';
 
 /** The orchestrator with what runs beside it: the schedule runner and the notification worker. */
 export async function startOrchestratorPart(config: Config, services: Services, log: Logger, opts: { publicUrl?: string } = {}): Promise<Stoppable> {
   const parts = openRedisParts(config, services, log.child({ part: 'schedules' }));
   const { redis, records, audit, investigations, notifyTargets, notifier, schedules, schedulesQueue } = parts;
+  // Chained investigations pass the requester's rate limit like any other request of theirs.
+  const chainIntake = intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, log, true);
   const o = await startOrchestrator({
     playbooks: services.playbooks,
     inventory: services.inventory,
@@ -29,6 +39,17 @@ export async function startOrchestratorPart(config: Config, services: Services, 
         const ids = inv.schedule ? await schedules.previousRuns(inv.schedule, inv.id, 5) : [];
         const found = await Promise.all(ids.map((id) => records.find(id)));
         return found.filter((x): x is NonNullable<typeof x> => x !== null && x.status === 'succeeded');
+      },
+      healthSweeps: async (inv) => {
+        const sweeps = (await schedules.list()).filter((s) => s.playbook === HEALTH_SWEEP);
+        const ids = (await Promise.all(sweeps.map((s) => schedules.previousRuns(s.name, inv.id, BASELINE_SWEEPS)))).flat();
+        const found = await Promise.all(ids.map((id) => records.find(id)));
+        return found.filter((x): x is NonNullable<typeof x> => x !== null && x.status === 'succeeded');
+      },
+      chain: async (from, playbook) => {
+        const who = chainIdentity(services.access, from.requestedBy);
+        if (!who) throw new ForbiddenError(`${from.requestedBy} cannot be judged without its request: not chained`);
+        return startInvestigation(chainIntake, who, { playbook, ...(from.target ? { target: from.target } : {}), params: {} }, { chainedFrom: from.id, detail: { chainedFrom: from.id } });
       },
     },
   });
@@ -48,6 +69,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     targets: notifyTargets,
     links: new LinkSigner(services.linkSecret, publicBaseUrl(config, opts.publicUrl), config.LINK_TTL / 1000),
     allowedHosts: config.NOTIFY_URL_HOSTS,
+    slack: slackApiOf(config),
     timeoutMs: config.NOTIFY_TIMEOUT,
     log,
   });

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { formatDurationMs, parseDurationMs } from './core/duration.ts';
 import type { FieldError } from './core/errors.ts';
 import { NodeName } from './core/target.ts';
-import { NotifyHosts, refusedUrl } from './notify/targets.ts';
+import { DEFAULT_SLACK_API_URL } from './notify/slack-api.ts';
+import { NotifyHosts, refusedUrl, SlackChannel } from './notify/targets.ts';
 
 /** Env values are strings; an empty string means "unset" so `FOO= npm start` behaves like no FOO at all. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -144,6 +145,16 @@ export const ConfigSchema = z.object({
   LINK_SECRET: optional(z.string().min(32, 'use at least 32 characters')),
   LINK_TTL: durationEnv('7d'),
   SLACK_SIGNING_SECRET: optional(z.string().min(8)),
+  /**
+   * Slack bot token (xoxb-…, scopes chat:write and app_mentions:read): answers @-mentions in their thread, posts a
+   * slash command's ack to the channel with the result in its thread, and alert groups to ALERT_SLACK_CHANNEL.
+   * Without it, slash commands are answered through their response_url, as before.
+   */
+  SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-[A-Za-z0-9-]{8,}$/, 'expected a bot token such as "xoxb-…"')),
+  /** Slack's Web API; the bot token is sent only here, and only if NOTIFY_URL_HOSTS allows its host. */
+  SLACK_API_URL: z.preprocess((v) => (v === undefined || v === '' ? DEFAULT_SLACK_API_URL : v), z.url({ protocol: /^https?$/, error: 'expected http(s)://host[:port]/path' })),
+  /** Channel (id) for alert groups: one top-level post per group, its results and its resolution in the thread. */
+  ALERT_SLACK_CHANNEL: optional(SlackChannel),
   /** The token Mattermost shows for a slash command pointed at the same endpoint (Mattermost does not sign). */
   MATTERMOST_COMMAND_TOKEN: optional(z.string().min(16, 'use the token Mattermost generated for the command')),
   /** YAML rules mapping Alertmanager alerts to playbooks; the webhook is off without them. */
@@ -200,6 +211,12 @@ export const ConfigSchema = z.object({
   // Alert results go to this webhook through the same door as any notification: one it refuses is a dead setting.
   const refused = c.ALERT_SLACK_WEBHOOK_URL ? refusedUrl(c.ALERT_SLACK_WEBHOOK_URL, c.NOTIFY_URL_HOSTS) : undefined;
   if (refused) ctx.addIssue({ code: 'custom', path: ['ALERT_SLACK_WEBHOOK_URL'], message: refused });
+  // The bot token goes where SLACK_API_URL says: through the same allow-list, so a typo cannot send it elsewhere.
+  const api = c.SLACK_BOT_TOKEN ? refusedUrl(c.SLACK_API_URL, c.NOTIFY_URL_HOSTS) : undefined;
+  if (api) ctx.addIssue({ code: 'custom', path: ['SLACK_API_URL'], message: `${api}; with SLACK_BOT_TOKEN set, add its host to NOTIFY_URL_HOSTS` });
+  if (c.ALERT_SLACK_CHANNEL && !c.SLACK_BOT_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['ALERT_SLACK_CHANNEL'], message: 'posting to a channel needs SLACK_BOT_TOKEN (or use ALERT_SLACK_WEBHOOK_URL)' });
+  }
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

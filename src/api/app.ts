@@ -32,6 +32,11 @@ function requestBodyLimit(limits: ApiDeps['limits']): MiddlewareHandler<AppEnv> 
 
 export function createApp(deps: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const self = async (request: Request) => app.fetch(request);
+  app.use('*', async (c, next) => {
+    c.set('app', self);
+    await next();
+  });
   app.use('*', async (c, next) => {
     await next();
     // The route pattern, not the path: one series per route, whatever the ids.

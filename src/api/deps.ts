@@ -5,7 +5,9 @@ import type { TokenEntry } from '../auth/tokens.ts';
 import type { LinkSigner } from '../auth/signed-links.ts';
 import type { IntakeDeps } from '../intake/start.ts';
 import type { NodeRegistry } from '../inventory/node-registry.ts';
+import type { AlertThreads } from '../notify/alert-threads.ts';
 import type { Notifier } from '../notify/notifier.ts';
+import type { SlackApi } from '../notify/slack-api.ts';
 import type { NotifyHost } from '../notify/targets.ts';
 import type { InvestigationChanges } from '../records/investigation-changes.ts';
 import type { OnceKeys } from '../intake/once-keys.ts';
@@ -35,6 +37,8 @@ export interface AlertmanagerSettings {
   basicAuth?: { username: string; password: string };
   /** Incoming webhook to post each started investigation's result to. */
   slackWebhookUrl?: string;
+  /** Channel for alert groups through the bot token (ALERT_SLACK_CHANNEL): one thread per group. */
+  slackChannel?: string;
 }
 
 /**
@@ -60,6 +64,10 @@ export interface ApiDeps {
   /** Remembers deliveries already handled (Slack trigger_id, Alertmanager alert occurrences). */
   once: OnceKeys;
   slack: SlackSettings | null;
+  /** Slack's Web API with the bot token (SLACK_BOT_TOKEN): answers in threads. Null without a token. */
+  slackApi: SlackApi | null;
+  /** Alert group → its Slack thread (ALERT_SLACK_CHANNEL). */
+  alertThreads: AlertThreads;
   alertmanager: AlertmanagerSettings | null;
   /** Worker threads for CPU-heavy renders (diff SVG, PNG thumbnail), so they never run on the event loop. */
   render: RenderPool;

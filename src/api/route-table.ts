@@ -5,9 +5,11 @@ import { alertmanagerRoutes } from './routes/alertmanager.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { investigationRoutes } from './routes/investigations.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { playbookRoutes } from './routes/playbooks.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { slackEventRoutes } from './routes/slack-events.ts';
 import { slackRoutes } from './routes/slack.ts';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
@@ -33,5 +35,7 @@ export const ROUTES: readonly Route[] = [
   ...scheduleRoutes,
   ...auditRoutes,
   ...slackRoutes,
+  ...slackEventRoutes,
   ...alertmanagerRoutes,
+  ...mcpRoutes,
 ];

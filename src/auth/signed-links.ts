@@ -56,10 +56,11 @@ export class LinkSigner {
    */
   signReportLinks(html: string, investigationId: string, expiresAtSec: number): string {
     const prefix = `/v1/investigations/${investigationId}/artifacts/`;
-    return html.replace(/href="([^"?#]+)"/g, (whole, href: string) => {
+    // An evidence link may carry the part it points at (?pointer=…, ?lines=…): kept after the signature, unsigned.
+    return html.replace(/href="([^"?#]+)(?:\?([^"#]*))?"/g, (whole, href: string, query: string | undefined) => {
       const path = href.replace(/&amp;/g, '&');
       if (!path.startsWith(prefix) || !isLinkablePath(path)) return whole;
-      return `href="${signPath(this.secret, path, expiresAtSec).replace(/&/g, '&amp;')}"`;
+      return `href="${signPath(this.secret, path, expiresAtSec).replace(/&/g, '&amp;')}${query ? `&amp;${query}` : ''}"`;
     });
   }
 }

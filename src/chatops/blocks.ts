@@ -1,6 +1,7 @@
 import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { formatDurationMs } from '../core/duration.ts';
 import { formatShare, plural } from '../core/format.ts';
+import { routingText, type Routing } from '../core/routing.ts';
 import { isTerminal, type Finding, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
 import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../report/view.ts';
 import { helpText, type PlaybookInfo } from './help.ts';
@@ -220,11 +221,15 @@ function listWithMore(items: string[], max: number, noun: string): string {
 }
 
 /** The immediate answer to a slash command: only the person who asked sees it. */
-export function ackMessage(inv: { id: string; playbook: string; target?: object }, extra?: string): SlackMessage {
+export function ackMessage(inv: { id: string; playbook: string; target?: object; routing?: Routing }, extra?: string): SlackMessage {
   const target = formatTarget(inv.target);
   const blocks: Block[] = [section(`${STATUS_ICON.queued} Queued \`${esc(inv.id)}\`: *${esc(inv.playbook)}* on ${esc(target)}`)];
+  // Why this playbook, from the words of the symptom: the asker can tell at once whether it understood them.
+  const routed = inv.routing ? esc(truncateText(routingText(inv.routing), 500)) : undefined;
+  if (routed) blocks.push(context(routed));
   if (extra) blocks.push(context(esc(extra)));
-  return message('ephemeral', `Queued ${esc(inv.id)}: ${esc(inv.playbook)} on ${esc(target)}${extra ? `. ${esc(extra)}` : ''}`, blocks);
+  const fallback = [`Queued ${esc(inv.id)}: ${esc(inv.playbook)} on ${esc(target)}`, routed, extra ? esc(extra) : undefined].filter(Boolean).join('. ');
+  return message('ephemeral', fallback, blocks);
 }
 
 export function progressMessage(inv: Investigation): SlackMessage {
@@ -268,6 +273,9 @@ function evidenceLine(names: readonly string[], links: ResultLinks): string | un
   return `*Evidence:* ${linked.join(', ')}${more}`;
 }
 
+/** The artifacts a finding's evidence names, once each: chat links files; the report shows the rows. */
+const evidenceNames = (f: Finding) => [...new Set(f.evidence.map((e) => e.artifact))];
+
 /** What to do next: the commands as a code block, then the usual fix. */
 function nextStepText(f: Finding): string[] {
   if (!f.next) return [];
@@ -279,8 +287,8 @@ function nextStepText(f: Finding): string[] {
 
 /** Severity, title, detail, next step and evidence; the detail is cut to what the rest leaves of the section. */
 function findingText(f: Finding, links: ResultLinks): string {
-  const title = `${SEVERITY_ICON[f.severity]} _${f.severity}_ *${truncateText(esc(oneLine(f.title)), 300)}*`;
-  const evidence = evidenceLine(f.evidence, links);
+  const title = `${SEVERITY_ICON[f.severity]} _${f.severity} · ${f.confidence.level} confidence_ *${truncateText(esc(oneLine(f.title)), 300)}*`;
+  const evidence = evidenceLine(evidenceNames(f), links);
   const tail = [...nextStepText(f), ...(evidence ? [evidence] : [])];
   const room = LIMITS.sectionText - title.length - tail.reduce((n, t) => n + 1 + t.length, 0) - 1;
   const detail = room > 0 ? truncateText(esc(f.detail), room) : '';
@@ -351,7 +359,7 @@ function fallbackText(inv: Investigation, links: ResultLinks, target: string): s
     lines.push(`${SEVERITY_ICON[f.severity]} *${truncateText(esc(oneLine(f.title)), 300)}*: ${truncateText(esc(oneLine(f.detail)), 300)}`);
     if (f.next?.commands.length) lines.push(`Next: ${f.next.commands.slice(0, MAX_COMMANDS).map((c) => `\`${truncateText(codeSafe(c), MAX_COMMAND_CHARS)}\``).join(' ; ')}`);
     if (f.next) lines.push(`Fix: ${truncateText(esc(oneLine(f.next.remedy)), MAX_REMEDY_CHARS)}`);
-    const evidence = evidenceLine(f.evidence, links);
+    const evidence = evidenceLine(evidenceNames(f), links);
     if (evidence) lines.push(evidence.replace(/^\*Evidence(:?)\*/, 'Evidence$1'));
   }
   if (findings.length > MAX_FINDINGS) lines.push(`+${findings.length - MAX_FINDINGS} more findings in the report`);

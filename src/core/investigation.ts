@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Target } from './target.ts';
 import { VariantName } from './capabilities.ts';
+import { Routing } from './routing.ts';
 
 export const InvestigationStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type InvestigationStatus = z.infer<typeof InvestigationStatus>;
@@ -92,20 +93,85 @@ export const NextStep = z.object({
 });
 export type NextStep = z.infer<typeof NextStep>;
 
-export const Finding = z.object({
-  severity: Severity,
-  title: z.string(),
-  detail: z.string(),
-  /** Artifact names below the investigation (`mounts/node-17/result.json`), never bare step ids. */
-  evidence: z.array(z.string()),
-  /** Every critical finding of a playbook says what to do next. */
-  next: NextStep.optional(),
-});
+/** How sure a finding is, and why: what the reader weighs it by. */
+export const ConfidenceLevel = z.enum(['high', 'medium', 'low']);
+export type ConfidenceLevel = z.infer<typeof ConfidenceLevel>;
+
+/**
+ * high: the kernel said it directly (count_mounts refused, an OOM kill event, ENOSPC counted for the target's pid);
+ * medium: a strong correlation (a namespace near the limit while mounts fail); low: a hint (one hot function in a
+ * short profile with few samples). The reason says which, with the figure it rests on.
+ */
+export const Confidence = z.object({ level: ConfidenceLevel, reason: z.string().min(1).max(500) });
+export type Confidence = z.infer<typeof Confidence>;
+
+/** At most this many rows per evidence entry: the first ones say where to look; the artifact has the rest. */
+export const MAX_EVIDENCE_ROWS = 20;
+/** A quote is a glimpse of the supporting text, never a dump: the artifact is one click away. */
+export const MAX_EVIDENCE_QUOTE = 300;
+
+/** RFC 6901 JSON pointer into a JSON artifact: "/rows/3", "/namespaces/0/mounts". */
+export const JsonPointer = z.string().max(200).regex(/^(\/([^~/]|~[01])*)+$/, 'expected a JSON pointer such as "/rows/3"');
+
+/** A line range of a text artifact, 1-based and inclusive: [from, to]. */
+export const LineRange = z
+  .tuple([z.number().int().min(1), z.number().int().min(1)])
+  .refine(([from, to]) => from <= to, { message: 'expected [from, to] with from ≤ to' });
+
+/** What supports a finding: a stored artifact and, where known, exactly the rows or lines of it that do. */
+export const Evidence = z
+  .object({
+    /** The artifact's name below the investigation (`mounts/node-17/result.json`), never a bare step id. */
+    artifact: z.string().min(1),
+    /** JSON pointers into the artifact (result.json: the step's result as stored) at the rows that support it. */
+    rows: z.array(JsonPointer).min(1).max(MAX_EVIDENCE_ROWS).optional(),
+    /** The lines of a text artifact (raw.txt, stacks.folded) that support it. */
+    lines: LineRange.optional(),
+    /** The supporting text itself, cut to MAX_EVIDENCE_QUOTE characters. */
+    quote: z.string().max(MAX_EVIDENCE_QUOTE).optional(),
+  })
+  .strict()
+  .refine((e) => !(e.rows && e.lines), { message: 'rows of a JSON artifact or lines of a text one, not both' });
+export type Evidence = z.infer<typeof Evidence>;
+
+/**
+ * Records stored before findings were rated: evidence was a list of artifact names and there was no confidence.
+ * They are read as such, saying they were not rated, instead of failing to load.
+ */
+const upgradeLegacyFinding = (v: unknown) => {
+  if (v === null || typeof v !== 'object') return v;
+  const f = v as Record<string, unknown>;
+  const evidence = Array.isArray(f.evidence) ? f.evidence.map((e) => (typeof e === 'string' ? { artifact: e } : e)) : f.evidence;
+  const confidence = f.confidence ?? { level: 'low', reason: 'not rated: recorded before findings carried their confidence' };
+  return { ...f, evidence, confidence };
+};
+
+export const Finding = z.preprocess(
+  upgradeLegacyFinding,
+  z.object({
+    severity: Severity,
+    title: z.string(),
+    detail: z.string(),
+    confidence: Confidence,
+    /** What supports it: artifacts below the investigation, with the rows or lines that do. */
+    evidence: z.array(Evidence),
+    /** Every critical finding of a playbook says what to do next. */
+    next: NextStep.optional(),
+  }),
+);
 export type Finding = z.infer<typeof Finding>;
 
 /** Severity order: what every rendering of a summary lists first. */
 export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'warning', 'info'];
 export const bySeverity = (a: Finding, b: Finding) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity);
+
+/** What a broad playbook (triage) says to run next: a specific playbook, the reason, and whether to start it at once. */
+export const NextPlaybook = z.object({
+  playbook: PlaybookName,
+  why: z.string(),
+  chain: z.boolean(),
+});
+export type NextPlaybook = z.infer<typeof NextPlaybook>;
 
 export const Summary = z.object({
   headline: z.string(),
@@ -116,6 +182,8 @@ export const Summary = z.object({
    * tracer"): steps skipped as unsupported or cancelled. Not findings, but a reader must not take silence for a clean bill.
    */
   notes: z.array(z.string()).default([]),
+  /** The playbook to run next and why (triage); `chain`: one signal clearly dominates, so the orchestrator starts it (the record's `next`). */
+  nextPlaybook: NextPlaybook.optional(),
 });
 export type Summary = z.infer<typeof Summary>;
 
@@ -124,6 +192,8 @@ export const Investigation = z.object({
   status: InvestigationStatus,
   playbook: z.string(),
   symptom: z.string().optional(),
+  /** How the playbook was chosen: named by the request, or scored from the symptom (absent on records from before). */
+  routing: Routing.optional(),
   target: Target.optional(),
   params: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
@@ -137,6 +207,10 @@ export const Investigation = z.object({
   requestedBy: z.string(),
   /** The schedule whose firing created it; sweeps compare runs of the same schedule. */
   schedule: z.string().optional(),
+  /** The investigation (triage) that started this one as its next step: a chained one never chains further. */
+  chainedFrom: z.string().optional(),
+  /** The investigation this one started as its next step (its summary's nextPlaybook, chained). */
+  next: z.object({ id: z.string(), playbook: z.string() }).optional(),
   reason: z.string().optional(),
   steps: z.array(Step),
   summary: Summary.optional(),

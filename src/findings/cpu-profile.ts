@@ -1,8 +1,29 @@
 import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import type { TopFunction } from '../flamegraph/folded.ts';
-import { formatShare, plural } from '../core/format.ts';
+import { formatCount, formatShare, plural } from '../core/format.ts';
 import type { Step } from '../core/investigation.ts';
-import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
+import type { Confidence } from '../core/investigation.ts';
+import { fieldEvidence, rowEvidence, wholeArtifacts } from './evidence.ts';
+import { succeededSteps, type Draft } from './step-problems.ts';
+
+/** Below this many samples a profile is a glimpse: at 99 Hz, about five seconds of one busy CPU. */
+const FEW_SAMPLES = 500;
+/** From this many samples, a function with this self share is measured, not glimpsed. */
+const MANY_SAMPLES = 2000;
+const DOMINANT_SHARE = 0.2;
+
+/**
+ * How far a profile's ranking can be trusted: a sampled share is a measurement, but a short profile with few samples
+ * only hints at where the time goes, and a flat one names no single function.
+ */
+function rankingConfidence(samples: number, hottest: TopFunction | undefined): Confidence {
+  const share = hottest ? formatShare(hottest.self) : '0%';
+  if (samples < FEW_SAMPLES) return { level: 'low', reason: `a hint: only ${plural(samples, 'sample')} on CPU, too few to rank functions firmly` };
+  if (samples >= MANY_SAMPLES && hottest && hottest.self >= DOMINANT_SHARE) {
+    return { level: 'high', reason: `${plural(samples, 'sample')} with ${share} in one function: a measured share, not an inference` };
+  }
+  return { level: 'medium', reason: `${plural(samples, 'sample')}; the hottest function holds ${share} of them on CPU itself` };
+}
 
 export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Draft {
   const topN = input.topN ?? 10;
@@ -19,9 +40,10 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
       findings: [
         {
           severity: 'info',
-          title: 'Target idle',
-          detail: 'The profiler sampled no stack of the target while it ran. Check the cgroup or pid, or profile while the problem happens.',
-          evidence: artifactsOf(input.steps, input.stepId, 'result.json'),
+          title: `Ruled out: the target was not on CPU in ${input.durationText}`,
+          detail: 'The profiler sampled no stack of the target while it ran (0 samples). Check the cgroup or pid, or profile while the problem happens.',
+          confidence: { level: 'high', reason: 'the profiler sampled every CPU for the whole capture and none ran the target' },
+          evidence: fieldEvidence(input.steps, input.stepId, [['samples'], ['hz']]),
         },
       ],
     };
@@ -50,7 +72,8 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
             severity: 'info' as const,
             title: `${formatShare(unknown / samples)} of samples have frames without symbols`,
             detail: `${plural(unknown, 'sample')} include [unknown] frames: stripped binaries, JIT-compiled code (enable perf maps, e.g. node --perf-basic-prof) or processes that exited before the capture ended.`,
-            evidence: artifactsOf(input.steps, input.stepId, 'stacks.folded'),
+            confidence: { level: 'high' as const, reason: `counted: ${plural(unknown, 'sample')} of ${formatCount(samples)} had a frame the symbolizer could not name` },
+            evidence: [...fieldEvidence(input.steps, input.stepId, [['unknownSamples'], ['samples']]), ...wholeArtifacts(input.steps, input.stepId, 'stacks.folded')],
           },
         ]
       : [];
@@ -61,7 +84,11 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
         severity: 'info',
         title: `Top ${top.length} functions by on-CPU samples`,
         detail: top.map((f, i) => `${i + 1}. ${f.name} — self ${formatShare(f.self)}, total ${formatShare(f.total)}`).join('\n'),
-        evidence: artifactsOf(input.steps, input.stepId, 'stacks.folded'),
+        confidence: rankingConfidence(samples, hottest),
+        evidence: [
+          ...rowEvidence(input.steps, input.stepId, ['topFunctions'], (f) => top.some((t) => t.name === (f as TopFunction).name)),
+          ...wholeArtifacts(input.steps, input.stepId, 'stacks.folded'),
+        ],
       },
       ...unknownFinding,
     ],

@@ -1,9 +1,11 @@
-import type { Finding, Step } from '../core/investigation.ts';
+import type { Finding, NextPlaybook, Step } from '../core/investigation.ts';
 
 /** What a summarizer contributes; the playbook adds the step problems and notes once, for every summarizer and rule. */
 export interface Draft {
   headline: string;
   findings: Finding[];
+  /** The playbook to run next (triage's summarizer). */
+  nextPlaybook?: NextPlaybook;
 }
 
 /**
@@ -25,7 +27,14 @@ export function stepProblems(steps: Step[]): { findings: Finding[]; notes: strin
   const notes: string[] = [];
   for (const s of steps) {
     if (s.status === 'failed') {
-      findings.push({ severity: 'warning', title: `${s.tool} failed${s.node ? ` on ${s.node}` : ''}`, detail: s.reason ?? 'no reason recorded', evidence: [] });
+      findings.push({
+        severity: 'warning',
+        title: `${s.tool} failed${s.node ? ` on ${s.node}` : ''}`,
+        detail: s.reason ?? 'no reason recorded',
+        // A fact about the capture, not about the target: the agent said so. It stored nothing to point at.
+        confidence: { level: 'high', reason: 'the agent reported the capture failed' },
+        evidence: [],
+      });
     } else if (s.status === 'cancelled') {
       notes.push(`${stepName(s)} was cancelled${s.reason ? `: ${s.reason}` : ''}`);
     } else if (s.status === 'skipped' && !isNotNeeded(s)) {

@@ -2,7 +2,8 @@ import { SyscountResult, type SyscountRow } from '../../bpf/bpftrace/syscount/re
 import { formatCount, plural } from '../core/format.ts';
 import type { Finding, Step } from '../core/investigation.ts';
 import { fileText, nextStepFor } from './next-steps.ts';
-import { artifactsOf, succeededSteps, type Draft } from './step-problems.ts';
+import { fieldEvidence, rowEvidence } from './evidence.ts';
+import { succeededSteps, type Draft } from './step-problems.ts';
 
 type Row = SyscountRow & { node: string };
 
@@ -44,7 +45,6 @@ export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; e
   const rows = ok.flatMap((s) => SyscountResult.parse(s.result).rows.map((r) => ({ ...r, node: s.node ?? '?' })));
   const nodes = ok.map((s) => s.node).join(', ');
   const what = input.errno ? `with ${input.errno}` : 'with an error';
-  const evidence = artifactsOf(input.steps, input.stepId, 'result.json');
 
   if (ok.length === 0) {
     const reasons = [...new Set(input.steps.filter((s) => s.id === input.stepId).map((s) => s.reason).filter(Boolean))].join('; ');
@@ -57,9 +57,13 @@ export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; e
       findings: [
         {
           severity: 'info',
-          title: `No failing syscalls ${what}`,
-          detail: `The target made no syscall that failed ${what} while it was traced. If the failure is intermittent, capture for longer or while reproducing it.`,
-          evidence,
+          title: `Ruled out: no syscall of the target failed ${what} in ${input.durationText}`,
+          detail: `The kernel counted every syscall exit of the target's processes for ${input.durationText} on ${nodes}: none failed ${what}. If the failure is intermittent, capture for longer or while reproducing it.`,
+          confidence: {
+            level: 'high',
+            reason: `counted in the kernel at every syscall exit of the target for the whole capture: ${plural(rows.length, 'failing call')}`,
+          },
+          evidence: fieldEvidence(input.steps, input.stepId, [['totalEvents'], ['rows']]),
         },
       ],
     };
@@ -75,7 +79,15 @@ export function summarizeSyscallErrors(input: { steps: Step[]; stepId: string; e
       severity: 'critical',
       title: `${g.syscall}(2) fails with ${g.errno} (${plural(g.count, 'time')})`,
       detail: lines.join('\n'),
-      evidence: evidence.filter((e) => [...nodesOf].some((n) => e.startsWith(`${input.stepId}/${n}/`))),
+      // The kernel returned the errno to these very calls of the target: nothing is inferred.
+      confidence: {
+        level: 'high',
+        reason: `the kernel returned ${g.errno} to ${plural(g.count, `${g.syscall}(2) call`)} of the target's processes, counted at the syscall's exit`,
+      },
+      evidence: rowEvidence(input.steps, input.stepId, ['rows'], (r, _, node) => {
+        const row = r as SyscountRow;
+        return nodesOf.has(node ?? '?') && row.syscall === g.syscall && row.errno === g.errno;
+      }),
       next,
     };
   });

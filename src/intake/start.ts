@@ -9,7 +9,8 @@ import { newInvestigationId } from '../core/ids.ts';
 import type { Investigation, InvestigationRequest } from '../core/investigation.ts';
 import type { Playbook } from '../playbooks/playbook.ts';
 import type { Target } from '../core/target.ts';
-import { choosePlaybook, parsePlaybookParams } from '../playbooks/select.ts';
+import { parsePlaybookParams, routePlaybook } from '../playbooks/select.ts';
+import type { Routing } from '../core/routing.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { targetsPods } from '../inventory/inventory.ts';
 import type { InvestigationRecords } from '../records/investigation-records.ts';
@@ -46,11 +47,17 @@ export async function startInvestigation(
   deps: IntakeDeps,
   who: Identity,
   req: InvestigationRequest,
-  opts: { schedule?: string; detail?: Record<string, unknown>; notify?: readonly NotifyTarget[] } = {},
+  opts: {
+    schedule?: string;
+    detail?: Record<string, unknown>;
+    notify?: readonly NotifyTarget[];
+    /** The investigation whose summary started this one as its next step (workers/orchestrator/chain.ts). */
+    chainedFrom?: string;
+  } = {},
 ): Promise<Investigation> {
   // The HTTP edge checks scopes per route; Slack, alerts and schedules come through here only.
   if (!hasScope(who, 'investigations:write')) throw new ForbiddenError(`${who.requestedBy} may read but not start investigations`);
-  const playbook = await checkInvestigation(deps, who, req);
+  const { playbook, routing } = await checkRouted(deps, who, req);
   if (deps.limiter) {
     try {
       await deps.limiter.take(who.requestedBy);
@@ -66,11 +73,13 @@ export async function startInvestigation(
     status: 'queued',
     playbook: playbook.name,
     ...(req.symptom ? { symptom: req.symptom } : {}),
+    routing,
     ...(req.target ? { target: req.target } : {}),
     params: req.params,
     createdAt: new Date().toISOString(),
     requestedBy: who.requestedBy,
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(opts.chainedFrom ? { chainedFrom: opts.chainedFrom } : {}),
     steps: [],
     artifacts: [],
   };
@@ -87,10 +96,10 @@ export async function startInvestigation(
     actor: who.requestedBy,
     action: 'investigation.start',
     subject: id,
-    detail: { playbook: playbook.name, ...(req.target ? { target: req.target } : {}), ...(opts.detail ?? {}) },
+    detail: { playbook: playbook.name, routing: { score: routing.score, confident: routing.confident, why: routing.why }, ...(req.target ? { target: req.target } : {}), ...(opts.detail ?? {}) },
   });
   investigationsStarted.inc({ playbook: playbook.name, source: sourceOf(who.requestedBy) });
-  deps.log.info({ investigation: id, playbook: playbook.name, target: req.target, requestedBy: who.requestedBy }, 'investigation queued');
+  deps.log.info({ investigation: id, playbook: playbook.name, routing: routing.why, target: req.target, requestedBy: who.requestedBy }, 'investigation queued');
   return inv;
 }
 
@@ -99,7 +108,12 @@ export async function startInvestigation(
  * Schedules run it when created, so a schedule that could never start an investigation is refused up front.
  */
 export async function checkInvestigation(deps: IntakeDeps, who: Identity, req: InvestigationRequest): Promise<Playbook> {
-  const playbook = choosePlaybook(deps.playbooks, req);
+  return (await checkRouted(deps, who, req)).playbook;
+}
+
+/** checkInvestigation, with how the playbook was chosen (named, or routed from the symptom: src/playbooks/route.ts). */
+async function checkRouted(deps: IntakeDeps, who: Identity, req: InvestigationRequest): Promise<{ playbook: Playbook; routing: Routing }> {
+  const { playbook, routing } = routePlaybook(deps.playbooks, req);
   checkLimits(parsePlaybookParams(playbook, req.params), deps.limits);
   if (!req.target && !playbook.fleetWide) {
     throw new ValidationError('a target is required', [{ path: 'target', message: `${playbook.name} needs a target; only fleet-wide playbooks run without one` }]);
@@ -120,7 +134,7 @@ export async function checkInvestigation(deps: IntakeDeps, who: Identity, req: I
     const judgeNode = who.namespaces !== null && node !== undefined && targetsPods(req.target);
     authorizeNode(who, req.target, await deps.inventory.resolve(judgeNode ? pods : req.target));
   }
-  return playbook;
+  return { playbook, routing };
 }
 
 /**

@@ -15,7 +15,7 @@ export function messageLinks(inv: Investigation, links: LinkSigner) {
   // Stored by the agent when the investigation was to be sent to chat, else drawn by the API on first request.
   const svg = art(`/${FLAMEGRAPH_ARTIFACT}`);
   const flamegraphPng = artifactUrl(svg ? thumbnailName(svg) : undefined);
-  const named = new Set((inv.summary?.findings ?? []).flatMap((f) => f.evidence));
+  const named = new Set((inv.summary?.findings ?? []).flatMap((f) => f.evidence.map((e) => e.artifact)));
   // A name a link cannot carry ("?" or "#" in it) is shown without one rather than signed wrongly.
   const linkable = (n: string) => storedArtifact(inv, n) !== undefined && isLinkablePath(`/v1/investigations/${inv.id}/artifacts/${n}`);
   const evidence = new Map([...named].filter(linkable).map((n) => [n, artifactUrl(n)!] as const));

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ServiceUnavailableError } from '../core/errors.ts';
 import { isLoopback } from '../net/loopback.ts';
 import { RedisKeys } from '../redis/keys.ts';
 
@@ -73,13 +74,21 @@ export function refusedUrl(url: string, hosts: readonly NotifyHost[]): string | 
 
 export const allowedUrl = (url: string, hosts: readonly NotifyHost[]): boolean => refusedUrl(url, hosts) === undefined;
 
+/** A channel as chat.postMessage takes it: an id such as C0123ABCD (or a name, for a configured alert channel). */
+export const SlackChannel = z.string().regex(/^#?[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, 'expected a Slack channel id such as C0123ABCD');
+/** A message's timestamp: Slack's id for the message and for the thread it starts, such as "1700000000.000100". */
+export const SlackTs = z.string().regex(/^\d{1,12}\.\d{1,9}$/, 'expected a Slack message ts such as "1700000000.000100"');
+
 /**
  * Where an investigation's progress and result are posted. `slack-response-url`: the slash command's
- * response_url (Slack accepts at most 5 posts to it); `slack-webhook`: an incoming webhook (final result only).
+ * response_url (Slack accepts at most 5 posts to it); `slack-webhook`: an incoming webhook (final result only);
+ * `slack-thread`: a reply in a thread through the Web API with the bot token (final result only: a thread is a
+ * conversation, and progress posts would bury it), where the question was asked or where an alert group lives.
  */
 export const NotifyTarget = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slack-response-url'), url: NotifyUrl }),
   z.object({ kind: z.literal('slack-webhook'), url: NotifyUrl, when: z.enum(['always', 'problems']).default('always') }),
+  z.object({ kind: z.literal('slack-thread'), channel: SlackChannel, threadTs: SlackTs }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
@@ -87,7 +96,8 @@ const TTL_SEC = 7 * 24 * 3600;
 
 /**
  * Notification targets per investigation, kept apart from the investigation record: a response_url is a
- * credential for posting into a channel and must not show in `GET /v1/investigations/:id`.
+ * credential for posting into a channel and must not show in `GET /v1/investigations/:id`; nor is where a
+ * conversation happened (channel and thread) anyone's business who may read the investigation.
  */
 export class NotifyTargets {
   private readonly keys: RedisKeys;
@@ -102,8 +112,12 @@ export class NotifyTargets {
   private key = (id: string) => this.keys.notifyTargets(id);
   private postsKey = (id: string) => this.keys.notifyPosts(id);
 
-  async add(id: string, target: NotifyTarget): Promise<void> {
-    await this.redis.multi().rpush(this.key(id), JSON.stringify(NotifyTarget.parse(target))).expire(this.key(id), TTL_SEC).exec();
+  /** Adds a target; returns its index (what countPost and markFinal take). */
+  async add(id: string, target: NotifyTarget): Promise<number> {
+    const res = await this.redis.multi().rpush(this.key(id), JSON.stringify(NotifyTarget.parse(target))).expire(this.key(id), TTL_SEC).exec();
+    const length = res?.[0]?.[1];
+    if (typeof length !== 'number') throw new ServiceUnavailableError(`could not record where to post about ${id}`);
+    return length - 1;
   }
 
   async has(id: string): Promise<boolean> {

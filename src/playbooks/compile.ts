@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { unmetByCapabilities, type Capabilities, type Requirement } from '../core/capabilities.ts';
 import { durationMs, parseDurationMs } from '../core/duration.ts';
 import { ErrnoName } from '../core/errno.ts';
-import { bySeverity, type Finding, type Summary } from '../core/investigation.ts';
-import { artifactsOf, stepProblems, type Draft } from '../findings/step-problems.ts';
+import { bySeverity, ConfidenceLevel, type Confidence, type Evidence, type Finding, type Summary } from '../core/investigation.ts';
+import { fieldEvidence, RESULT_FILE, rowEvidence, wholeArtifacts } from '../findings/evidence.ts';
+import { stepProblems, type Draft } from '../findings/step-problems.ts';
 import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, CompiledStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './plan-context.ts';
-import { PlaybookDoc, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
+import { PlaybookDoc, type ConfidenceSpec, type EvidenceSpec, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
 import { SUMMARIZERS } from './summarizers.ts';
+import { compileVocabulary } from './vocabulary.ts';
 
 /** A playbook file that does not hold: every problem with its file and path inside the document. */
 export class PlaybookError extends Error {
@@ -230,18 +232,75 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
 
 type CompiledFinding = (input: SummaryInput, ctx: ExpressionContext) => Draft;
 
+/** What a rule that cannot be read yields: itself worth telling, since silence would hide a playbook bug. */
+const ruleFailure = (at: string, err: unknown): Finding => ({
+  severity: 'warning',
+  title: `playbook rule ${at} could not be evaluated`,
+  detail: (err as Error).message,
+  confidence: { level: 'high', reason: 'the playbook engine reported the error itself' },
+  evidence: [],
+});
+
+type CompiledEvidence = (steps: SummaryInput['steps'], ctx: ExpressionContext) => Evidence[];
+
+/** A rule's evidence entry → the artifacts, rows and fields it names for one finding (one `item`). */
+function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, problems: Problems): CompiledEvidence {
+  const step = typeof spec === 'string' ? spec : spec.step;
+  if (!stepIds.has(step)) problems.push({ path: typeof spec === 'string' ? at : `${at}.step`, message: `no step "${step}" in this playbook` });
+  if (typeof spec === 'string') return (steps) => wholeArtifacts(steps, step);
+  if (spec.where && !spec.rows) problems.push({ path: `${at}.where`, message: '`where` picks rows: give the list it picks from in `rows`' });
+  if (spec.rows && spec.fields) problems.push({ path: `${at}.fields`, message: 'rows of a list or fields of the result, not both: make two entries' });
+  if (!spec.rows && !spec.fields) return (steps) => wholeArtifacts(steps, step, RESULT_FILE);
+  if (spec.fields) {
+    const fields = spec.fields.map((f) => f.split('.'));
+    return (steps) => fieldEvidence(steps, step, fields);
+  }
+  const list = spec.rows!.split('.');
+  // One evaluation per node: the condition mapped over the node's list (`result`), so `row` is CEL's own loop variable.
+  const picks = spec.where ? tryExpr(`result.${spec.rows}.map(row, (${spec.where}) == true)`, `${at}.where`, problems) : null;
+  return (steps, ctx) =>
+    steps
+      .filter((s) => s.id === step && s.status === 'succeeded')
+      .flatMap((s) => {
+        const keep = picks ? picks.evaluate({ ...ctx, result: s.result }) : null;
+        return rowEvidence([s], step, list, (_, i) => (Array.isArray(keep) ? keep[i] === true : true));
+      });
+}
+
+type CompiledConfidence = (ctx: ExpressionContext) => Confidence;
+
+function compileConfidence(spec: ConfidenceSpec, at: string, problems: Problems): CompiledConfidence {
+  const level = typeof spec.level === 'string' ? null : tryExpr(spec.level.expr, `${at}.level.expr`, problems);
+  const reason = tryTemplate(spec.reason, `${at}.reason`, problems);
+  return (ctx) => {
+    const got = level ? level.evaluate(ctx) : spec.level;
+    const parsed = ConfidenceLevel.safeParse(got);
+    if (!parsed.success) throw new ExpressionError(`${at}.level gave ${JSON.stringify(fromCel(got))}; expected "high", "medium" or "low"`);
+    return { level: parsed.data, reason: tidy(reason?.render(ctx) ?? '') };
+  };
+}
+
 function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, problems: Problems): CompiledFinding {
   const at = `findings[${i}]`;
   if ('use' in rule) {
     if (!stepIds.has(rule.step)) problems.push({ path: `${at}.step`, message: `no step "${rule.step}" in this playbook` });
     const summarizer = SUMMARIZERS[rule.use];
-    return (input) => summarizer({ steps: input.steps, stepId: rule.step, params: input.params, args: rule.with });
+    return (input) =>
+      summarizer({
+        steps: input.steps, stepId: rule.step, params: input.params, args: rule.with, sweeps: input.sweeps ?? [],
+        ...(input.investigation.target ? { target: input.investigation.target } : {}),
+      });
   }
-  rule.evidence.forEach((id, j) => {
-    if (!stepIds.has(id)) problems.push({ path: `${at}.evidence[${j}]`, message: `no step "${id}" in this playbook` });
-  });
+  const evidence = rule.evidence.map((e, j) => compileEvidence(e, `${at}.evidence[${j}]`, stepIds, problems));
   // A critical finding that leaves the reader without a next step is half an answer.
   if (rule.severity === 'critical' && !rule.next) problems.push({ path: `${at}.next`, message: 'a critical finding says what to do next: commands and remedy' });
+  // A finding the reader cannot weigh is a guess dressed as a fact.
+  if (!rule.confidence) problems.push({ path: `${at}.confidence`, message: 'a finding says how sure it is: { level: high|medium|low or { expr }, reason }' });
+  // A cause must show where it was seen: the rows of a result, not only a file name.
+  if (rule.severity === 'critical' && !rule.evidence.some((e) => typeof e !== 'string' && (e.rows || e.fields))) {
+    problems.push({ path: `${at}.evidence`, message: 'a critical finding points at the rows or fields that support it: { step, rows, where } or { step, fields }' });
+  }
+  const confidence = rule.confidence ? compileConfidence(rule.confidence, `${at}.confidence`, problems) : null;
   const when = tryExpr(rule.when, `${at}.when`, problems, 'bool');
   const forEach = rule.forEach ? tryExpr(rule.forEach, `${at}.forEach`, problems) : null;
   const title = tryTemplate(rule.title, `${at}.title`, problems);
@@ -252,23 +311,34 @@ function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, prob
     try {
       if (when?.evaluate(ctx) !== true) return { headline: '', findings: [] };
       const items = forEach ? (forEach.evaluate(ctx) as unknown[]) : [undefined];
-      const evidence = [...new Set(rule.evidence.flatMap((id) => artifactsOf(input.steps, id)))];
       const findings: Finding[] = (Array.isArray(items) ? items : []).map((item) => {
         const c = item === undefined ? ctx : { ...ctx, item: fromCel(item) };
         const next = rule.next
           ? { next: { commands: commands.map((t) => tidy(t?.render(c) ?? '')).filter(Boolean), remedy: tidy(remedy?.render(c) ?? '') } }
           : {};
-        return { severity: rule.severity, title: tidy(title?.render(c) ?? ''), detail: tidy(detail?.render(c) ?? ''), evidence, ...next };
+        return {
+          severity: rule.severity,
+          title: tidy(title?.render(c) ?? ''),
+          detail: tidy(detail?.render(c) ?? ''),
+          confidence: confidence!(c),
+          evidence: uniqueEvidence(evidence.flatMap((e) => e(input.steps, c))),
+          ...next,
+        };
       });
       return { headline: '', findings };
     } catch (err) {
-      // A rule that cannot be read is itself worth telling: silence would hide a playbook bug.
-      return {
-        headline: '',
-        findings: [{ severity: 'warning', title: `playbook rule ${at} could not be evaluated`, detail: (err as Error).message, evidence: [] }],
-      };
+      return { headline: '', findings: [ruleFailure(at, err)] };
     }
   };
+}
+
+/** Two entries naming the same artifact and rows say it once. */
+function uniqueEvidence(list: Evidence[]): Evidence[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const k = JSON.stringify([e.artifact, e.rows ?? null, e.lines ?? null]);
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
 }
 
 /** Folded YAML leaves runs of spaces where a template's optional part rendered empty; a sentence reads with one. */
@@ -293,20 +363,21 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
     checkParamSpec(name, spec, problems);
     if (!problems.length) shape[name] = paramSchema(spec);
   }
-  const symptoms = d.symptoms.flatMap((s, i) => {
-    try {
-      return [new RegExp(s, 'i')];
-    } catch (err) {
-      problems.push({ path: `symptoms[${i}]`, message: (err as Error).message });
-      return [];
-    }
-  });
+  const vocabulary = compileVocabulary(d.routing, d.symptoms, problems);
   const ids = new Set<string>();
   d.steps.forEach((s, i) => {
     if (ids.has(s.id)) problems.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` });
     ids.add(s.id);
   });
   const steps = d.steps.map((s, i) => compileStep(s, i, tools, problems));
+  // Steps dispatched at once cannot wait for each other's results.
+  if (d.parallel) {
+    d.steps.forEach((s, i) => {
+      if (s.when) problems.push({ path: `steps[${i}].when`, message: 'a parallel playbook runs every step at once: no step may depend on another' });
+      const computed = JSON.stringify([s.duration, s.params, s.fallback?.duration, s.fallback?.params]);
+      if (/\bsteps\./.test(computed)) problems.push({ path: `steps[${i}]`, message: 'a parallel playbook runs every step at once: durations and parameters cannot read `steps`' });
+    });
+  }
   const findings = d.findings.map((f, i) => compileFinding(f, i, ids, problems));
   const headlines = d.headline.map((h, i) => ({
     when: tryExpr(h.when, `headline[${i}].when`, problems, 'bool'),
@@ -318,18 +389,21 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
     name: d.name,
     title: d.title,
     description: d.description,
-    symptoms,
+    vocabulary,
     fleetWide: d.fleetWide,
     params: z.object(shape).strict() as unknown as z.ZodType<Record<string, unknown>>,
     steps,
     source: file,
+    parallel: d.parallel,
+    comparesWithSweeps: d.findings.some((f) => 'use' in f && f.use === 'triage'),
     summarize(input) {
       const ctx = planContext(input.params, input.investigation.target ?? {}, input.steps);
       const parts = findings.map((f) => f(input, ctx));
       const problems = stepProblems(input.steps);
       // Stable: within a severity, the playbook's order (the cause before its context).
       const all = [...parts.flatMap((p) => p.findings), ...problems.findings].sort(bySeverity);
-      const done = (headline: string): Summary => ({ headline, findings: all, notes: problems.notes });
+      const nextPlaybook = parts.find((p) => p.nextPlaybook)?.nextPlaybook;
+      const done = (headline: string): Summary => ({ headline, findings: all, notes: problems.notes, ...(nextPlaybook ? { nextPlaybook } : {}) });
       for (const h of headlines) {
         try {
           if (h.when?.evaluate(ctx) === true && h.text) return done(tidy(h.text.render(ctx)));

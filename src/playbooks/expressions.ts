@@ -43,7 +43,7 @@ export interface ExpressionContext {
   target: Record<string, unknown>;
   /** The current element of a finding rule's forEach. */
   item?: unknown;
-  /** The result a step's `expect` judges. */
+  /** The result a step's `expect` judges; one node's result, in a finding's evidence `where`. */
   result?: unknown;
 }
 

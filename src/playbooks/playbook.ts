@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Capabilities, Requirement } from '../core/capabilities.ts';
 import type { Investigation, Step, StepStatus, Summary } from '../core/investigation.ts';
+import type { Vocabulary } from './vocabulary.ts';
 
 /** What CEL expressions see of a step (`steps.<id>`): its status and result, merged over the nodes it ran on. */
 export interface StepForExpressions {
@@ -57,6 +58,8 @@ export interface SummaryInput {
   params: Record<string, unknown>;
   /** One entry per (step, node), as recorded. */
   steps: Step[];
+  /** Earlier health sweeps, for playbooks that compare with the node's usual (comparesWithSweeps). */
+  sweeps?: readonly Investigation[];
 }
 
 /** A playbook ready to run: compiled from YAML (compile.ts), validated against the tool catalogue. */
@@ -64,12 +67,17 @@ export interface Playbook {
   name: string;
   title: string;
   description: string;
-  symptoms: RegExp[];
+  /** What in a symptom's text points to this playbook (routing.ts scores it). */
+  vocabulary: Vocabulary;
   /** May run without a target: then on every live node (sweeps). */
   fleetWide: boolean;
   params: z.ZodType<Record<string, unknown>>;
   steps: CompiledStep[];
   summarize(input: SummaryInput): Summary;
+  /** Its steps are dispatched all at once and collected together (schema.ts, `parallel`). */
+  parallel?: boolean;
+  /** Its summary compares with the node's health sweeps (triage): the orchestrator passes them in `sweeps`. */
+  comparesWithSweeps?: boolean;
   /** Where it was loaded from, for error messages and the API. */
   source: string;
 }

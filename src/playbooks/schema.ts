@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Requirement } from '../core/capabilities.ts';
 import { PlaybookName, StepId, ToolName } from '../core/investigation.ts';
+import { RoutingSpec } from './vocabulary.ts';
 
 /** The YAML playbook language, as a zod schema: what `playbooks/*.yaml` may say. */
 
@@ -83,6 +84,42 @@ const NextSpec = z
 
 const Severity = z.enum(['critical', 'warning', 'info']);
 
+/** A path to a list or field of a step's result, as CEL reads it: "rows", "all.p99". */
+export const ResultPath = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*){0,7}$/, 'expected a path in the result such as "rows" or "all.p99"');
+
+/**
+ * What supports a finding: a step id (its stored artifacts, whole), or the rows of a list in the step's result that do
+ * (`rows` with a `where` over `row`, and `item`, `steps`, `params`), or the fields it quotes. Rows and fields become
+ * JSON pointers into each node's result.json ("/namespaces/3"), so a reader opens exactly those.
+ */
+export const EvidenceSpec = z.union([
+  StepId,
+  z
+    .object({
+      step: StepId,
+      /** The list in the result whose rows support the finding: "rows", "namespaces". */
+      rows: ResultPath.optional(),
+      /** CEL over `row` (and `item`, `steps`, `params`): which of those rows. Without it, every row (the first 20). */
+      where: Cel.optional(),
+      /** Fields of the result the finding quotes: "total", "all.p99". */
+      fields: z.array(ResultPath).min(1).max(20).optional(),
+    })
+    .strict(),
+]);
+export type EvidenceSpec = z.infer<typeof EvidenceSpec>;
+
+/**
+ * How sure a rule's finding is: a level, literal or computed (CEL giving "high", "medium" or "low"), and the reason
+ * in words, a template. high: the kernel said it directly; medium: a strong correlation; low: a hint.
+ */
+export const ConfidenceSpec = z
+  .object({
+    level: z.union([z.enum(['high', 'medium', 'low']), z.object({ expr: Cel }).strict()]),
+    reason: z.string().min(1).max(500),
+  })
+  .strict();
+export type ConfidenceSpec = z.infer<typeof ConfidenceSpec>;
+
 export const FindingRule = z.union([
   z
     .object({
@@ -94,8 +131,10 @@ export const FindingRule = z.union([
       /** Templates: text with {{ CEL }} interpolations. */
       title: z.string().min(1).max(500),
       detail: z.string().max(4000).default(''),
-      /** Step ids: each becomes that step's stored artifacts (`mounts/node-17/result.json`). */
-      evidence: z.array(StepId).default([]),
+      /** How sure the finding is, and why: required (checked by the compiler, with its path). */
+      confidence: ConfidenceSpec.optional(),
+      /** What supports it: step ids (their artifacts, whole) or the rows or fields of their results that do. */
+      evidence: z.array(EvidenceSpec).max(8).default([]),
       /** Required for critical findings: the commands that show the cause and the usual remedy. */
       next: NextSpec.optional(),
     })
@@ -103,7 +142,7 @@ export const FindingRule = z.union([
   z
     .object({
       /** A built-in summarizer (src/findings) with its arguments: rich findings written once in code. */
-      use: z.enum(['syscall-errors', 'cpu-profile']),
+      use: z.enum(['syscall-errors', 'cpu-profile', 'triage']),
       step: StepId,
       with: z.record(z.string(), z.string()).default({}),
     })
@@ -118,10 +157,20 @@ export const PlaybookDoc = z
     name: PlaybookName,
     title: z.string().min(1).max(200),
     description: z.string().min(1).max(2000),
-    /** Case-insensitive regular expressions matched against a request's free-text symptom. */
+    /**
+     * Case-insensitive regular expressions matched against a request's symptom (its words lower-cased, joined by
+     * spaces): the older way to route, each weighing LEGACY_SYMPTOM_WEIGHT. Prefer `routing`.
+     */
     symptoms: z.array(z.string().min(1).max(200)).default([]),
+    /** What in a symptom's text points to this playbook, weighted (vocabulary.ts; playbooks/README.md, "Routing"). */
+    routing: RoutingSpec.default({ phrases: [], errnos: {}, signals: {}, exitCodes: {}, units: {} }),
     /** A sweep: may run with no target, on every live node. */
     fleetWide: z.boolean().default(false),
+    /**
+     * Every step is dispatched at once and collected together (triage's short checklist), instead of one after the
+     * other. Its steps then depend on no other step: no `when`, and no `steps.` in a duration or parameter.
+     */
+    parallel: z.boolean().default(false),
     params: z.record(ParamName, ParamSpec).default({}),
     steps: z.array(StepSpec).min(1).max(32),
     findings: z.array(FindingRule).default([]),

@@ -16,6 +16,8 @@ export const InvestigationProgress = z.object({
   stepIndex: z.number().int().min(0),
   /** Nodes the current step was dispatched to; set once its capture jobs exist. */
   dispatched: z.array(z.string()).optional(),
+  /** How many steps from stepIndex were dispatched together (a parallel playbook's); absent: one. */
+  group: z.number().int().min(1).optional(),
 });
 export type InvestigationProgress = z.infer<typeof InvestigationProgress>;
 

@@ -71,6 +71,16 @@ export class RedisKeys {
     return `${this.prefix}:notify:${id}:posts`;
   }
 
+  /** Hash: the Slack thread of an Alertmanager alert group (`group`: the sha256 of its groupKey), and its state. */
+  alertThread(group: string): string {
+    return `${this.prefix}:alert-thread:${group}`;
+  }
+
+  /** List of the investigations an alert group started, oldest first (its resolution names what they found). */
+  alertThreadInvestigations(group: string): string {
+    return `${this.prefix}:alert-thread:${group}:inv`;
+  }
+
   /** Stream of audit entries. */
   audit(): string {
     return `${this.prefix}:audit`;

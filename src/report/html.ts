@@ -1,10 +1,12 @@
 import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { formatBytes } from '../core/format.ts';
-import { SEVERITY_ORDER, type Finding, type Investigation, type Severity, type Step } from '../core/investigation.ts';
+import { SEVERITY_ORDER, type Evidence, type Finding, type Investigation, type Severity, type Step } from '../core/investigation.ts';
 import { artifactKind } from '../core/record-artifacts.ts';
 import { FLAMEGRAPH_FRAME_CSS, REPORT_CSS, REPORT_SCRIPT } from './html-style.ts';
 import {
+  chainLines,
   earlyEndLine,
+  evidencePlace,
   findingsInOrder,
   formatElapsedMs,
   formatTarget,
@@ -15,6 +17,7 @@ import {
   runDurationMs,
   stepDurationMs,
   storedArtifact,
+  withEvidenceQuery,
 } from './view.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -34,9 +37,12 @@ function stepTone(s: Step): string {
 }
 
 /** The stored artifact's own URL (it may be signed), else the name as code: a link to something not stored would 404. */
-function evidenceLink(inv: Investigation, name: string): string {
-  const a = storedArtifact(inv, name);
-  return a ? `<a href="${esc(a.url)}">${esc(name)}</a>` : `<code title="not stored yet">${esc(name)}</code>`;
+function evidenceLink(inv: Investigation, e: Evidence): string {
+  const a = storedArtifact(inv, e.artifact);
+  const link = a ? `<a href="${esc(withEvidenceQuery(a.url, e))}">${esc(e.artifact)}</a>` : `<code title="not stored yet">${esc(e.artifact)}</code>`;
+  const place = evidencePlace(e);
+  const quote = e.quote ? ` <code class="quote">${esc(e.quote)}</code>` : '';
+  return `<li>${link}${place ? ` <span class="place">${esc(place)}</span>` : ''}${quote}</li>`;
 }
 
 function findingCard(inv: Investigation, f: Finding): string {
@@ -44,6 +50,7 @@ function findingCard(inv: Investigation, f: Finding): string {
     `<article class="card sev-${f.severity}" data-severity="${f.severity}">`,
     `<div class="card-head"><span class="sev">${SEVERITY_LABEL[f.severity]}</span><h3>${esc(f.title)}</h3></div>`,
     `<p class="detail">${esc(f.detail)}</p>`,
+    `<p class="confidence conf-${f.confidence.level}"><span class="label">Confidence</span> <strong>${f.confidence.level}</strong> — ${esc(f.confidence.reason)}</p>`,
   ];
   if (f.next) {
     out.push('<div class="next"><div class="label">Next step</div>');
@@ -51,7 +58,7 @@ function findingCard(inv: Investigation, f: Finding): string {
     out.push(`<p class="fix"><strong>Fix:</strong> ${esc(f.next.remedy)}</p></div>`);
   }
   if (f.evidence.length) {
-    out.push(`<p class="evidence"><span class="label">Evidence</span> ${f.evidence.map((e) => evidenceLink(inv, e)).join(' ')}</p>`);
+    out.push(`<div class="evidence"><span class="label">Evidence</span><ul>${f.evidence.map((e) => evidenceLink(inv, e)).join('')}</ul></div>`);
   }
   out.push('</article>');
   return out.join('\n');
@@ -79,7 +86,7 @@ function header(inv: Investigation, findings: Finding[]): string[] {
     `<h1><span class="sr">Investigation ${esc(inv.id)}: </span>${esc(inv.playbook)}</h1>`,
     `<span class="badge st-${esc(inv.status)}">${esc(inv.status)}</span>`,
     '</div>',
-    `<div class="headline ${headlineTone(inv, findings)}"><p>${esc(headlineOf(inv))}</p>${early ? `<p class="reason">${esc(early)}</p>` : ''}</div>`,
+    `<div class="headline ${headlineTone(inv, findings)}"><p>${esc(headlineOf(inv))}</p>${early ? `<p class="reason">${esc(early)}</p>` : ''}${chainLines(inv).map((l) => `<p class="reason">${esc(l)}</p>`).join('')}</div>`,
     '<dl class="meta">',
     `<div class="wide"><dt>Target</dt><dd><code>${esc(formatTarget(inv.target))}</code></dd></div>`,
     ...meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`),

@@ -1,8 +1,10 @@
 import { formatBytes } from '../core/format.ts';
-import type { Finding, Investigation } from '../core/investigation.ts';
+import type { Evidence, Finding, Investigation } from '../core/investigation.ts';
 import { artifactKind } from '../core/record-artifacts.ts';
 import {
+  chainLines,
   earlyEndLine,
+  evidencePlace,
   findingsInOrder,
   formatElapsedMs,
   formatTarget,
@@ -13,6 +15,7 @@ import {
   runDurationMs,
   stepDurationMs,
   storedArtifact,
+  withEvidenceQuery,
 } from './view.ts';
 
 /** Table cells end at "|" and at a line break. */
@@ -40,6 +43,15 @@ function evidence(inv: Investigation, name: string): string {
   return storedArtifact(inv, name) ? `[${name.replace(/[[\]\\]/g, '\\$&')}](${relativeArtifactHref(name)})` : codeSpan(name);
 }
 
+/** One evidence line: the artifact, where in it, and the supporting text quoted. */
+function evidenceItem(inv: Investigation, e: Evidence): string {
+  const stored = storedArtifact(inv, e.artifact);
+  const name = e.artifact.replace(/[[\]\\]/g, '\\$&');
+  const link = stored ? `[${name}](${withEvidenceQuery(relativeArtifactHref(e.artifact), e)})` : codeSpan(e.artifact);
+  const place = evidencePlace(e);
+  return `- ${link}${place ? ` — ${place}` : ''}${e.quote ? `: ${codeSpan(e.quote.replace(/\n/g, ' '))}` : ''}`;
+}
+
 function findingLines(inv: Investigation, f: Finding): string[] {
   // A line break inside the detail is meant (cpu-profile lists functions one a line): keep it as a hard break.
   const out = [`### [${f.severity}] ${f.title}`, '', f.detail.replace(/\n/g, '  \n'), ''];
@@ -47,7 +59,8 @@ function findingLines(inv: Investigation, f: Finding): string[] {
     if (f.next.commands.length) out.push('Next step:', '', ...codeBlock(f.next.commands, 'sh'), '');
     out.push(`Fix: ${f.next.remedy}`, '');
   }
-  if (f.evidence.length) out.push(`Evidence: ${f.evidence.map((e) => evidence(inv, e)).join(', ')}`, '');
+  out.push(`Confidence: **${f.confidence.level}** — ${f.confidence.reason}`, '');
+  if (f.evidence.length) out.push('Evidence:', '', ...f.evidence.map((e) => evidenceItem(inv, e)), '');
   return out;
 }
 
@@ -58,6 +71,7 @@ export function renderReportMarkdown(inv: Investigation): string {
   out.push(`**${headlineOf(inv)}**`, '');
   const early = earlyEndLine(inv);
   if (early) out.push(early, '');
+  for (const line of chainLines(inv)) out.push(line, '');
   out.push(`- Status: ${inv.status}${inv.reason ? ` — ${inv.reason}` : ''}`);
   out.push(`- Target: ${formatTarget(inv.target)}`);
   const nodes = nodesOf(inv);

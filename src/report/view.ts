@@ -1,4 +1,4 @@
-import { bySeverity, isTerminal, type Finding, type Investigation, type Step } from '../core/investigation.ts';
+import { bySeverity, isTerminal, type Evidence, type Finding, type Investigation, type Step } from '../core/investigation.ts';
 
 /*
  * What every rendering of an investigation shows — report.md, report.html, the chat messages — decided once here, so
@@ -35,6 +35,19 @@ export function earlyEndLine(inv: Investigation): string | undefined {
  * order within a severity stays.
  */
 export const findingsInOrder = (inv: Investigation): Finding[] => [...(inv.summary?.findings ?? [])].sort(bySeverity);
+
+/**
+ * Where this investigation leads and where it came from, in words: the playbook its summary says to run next (and the
+ * investigation started for it, when chained), and the one whose summary started this one.
+ */
+export function chainLines(inv: Investigation): string[] {
+  const out: string[] = [];
+  const next = inv.summary?.nextPlaybook;
+  if (inv.next) out.push(`Next: ${inv.next.playbook}, started as ${inv.next.id}${next ? ` — ${next.why}` : ''}`);
+  else if (next) out.push(`Next: run the ${next.playbook} playbook on the same target — ${next.why}`);
+  if (inv.chainedFrom) out.push(`Started by ${inv.chainedFrom}, whose summary named this playbook to run next`);
+  return out;
+}
 
 /** What could not be looked at, in words; never a branch not taken. */
 export const notesOf = (inv: Investigation): string[] => inv.summary?.notes ?? [];
@@ -82,3 +95,26 @@ export const relativeArtifactHref = (name: string) =>
     .split('/')
     .map((seg) => encodeURIComponent(seg).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join('/');
+
+/** "rows /rows/0, /rows/3" or "lines 12–40": where in an artifact the support is; empty when the whole file is. */
+export function evidencePlace(e: Evidence): string {
+  if (e.rows?.length) return `${e.rows.length === 1 ? 'row' : 'rows'} ${e.rows.join(', ')}`;
+  if (e.lines) return e.lines[0] === e.lines[1] ? `line ${e.lines[0]}` : `lines ${e.lines[0]}–${e.lines[1]}`;
+  return '';
+}
+
+/**
+ * The query that makes the artifact route answer with only the supporting part (`?lines=12-40`, `?pointer=/rows/3`
+ * for a single row); empty when the whole file supports it or several rows do.
+ */
+export function evidenceQuery(e: Evidence): string {
+  if (e.lines) return `lines=${e.lines[0]}-${e.lines[1]}`;
+  if (e.rows?.length === 1) return `pointer=${encodeURIComponent(e.rows[0]!)}`;
+  return '';
+}
+
+/** `url` with the evidence query added after whatever it carries (a signed link has ?exp=…&sig=…). */
+export const withEvidenceQuery = (url: string, e: Evidence) => {
+  const q = evidenceQuery(e);
+  return q ? `${url}${url.includes('?') ? '&' : '?'}${q}` : url;
+};

@@ -1,6 +1,6 @@
 /** Sweep comparison: pure, but reads the tools' result schemas from bpf/, so it lives beside core rather than in it. */
 import { z } from 'zod';
-import type { Finding, Investigation, Severity } from '../core/investigation.ts';
+import type { Confidence, Finding, Investigation, Severity } from '../core/investigation.ts';
 import { NodeBaseline, nodeBaseline } from './baseline.ts';
 import { NodeFigures, answered, sweepFigures } from './figures.ts';
 import { Change, SweepCompareOptions, changeKey, currentValue, figureChanges, figureStep } from './rules.ts';
@@ -210,7 +210,29 @@ export function comparisonFindings(c: SweepComparison): Finding[] {
       options: c.options,
       note: change.kind === 'first-sweep' ? firstSweepNote(c) : change.kind === 'node-missing' ? unmeasuredText(currentOf(change.node)) : '',
     }),
-    // Artifact names, as every finding's evidence: a step's result on the node the change is about.
-    evidence: change.node === null ? [] : change.steps.map((step) => `${step}/${change.node}/result.json`),
+    confidence: changeConfidence(change),
+    // A step's result on the node the change is about: the figures compared are read from it.
+    evidence: change.node === null ? [] : change.steps.map((step) => ({ artifact: `${step}/${change.node}/result.json` })),
   }));
+}
+
+/**
+ * Events the kernel reported (an OOM kill, an I/O error) and what the sweep itself saw (a node new or silent) are
+ * facts; a figure above its usual is as sure as the baseline it is compared with is long.
+ */
+function changeConfidence(change: Change): Confidence {
+  const sweeps = `${change.baselineSweeps} earlier sweep${change.baselineSweeps === 1 ? '' : 's'}`;
+  switch (change.kind) {
+    case 'oom-kills':
+    case 'io-errors':
+      return { level: 'high', reason: 'the kernel reported these events during the sweep' };
+    case 'first-sweep':
+    case 'node-new':
+    case 'node-missing':
+      return { level: 'high', reason: 'what this sweep itself saw of the nodes' };
+    default:
+      return change.baselineSweeps >= 3
+        ? { level: 'medium', reason: `compared with the median of ${sweeps}` }
+        : { level: 'low', reason: `compared with only ${sweeps}: a baseline this short is a hint` };
+  }
 }

@@ -157,7 +157,7 @@ const emptyFigures = (node: string): NodeFigures => ({
  * step keeps its history; the first usable step of a tool on a node wins. Steps without a node and tools that
  * are not part of a sweep are ignored.
  */
-export function sweepFigures(inv: Investigation): Map<string, NodeFigures> {
+export function sweepFigures(inv: Pick<Investigation, 'steps'>): Map<string, NodeFigures> {
   const byNode = new Map<string, NodeFigures>();
   for (const step of inv.steps) {
     const figure = figureOf(step.tool);

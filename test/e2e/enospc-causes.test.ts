@@ -80,7 +80,15 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc playbook names the cause'), () => 
       expect(cause.detail).toContain(`Mount points repeated most: ${dir} ×`);
       expect(cause.next?.commands[0]).toMatch(/^findmnt -N \d+ -o TARGET,SOURCE,FSTYPE$/);
       expect(cause.next?.remedy).toContain('MNT_DETACH');
-      expect(cause.evidence).toEqual(expect.arrayContaining(['mounts/test-node/result.json', 'mount-calls/test-node/result.json']));
+      // The namespace's own row of the mounts result, the failing mount(2) rows, and mountsnoop's capture whole.
+      expect(cause.confidence.level).toBe('medium');
+      expect(cause.evidence).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ artifact: 'mounts/test-node/result.json', rows: [expect.stringMatching(/^\/namespaces\/\d+$/)] }),
+          expect.objectContaining({ artifact: 'errors/test-node/result.json', rows: expect.arrayContaining([expect.stringMatching(/^\/rows\/\d+$/)]) }),
+          { artifact: 'mount-calls/test-node/result.json' },
+        ]),
+      );
       expect(inv.summary!.findings.filter((f) => f.severity === 'warning')).toEqual([]);
       expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
       expectStep(inv, 'mounts', { status: 'succeeded', tool: 'mount-namespaces' });

@@ -90,6 +90,14 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     expect(inv.summary?.findings[0]?.next?.commands[0]).toMatch(new RegExp(`^nsenter -t \\d+ -m df -h ${fs.dir}$`));
     expect(inv.summary?.findings[1]).toMatchObject({ severity: 'critical', title: expect.stringMatching(/^write\(2\) fails with ENOSPC/) });
     expect(inv.summary?.findings[1]?.detail).toMatch(/- th-filler \(pid \d+, cgroup \/tracehound-test-enospc-\w+, node test-node\): \d+ times?, on fd \d+, (closed or replaced after it failed|its process exited before the capture ended)/);
+    // The failing writes' descriptors were closed, so no failing file names the filesystem: a strong correlation,
+    // pointing at the filesystem's row. The failing calls themselves the kernel reported: high, with their rows.
+    const [full, writes] = inv.summary!.findings;
+    expect(full!.confidence).toMatchObject({ level: 'medium', reason: expect.stringMatching(/^a strong correlation: statfs reports it full/) });
+    expect(full!.evidence[0]).toMatchObject({ artifact: 'filesystems/test-node/result.json', rows: [expect.stringMatching(/^\/filesystems\/\d+$/)] });
+    expect(full!.evidence[0]!.quote).toContain(`"mountPoint":"${fs.dir}"`);
+    expect(writes!.confidence).toMatchObject({ level: 'high', reason: expect.stringMatching(/^the kernel returned ENOSPC to [\d,]+ write\(2\) calls? of the target's processes/) });
+    expect(writes!.evidence).toEqual([{ artifact: 'errors/test-node/result.json', rows: expect.arrayContaining(['/rows/0']), quote: expect.stringContaining('"comm":"th-filler"') }]);
     expectStep(inv, 'filesystems', { status: 'succeeded', tool: 'filesystem-usage' });
     // Branches not taken: in the steps table, in words, and nowhere in the summary.
     for (const id of ['mounts', 'mount-calls', 'refusals', 'mount-path', 'watches']) {
@@ -132,6 +140,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
       expect(rows).toEqual([expect.objectContaining({ syscall: 'write', comm: 'sh', pid: writer.pid, files: [expect.objectContaining({ fd: 1, path: `${fs.dir}/held`, state: 'open' })] })]);
       expect(inv.summary?.headline).toBe(`write(2) to ${fs.dir}/held fails: ${fs.dir} (tmpfs) is full, 1.0 MiB of 1.0 MiB used`);
       expect(inv.summary?.findings[0]?.detail).toContain(`The failing writes go to ${fs.dir}/held.`);
+      // A failing write names a file on the full filesystem: the kernel said it, so the cause is sure.
+      expect(inv.summary?.findings[0]?.confidence.level).toBe('high');
       expect(inv.summary?.findings[0]?.next?.commands[0]).toBe(`nsenter -t ${writer.pid} -m df -h ${fs.dir}`);
       expect(inv.summary?.findings[1]?.detail).toContain(`on ${fs.dir}/held (fd 1)`);
       expect(inv.summary?.findings[1]?.next?.commands).toContain(`ls -l /proc/${writer.pid}/fd/1`);

@@ -1,5 +1,6 @@
 import { artifactNamesOf } from '../../src/findings/step-problems.ts';
-import { SEVERITY_ORDER, type Step, type Summary } from '../../src/core/investigation.ts';
+import { resolvePointer } from '../../src/core/json-pointer.ts';
+import { ConfidenceLevel, Evidence, SEVERITY_ORDER, type Step, type Summary } from '../../src/core/investigation.ts';
 
 /** An artifact name below an investigation: `<step>/<node>/<file>`. */
 const ARTIFACT_NAME = /^[a-z][a-z0-9-]*\/[^/\s]+\/[^\s]+$/;
@@ -8,13 +9,16 @@ const ARTIFACT_NAME = /^[a-z][a-z0-9-]*\/[^/\s]+\/[^\s]+$/;
  * What a person would trip over in a summary, as a list of problems (empty when it reads well): sentences left
  * hanging by an empty list, words said twice, values that leaked as "undefined", evidence that is not an artifact
  * of this investigation, findings out of severity order, branches not taken shown as findings, critical findings
- * without a next step. Used on every playbook's templates (unit) and on summaries of real captures (e2e).
+ * without a next step; a finding without its confidence and reason, evidence rows that point at nothing in the
+ * stored result (or lines past the end of a text artifact), a cause without the rows that show it, a "ruled out"
+ * without the figures. Used on every playbook's templates (unit) and on summaries of real captures (e2e).
+ * `artifactTexts`: the stored text of artifacts, where a caller has it, to check line ranges against.
  */
-export function summaryProblems(summary: Summary, steps: readonly Step[]): string[] {
+export function summaryProblems(summary: Summary, steps: readonly Step[], artifactTexts?: ReadonlyMap<string, string>): string[] {
   const problems: string[] = [];
   const texts: [string, string][] = [['headline', summary.headline]];
   summary.findings.forEach((f, i) => {
-    texts.push([`findings[${i}].title`, f.title], [`findings[${i}].detail`, f.detail]);
+    texts.push([`findings[${i}].title`, f.title], [`findings[${i}].detail`, f.detail], [`findings[${i}].confidence.reason`, f.confidence.reason]);
     if (f.next) {
       texts.push([`findings[${i}].next.remedy`, f.next.remedy]);
       f.next.commands.forEach((c, j) => texts.push([`findings[${i}].next.commands[${j}]`, c]));
@@ -36,11 +40,32 @@ export function summaryProblems(summary: Summary, steps: readonly Step[]): strin
   }
 
   const known = new Set(steps.flatMap(artifactNamesOf));
+  // The result a result.json artifact holds: the step's, as the agent stored it.
+  const resultOf = (artifact: string) => steps.find((s) => artifact.endsWith('/result.json') && artifactNamesOf(s).includes(artifact));
   summary.findings.forEach((f, i) => {
-    for (const e of f.evidence) {
-      if (!ARTIFACT_NAME.test(e)) problems.push(`findings[${i}].evidence: ${JSON.stringify(e)} is not an artifact name`);
-      else if (!known.has(e)) problems.push(`findings[${i}].evidence: ${JSON.stringify(e)} is no artifact of these steps`);
+    if (!ConfidenceLevel.safeParse(f.confidence?.level).success || !f.confidence.reason?.trim()) {
+      problems.push(`findings[${i}].confidence: ${JSON.stringify(f.confidence)} is not a level with its reason`);
     }
+    f.evidence.forEach((e, j) => {
+      const at = `findings[${i}].evidence[${j}]`;
+      if (!Evidence.safeParse(e).success) problems.push(`${at}: ${JSON.stringify(e)} is not evidence (artifact, rows or lines, quote)`);
+      if (!ARTIFACT_NAME.test(e.artifact)) return problems.push(`${at}: ${JSON.stringify(e.artifact)} is not an artifact name`);
+      if (!known.has(e.artifact)) return problems.push(`${at}: ${JSON.stringify(e.artifact)} is no artifact of these steps`);
+      if (e.rows) {
+        const step = resultOf(e.artifact);
+        if (!step) problems.push(`${at}: rows given for ${e.artifact}, which is not a step's result.json`);
+        for (const r of e.rows) if (step && resolvePointer(step.result, r) === undefined) problems.push(`${at}: row ${r} points at nothing in ${e.artifact}`);
+      }
+      if (e.lines) {
+        const text = artifactTexts?.get(e.artifact);
+        const count = text === undefined ? undefined : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+        if (count === undefined) problems.push(`${at}: lines of ${e.artifact}, whose text was not given to check them against`);
+        else if (e.lines[1] > count) problems.push(`${at}: lines ${e.lines.join('-')} past the end of ${e.artifact} (${count} lines)`);
+      }
+    });
+    // A cause must show where it was seen, and "ruled out" must show the figures it rests on.
+    if (f.severity === 'critical' && !f.evidence.some((e) => e.rows || e.lines)) problems.push(`findings[${i}]: a critical finding without the rows or lines that support it`);
+    if (/^ruled out\b/i.test(f.title) && !f.evidence.some((e) => e.rows || e.lines)) problems.push(`findings[${i}]: "ruled out" without the figures it rests on`);
     if (f.severity === 'critical' && !(f.next && f.next.commands.length > 0 && f.next.remedy.length > 0)) {
       problems.push(`findings[${i}]: a critical finding without a next step (commands and remedy)`);
     }

@@ -36,8 +36,12 @@ const EXPECTED: Record<string, 'public' | 'slack' | 'alertmanager' | Scope> = {
   'DELETE /v1/schedules/:name': 'schedules:write',
   'GET /v1/audit': 'admin',
   'POST /v1/chatops/slack/commands': 'slack',
+  'POST /v1/slack/events': 'slack',
   'POST /v1/chatops/slack/interactions': 'slack',
   'POST /v1/webhooks/alertmanager': 'alertmanager',
+  // Each MCP tool call is then checked as the API route it makes (test/integration/mcp.test.ts).
+  'POST /mcp': 'investigations:read',
+  'GET /mcp': 'investigations:read',
 };
 
 describe('API tokens and scopes', () => {

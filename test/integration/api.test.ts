@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVESTIGATION_ID } from '../../src/core/ids.ts';
+import { Routing } from '../../src/core/routing.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { openQueue } from '../../src/queue/open.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
@@ -37,6 +38,17 @@ describe('investigations API', () => {
     expect(got.json.requestedBy).toBe('token:admin');
   });
 
+  it('answers a symptom with the routing: the playbook, its score, the deciding words and the runners-up, also in GET', async () => {
+    const res = await sys.post('/v1/investigations', { symptom: 'mount fails with ENOSPC, errno 28, disk is full', target: { node: 'test-node' }, params: { duration: '5s' } });
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ playbook: 'enospc', routing: { playbook: 'enospc', confident: true, why: expect.stringContaining('ENOSPC') } });
+    const routing = Routing.parse(res.json.routing);
+    expect(routing.score).toBeGreaterThanOrEqual(0.5);
+    expect(routing.alternatives.length).toBeLessThanOrEqual(3);
+    const got = await sys.get(`/v1/investigations/${res.json.id}`);
+    expect(got.json.routing).toEqual(res.json.routing);
+  });
+
   it.each([
     ['no target', { playbook: 'enospc' }, ['target']],
     ['empty target', { playbook: 'enospc', target: {} }, ['target']],
@@ -46,7 +58,8 @@ describe('investigations API', () => {
     ['unknown target field', { playbook: 'enospc', target: { node: 'n1', host: 'x' } }, ['target']],
     ['unknown playbook', { playbook: 'nope', target: { node: 'n1' } }, ['playbook']],
     ['neither playbook nor symptom', { target: { node: 'n1' } }, ['playbook']],
-    ['symptom matching nothing', { symptom: 'the printer is on fire', target: { node: 'n1' } }, ['symptom']],
+    // A symptom matching nothing runs triage (test/unit/routing.test.ts); one without a word is no symptom.
+    ['symptom without words', { symptom: ' ?! ', target: { node: 'n1' } }, ['symptom']],
     ['duration too long', { playbook: 'enospc', target: { node: 'n1' }, params: { duration: '10m' } }, ['params.duration']],
     ['duration malformed', { playbook: 'cpu-profile', target: { node: 'n1' }, params: { duration: 'soon' } }, ['params.duration']],
     ['hz out of range', { playbook: 'cpu-profile', target: { node: 'n1' }, params: { hz: 100000 } }, ['params.hz']],

@@ -137,7 +137,7 @@ describe('the build', () => {
       const chunks = imports.filter((u) => u.includes('/dist/')).map((u) => u.split('/').pop()!);
       expect(chunks.some((c) => c.startsWith('api-'))).toBe(true);
       // What only the Kubernetes inventory or embedded mode needs stays unloaded (resvg, a package, is checked above).
-      for (const lazy of ['kubernetes-', 'embedded-services-']) expect(chunks.filter((c) => c.startsWith(lazy))).toEqual([]);
+      for (const lazy of ['kubernetes-', 'embedded-services-', 'streamable-http-', 'stdio-']) expect(chunks.filter((c) => c.startsWith(lazy))).toEqual([]);
       // BullMQ loads with the first enqueue (src/queue/producer.ts), none here; the storage client once the API
       // listens (entry/services.ts), which /readyz needed.
       expect(chunks.filter((c) => c.startsWith('open-'))).toEqual([]);
@@ -157,8 +157,21 @@ describe('the build', () => {
       const token = generateToken();
       writeFileSync(join(asset, 'access.yaml'), `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\n`);
       const event = apiGatewayV2Event({ method: 'GET', path: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } });
-      const script = `const { handler } = await import('./dist/lambda.mjs'); const r = await handler(${JSON.stringify(event)}, {}); process.stdout.write(JSON.stringify(r)); process.exit(0);`;
+      // Then an MCP tool call, after a mark in the log: the MCP SDK loads with the first request to /mcp, not before.
+      const mcp = apiGatewayV2Event({
+        method: 'POST',
+        path: '/mcp',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_playbooks', arguments: {} } }),
+      });
       const log = join(asset, 'imports.txt');
+      const script = [
+        `const { handler } = await import('./dist/lambda.mjs');`,
+        `const r = await handler(${JSON.stringify(event)}, {});`,
+        `(await import('node:fs')).appendFileSync(${JSON.stringify(log)}, 'MARK\\n');`,
+        `const m = await handler(${JSON.stringify(mcp)}, {});`,
+        `process.stdout.write(JSON.stringify([r, m])); process.exit(0);`,
+      ].join(' ');
       const r = spawnSync(NODE, ['--import', LOG_IMPORTS, '--input-type=module', '-e', script], {
         cwd: asset,
         encoding: 'utf8',
@@ -166,14 +179,19 @@ describe('the build', () => {
         timeout: 60_000,
       });
       expect(r.status, r.stderr).toBe(0);
-      const answer = JSON.parse(r.stdout) as { statusCode: number; body: string };
-      expect(answer.statusCode, answer.body).toBe(200);
-      const names = (JSON.parse(answer.body) as { items: { name: string }[] }).items.map((p) => p.name);
+      const [answer, mcpAnswer] = JSON.parse(r.stdout) as { statusCode: number; body: string }[];
+      expect(answer!.statusCode, answer!.body).toBe(200);
+      expect(mcpAnswer!.statusCode, mcpAnswer!.body).toBe(200);
+      const tool = JSON.parse(mcpAnswer!.body) as { result: { content: { text: string }[] } };
+      expect((JSON.parse(tool.result.content[0]!.text) as { playbooks: unknown[] }).playbooks.length).toBeGreaterThan(3);
+      const names = (JSON.parse(answer!.body) as { items: { name: string }[] }).items.map((p) => p.name);
       expect(names).toEqual(expect.arrayContaining(readdirSync(join(ROOT, 'playbooks')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''))));
       // A cold start that answers from Redis and the playbooks parses neither BullMQ nor the AWS SDK (issue #13).
-      const chunks = readFileSync(log, 'utf8').trim().split('\n').filter((u) => u.includes('/dist/')).map((u) => u.split('/').pop()!);
+      const [cold, later] = readFileSync(log, 'utf8').split('MARK\n').map((part) => part.trim().split('\n').filter((u) => u.includes('/dist/')).map((u) => u.split('/').pop()!));
+      const chunks = cold!;
       expect(chunks).toContain('lambda.mjs');
-      expect(chunks.filter((c) => /^lambda-(open|s3-client)-/.test(c))).toEqual([]);
+      expect(chunks.filter((c) => /^lambda-(open|s3-client|streamable-http)-/.test(c))).toEqual([]);
+      expect(later!.filter((c) => c.startsWith('lambda-streamable-http-'))).toHaveLength(1);
       expect(readdirSync(join(asset, 'dist')).filter((c) => /^lambda-(open|s3-client)-/.test(c))).toHaveLength(2);
     } finally {
       rmSync(asset, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { RequesterRateLimiter } from '../../src/intake/rate-limit.ts';
 import { startInvestigation, type IntakeDeps } from '../../src/intake/start.ts';
 import { createLogger } from '../../src/log.ts';
 import { NotifyTargets } from '../../src/notify/targets.ts';
-import { loadPlaybooks } from '../../src/playbooks/load.ts';
+import { compilePlaybook } from '../../src/playbooks/compile.ts';
+import { loadPlaybooks, toolCatalogue } from '../../src/playbooks/load.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { openQueue } from '../../src/queue/open.ts';
@@ -115,15 +116,22 @@ describe('startInvestigation', () => {
     expect((await unlimited.leftBehind()).records).toHaveLength(3);
   });
 
-  it('4. playbook selection: a symptom picks the playbook, an unknown one is refused naming the field', async () => {
-    const { deps, leftBehind } = intake(5);
-    expect((await start(deps, writer, ENOSPC)).playbook).toBe('enospc');
+  it('4. playbook selection: a symptom picks the playbook and says why, one matching nothing runs triage, one without words is refused', async () => {
+    // A stand-in triage playbook, so this does not depend on playbooks/triage.yaml: routing picks triage by name.
+    const triage = compilePlaybook('name: triage\ntitle: t\ndescription: d\nsteps: [{ id: errors, tool: syscount, title: Failing syscalls }]\n', 'test:triage', toolCatalogue());
+    const { deps, leftBehind } = intake(5, { playbooks: [...playbooks.filter((p) => p.name !== 'triage'), triage] });
+    const enospc = await start(deps, writer, ENOSPC);
+    expect(enospc).toMatchObject({ playbook: 'enospc', routing: { playbook: 'enospc', confident: true, why: expect.stringContaining('no space left') } });
+    expect((await deps.records.find(enospc.id))?.routing).toEqual(enospc.routing);
     expect((await start(deps, writer, { symptom: 'where does the CPU go', target: { pid: 4242 }, params: {} })).playbook).toBe('cpu-profile');
-    expect((await start(deps, writer, { playbook: 'runqlat', symptom: 'writes fail with ENOSPC', target: { pid: 1 }, params: {} })).playbook).toBe('runqlat');
-    const unknown = await rejection(start(deps, writer, { symptom: 'the printer is on fire', target: { pid: 1 }, params: {} }));
-    expect(unknown).toBeInstanceOf(ValidationError);
-    expect((unknown as ValidationError).errors.map((e) => e.path)).toEqual(['symptom']);
-    expect((await leftBehind()).records).toHaveLength(3);
+    const named = await start(deps, writer, { playbook: 'runqlat', symptom: 'writes fail with ENOSPC', target: { pid: 1 }, params: {} });
+    expect(named.routing).toEqual({ playbook: 'runqlat', score: 1, confident: true, why: 'named', alternatives: [] });
+    const unmatched = await start(deps, writer, { symptom: 'the printer is on fire', target: { pid: 1 }, params: {} });
+    expect(unmatched).toMatchObject({ playbook: 'triage', routing: { playbook: 'triage', confident: false } });
+    const wordless = await rejection(start(deps, writer, { symptom: ' ?! ', target: { pid: 1 }, params: {} }));
+    expect(wordless).toBeInstanceOf(ValidationError);
+    expect((wordless as ValidationError).errors.map((e) => e.path)).toEqual(['symptom']);
+    expect((await leftBehind()).records).toHaveLength(4);
   });
 
   it('5. record, enqueue, audit: a start leaves the queued record, its job, its notify targets and the audit entry', async () => {

@@ -45,6 +45,7 @@ describe('access policy', () => {
     expect(accessFor('DELETE', '/v1/schedules/nightly')).toBe('schedules:write');
     expect(accessFor('HEAD', '/v1/nodes')).toBe('investigations:read');
     expect(accessFor('POST', '/v1/chatops/slack/commands')).toBe('slack');
+    expect(accessFor('POST', '/v1/slack/events')).toBe('slack');
     expect(accessFor('GET', '/openapi.json')).toBe('public');
     expect(accessFor('PUT', '/v1/investigations')).toBe('admin');
     expect(accessFor('GET', '/v1/something-new')).toBe('admin');

@@ -178,6 +178,17 @@ describe('signed links', () => {
     expect(out).toContain('href="https://elsewhere/x"');
     expect(out).toContain('href="#top"');
   });
+
+  it('sign an evidence link that opens one part of an artifact, keeping the part it asks for', () => {
+    const signer = new LinkSigner(secret, 'https://th.example', 3600);
+    const art = `/v1/investigations/${ID}/artifacts/errors/n1/result.json`;
+    const out = signer.signReportLinks(`<a href="${art}?pointer=%2Frows%2F3">e</a>`, ID, 2000);
+    const signed = /href="([^"]+)"/.exec(out)![1]!.replace(/&amp;/g, '&');
+    const q = new URLSearchParams(signed.split('?')[1]);
+    expect(signed.split('?')[0]).toBe(art);
+    expect(q.get('pointer')).toBe('/rows/3');
+    expect(verifySignedPath(secret, art, q.get('exp') ?? undefined, q.get('sig') ?? undefined, 1999)).toEqual({ ok: true });
+  });
 });
 
 describe('access policy and loopback', () => {

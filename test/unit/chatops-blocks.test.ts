@@ -79,6 +79,27 @@ describe('ackMessage', () => {
     expectWithinSlackLimits(msg);
   });
 
+  it('says why the playbook was chosen: the deciding words, the score and the runners-up', () => {
+    const routing = {
+      playbook: 'enospc',
+      score: 0.82,
+      confident: true,
+      why: 'ENOSPC, mount',
+      alternatives: [{ playbook: 'file-errors', score: 0.31, why: 'open' }],
+    };
+    const msg = ackMessage({ id: 'inv_01j9z3k4m5n6p7q8r9s0t1v2w3', playbook: 'enospc', target: { node: 'n1' }, routing });
+    expect(types(msg)).toEqual(['section', 'context']);
+    expect(texts(msg)).toContain('→ enospc (0.82): ENOSPC, mount; also: file-errors 0.31');
+    expect(msg.text).toBe('Queued inv_01j9z3k4m5n6p7q8r9s0t1v2w3: enospc on node=n1. → enospc (0.82): ENOSPC, mount; also: file-errors 0.31');
+    const triage = ackMessage({
+      id: 'inv_01j9z3k4m5n6p7q8r9s0t1v2w3',
+      playbook: 'triage',
+      routing: { playbook: 'triage', score: 0, confident: false, why: 'no playbook reached 0.50; closest: cpu-profile 0.20 (slow) <b>', alternatives: [] },
+    });
+    expect(texts(triage)).toContain('→ triage (0.00): no playbook reached 0.50; closest: cpu-profile 0.20 (slow) &lt;b&gt;');
+    expectWithinSlackLimits(triage);
+  });
+
   it('says "all nodes" without a target and has no context without extra', () => {
     const msg = ackMessage({ id: 'inv_01j9z3k4m5n6p7q8r9s0t1v2w3', playbook: 'health-sweep' });
     expect(msg.text).toBe('Queued inv_01j9z3k4m5n6p7q8r9s0t1v2w3: health-sweep on all nodes');
@@ -120,7 +141,7 @@ describe('finalMessage', () => {
     });
     expect(sections(msg)[0]).toBe('*mount(2) fails: mount namespace of pid 4242 holds 99990 mounts, limit fs.mount-max=100000*');
     expect(sections(msg)[1]).toBe(
-      ':red_circle: _critical_ *Mount namespace of pid 4242 (containerd-shim) holds 99990 mounts: 100% of fs.mount-max*\n' +
+      ':red_circle: _critical · medium confidence_ *Mount namespace of pid 4242 (containerd-shim) holds 99990 mounts: 100% of fs.mount-max*\n' +
         'fs.mount-max is 100000; at the limit every mount(2) in this namespace fails with ENOSPC. Mount points repeated most: /var/lib/kubelet/pods ×41210, /run/containerd ×12001.\n' +
         '*Next:*\n```\nfindmnt -N 4242 | wc -l\ncat /proc/4242/mountinfo | wc -l\n```\n' +
         '*Fix:* Find what keeps adding MS_BIND|MS_REC mounts that propagate into this namespace (docker cp into a container with a bind-mounted host path is a known cause); raising fs.mount-max is only a stopgap.\n' +
@@ -129,10 +150,10 @@ describe('finalMessage', () => {
     );
     // Markup characters from the investigation are escaped, not interpreted.
     expect(sections(msg)[2]).toBe(
-      ':warning: _warning_ *mount fails with ENOSPC 1,204 times in 30s*\nrunc &lt;pid 5120&gt; in shop/cart-7d9f: 1,204 &amp; counting\n' +
+      ':warning: _warning · high confidence_ *mount fails with ENOSPC 1,204 times in 30s*\nrunc &lt;pid 5120&gt; in shop/cart-7d9f: 1,204 &amp; counting\n' +
         '*Evidence:* <https://tracehound.example/v1/investigations/inv_01j9z3k4m5n6p7q8r9s0t1v2w3/artifacts/errors/node-17/result.json?exp=1&amp;sig=e|errors/node-17/result.json>',
     );
-    expect(sections(msg)[3]).toBe(':information_source: _info_ *Most mounts are bind mounts*\n97% of the mounts are bind mounts of /var/lib/kubelet/pods');
+    expect(sections(msg)[3]).toBe(':information_source: _info · high confidence_ *Most mounts are bind mounts*\n97% of the mounts are bind mounts of /var/lib/kubelet/pods');
     expect(sections(msg)[4]).toBe('*Not looked at:*\n• mount-path on node-17 could not run: the kernel has no function_graph tracer');
     const ctx = msg.blocks[6];
     expect(ctx).toEqual({
@@ -225,7 +246,8 @@ describe('finalMessage', () => {
             severity: 'critical',
             title: 't'.repeat(500),
             detail: 'detail & <x> '.repeat(400),
-            evidence: names,
+            confidence: { level: 'low', reason: 'reason & '.repeat(50) },
+            evidence: names.map((artifact, i) => ({ artifact, rows: [`/rows/${i}`] })),
             next: { commands: Array.from({ length: 7 }, (_, i) => `cmd-${i} ${'`a` & '.repeat(100)}`), remedy: 'fix & '.repeat(300) },
           },
         ],
@@ -239,7 +261,7 @@ describe('finalMessage', () => {
     expect([...text.matchAll(/<(https:[^|>]+)\|([^>]+)>/g)].map((m) => m[1])).toEqual([url(0), url(1), url(2)]);
     expect(text).toContain(' +6 more in the report');
     expect(text).toContain('# +3 more in the report\n```');
-    expect(text).toMatch(/^:red_circle: _critical_ \*t+…\*\ndetail &amp; &lt;x&gt; [^\n]*…\n\*Next:\*\n```\ncmd-0 /);
+    expect(text).toMatch(/^:red_circle: _critical · low confidence_ \*t+…\*\ndetail &amp; &lt;x&gt; [^\n]*…\n\*Next:\*\n```\ncmd-0 /);
     // Backquotes inside a command cannot close the code block.
     expect(text.split('```')).toHaveLength(3);
     expect(msg.text.length).toBeLessThanOrEqual(LIMITS.fallbackText);

@@ -8,7 +8,7 @@ import { FilesystemUsageResult, type FilesystemEntry } from '../../bpf/procfs/fi
 import { InotifyWatchesResult, type InotifyWatchesResult as Watches } from '../../bpf/procfs/inotify-watches/result.ts';
 import { MountNamespacesResult, type MountNamespace } from '../../bpf/procfs/mount-namespaces/result.ts';
 import { MountRefusalsResult } from '../../bpf/bpftrace/mount-refusals/result.ts';
-import type { Investigation, Step } from '../../src/core/investigation.ts';
+import type { Finding, Investigation, Step } from '../../src/core/investigation.ts';
 import { PlaybookDoc } from '../../src/playbooks/schema.ts';
 import type { Playbook } from '../../src/playbooks/playbook.ts';
 import { SyscountResult, type SyscountRow } from '../../bpf/bpftrace/syscount/result.ts';
@@ -129,14 +129,21 @@ describe('enospc findings at their edges', async () => {
 
   it('names what count_mounts refused, per mount namespace, and says what a tracepoint count proves', () => {
     const base = [errors([row({ syscall: 'mount', comm: 'mount', pid: 4250 })])];
-    const byKprobe = summarize([...base, refusals('kprobe')]).findings.find((f) => f.evidence.includes('refusals/node-17/result.json'));
+    const fromRefusals = (f: Finding) => f.evidence.some((e) => e.artifact === 'refusals/node-17/result.json');
+    const byKprobe = summarize([...base, refusals('kprobe')]).findings.find(fromRefusals);
     expect(byKprobe).toMatchObject({ severity: 'critical', title: 'count_mounts refused 24 mounts in mount namespace 4026532156' });
+    // The kernel's own check refused them: as sure as it gets, pointing at that namespace's row.
+    expect(byKprobe!.confidence).toEqual({ level: 'high', reason: 'the kernel said it: count_mounts, its fs.mount-max check, refused 24 mounts in this namespace' });
+    expect(byKprobe!.evidence[0]).toMatchObject({ artifact: 'refusals/node-17/result.json', rows: ['/namespaces/0'] });
     expect(byKprobe!.detail).toContain("count_mounts is the kernel's fs.mount-max check: every refusal here is the limit.");
     expect(byKprobe!.detail).toContain('By mount (pids 210, 214): 24 refused, 0 allowed.');
     expect(byKprobe!.detail).toContain('None was allowed in the window.');
     expect(byKprobe!.next?.commands).toEqual(['lsns -t mnt | grep 4026532156', 'sysctl fs.mount-max']);
-    const byTracepoint = summarize([...base, refusals('tracepoint')]).findings.find((f) => f.evidence.includes('refusals/node-17/result.json'));
+    const byTracepoint = summarize([...base, refusals('tracepoint')]).findings.find(fromRefusals);
     expect(byTracepoint!.title).toBe('mount(2) failed with ENOSPC 24 times in mount namespace 4026532156');
+    // mount(2) failing with ENOSPC is the limit in practice, but inferred: one level down, saying why.
+    expect(byTracepoint!.confidence.level).toBe('medium');
+    expect(byTracepoint!.confidence.reason).toContain('that it is fs.mount-max is inferred');
     expect(byTracepoint!.detail).toContain('this kernel has no kprobes for count_mounts itself');
   });
 
@@ -174,10 +181,18 @@ describe('enospc findings at their edges', async () => {
       errors([row({ syscall: 'mount', comm: 'mount' })]),
       mounts([namespace({ nearLimit: false, mounts: 20, usedShare: 20 / 63 }), namespace({ ns: 5, pid: 999, comm: 'other', focus: false, focusPids: [] })]),
     ]);
-    expect(elsewhere.headline).toMatch(/^mount\(2\) failed with ENOSPC 48 times/);
+    // The failures are seen, their usual cause is not there: the headline says so instead of guessing one.
+    expect(elsewhere.headline).toBe('mount(2) fails with ENOSPC (48 times in mount), but no cause was found: no mount namespace near fs.mount-max');
     expect(elsewhere.findings.map((f) => [f.severity, f.title.slice(0, 40)])).toEqual([
       ['critical', 'mount(2) fails with ENOSPC (48 times)'],
       ['warning', 'Another mount namespace on this node is '],
+      ['info', 'Ruled out: no mount namespace of the tar'],
+    ]);
+    const ruledOut = elsewhere.findings[2]!;
+    expect(ruledOut.title).toBe('Ruled out: no mount namespace of the target is near fs.mount-max=63');
+    expect(ruledOut.detail).toContain('The largest holds 20 mounts of 2 namespaces read on the node');
+    expect(ruledOut.evidence).toEqual([
+      { artifact: 'mounts/node-17/result.json', rows: ['/mountMax', '/totalNamespaces', '/nearLimitNamespaces'], quote: expect.stringContaining('"/mountMax":63') },
     ]);
   });
 
@@ -188,7 +203,12 @@ describe('enospc findings at their edges', async () => {
     expect(s.findings[0]).toMatchObject({ severity: 'critical', title: '/tmp/full (tmpfs) is full' });
     expect(s.findings[0]!.detail).toBe('1.0 MiB of 1.0 MiB used, 0 B available; 10 of 1,000 inodes used. The failing writes go to /tmp/full/y.');
     expect(s.findings[0]!.next?.commands[0]).toBe('nsenter -t 4242 -m df -h /tmp/full');
-    expect(s.findings[0]!.evidence).toEqual(['filesystems/node-17/raw.json', 'filesystems/node-17/result.json', 'errors/node-17/raw.json', 'errors/node-17/result.json']);
+    // The full filesystem's row and the failing writes' row, each quoted; the kernel refused writes to a file on it.
+    expect(s.findings[0]!.evidence).toEqual([
+      { artifact: 'filesystems/node-17/result.json', rows: ['/filesystems/0'], quote: expect.stringContaining('"mountPoint":"/tmp/full"') },
+      { artifact: 'errors/node-17/result.json', rows: ['/rows/0'], quote: expect.stringContaining('"path":"/tmp/full/y"') },
+    ]);
+    expect(s.findings[0]!.confidence).toEqual({ level: 'high', reason: 'the kernel returned ENOSPC to writes to /tmp/full/y, on this filesystem, and statfs reports it full' });
     expect(s.findings[1]!.detail).toBe('- app (pid 4242, cgroup /app, node node-17): 48 times, on /tmp/full/y (fd 3)');
   });
 

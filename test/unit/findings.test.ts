@@ -37,7 +37,13 @@ describe('syscall error findings', () => {
     expect(s.findings[1]!.next?.commands).toContain('sysctl fs.mount-max');
     expect(s.findings[1]!.next?.commands).toContain('wc -l < /proc/400/mountinfo');
     expect(s.findings[1]!.next?.remedy).toMatch(/MNT_DETACH.*stopgap/s);
-    expect(s.findings[0]!.evidence).toEqual(['errors/node-17/result.json']);
+    // The rows of the failing calls themselves: the kernel returned the errno to them, so the finding is sure.
+    expect(s.findings[0]!.evidence).toEqual([{ artifact: 'errors/node-17/result.json', rows: ['/rows/0', '/rows/1'], quote: expect.stringContaining('"comm":"writer"') }]);
+    expect(s.findings[1]!.evidence).toMatchObject([{ artifact: 'errors/node-17/result.json', rows: ['/rows/2'] }]);
+    expect(s.findings[0]!.confidence).toEqual({
+      level: 'high',
+      reason: "the kernel returned ENOSPC to 1,234 write(2) calls of the target's processes, counted at the syscall's exit",
+    });
   });
 
   it('names the file a failing write went to, or says its descriptor was closed', () => {
@@ -72,6 +78,16 @@ describe('syscall error findings', () => {
   it('says plainly when nothing failed, and when the capture itself failed', () => {
     const none = summarizeSyscallErrors({ stepId: 'errors', errno: 'ENOSPC', durationText: '5s', steps: [step('errors', 'syscount', syscount([]))] });
     expect(none.headline).toBe('No syscall failed with ENOSPC on node-17 during the 5s capture');
+    // What was ruled out, with the figures it rests on.
+    expect(none.findings).toEqual([
+      {
+        severity: 'info',
+        title: 'Ruled out: no syscall of the target failed with ENOSPC in 5s',
+        detail: expect.stringContaining("The kernel counted every syscall exit of the target's processes for 5s on node-17: none failed with ENOSPC."),
+        confidence: { level: 'high', reason: 'counted in the kernel at every syscall exit of the target for the whole capture: 0 failing calls' },
+        evidence: [{ artifact: 'errors/node-17/result.json', rows: ['/totalEvents', '/rows'], quote: '{"/totalEvents":0,"/rows":[]}' }],
+      },
+    ]);
     const failed = summarizeSyscallErrors({
       stepId: 'errors', errno: 'ENOSPC', durationText: '5s',
       steps: [step('errors', 'syscount', undefined, { status: 'failed', reason: 'bpftrace unavailable: not found' })],
@@ -98,6 +114,21 @@ describe('cpu profile findings', () => {
     // crunch_alpha: 0.6*300/400 = 0.45; memcpy: (0.1*300 + 0.9*100)/400 = 0.3
     expect(s.headline).toBe('Hottest function on node-17, node-18: crunch_alpha — 45% of 400 samples on CPU itself (45% with callees)');
     expect(s.findings[0]!.detail.split('\n')).toEqual(['1. crunch_alpha — self 45%, total 45%', '2. memcpy — self 30%, total 30%']);
+    // 400 samples are a glimpse: the ranking is a hint, and says so.
+    expect(s.findings[0]!.confidence).toEqual({ level: 'low', reason: 'a hint: only 400 samples on CPU, too few to rank functions firmly' });
+    expect(s.findings[0]!.evidence).toEqual([
+      { artifact: 'cpu/node-17/result.json', rows: ['/topFunctions/0', '/topFunctions/1'], quote: expect.stringContaining('crunch_alpha') },
+      { artifact: 'cpu/node-18/result.json', rows: ['/topFunctions/0'], quote: '{"name":"memcpy","self":0.9,"total":0.9}' },
+    ]);
+  });
+
+  it('rates a profile by its samples and how much one function holds', () => {
+    const rate = (samples: number, self: number) =>
+      summarizeCpuProfile({ stepId: 'cpu', durationText: '30s', steps: [step('cpu', 'profile', profile(samples, [['f', self, self]]))] }).findings[0]!.confidence;
+    expect(rate(5000, 0.4)).toEqual({ level: 'high', reason: '5,000 samples with 40% in one function: a measured share, not an inference' });
+    expect(rate(5000, 0.05)).toEqual({ level: 'medium', reason: '5,000 samples; the hottest function holds 5.0% of them on CPU itself' });
+    expect(rate(800, 0.9).level).toBe('medium');
+    expect(rate(120, 0.9).level).toBe('low');
   });
 
   it('says how much of the profile has no symbols, when that is a lot', () => {
@@ -119,12 +150,23 @@ describe('report.md', () => {
       id: 'inv_01234567890123456789012345', status: 'succeeded', playbook: 'enospc', target: { cgroup: '/app' }, params: {},
       createdAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:11.000Z', requestedBy: 'slack:U1',
       steps: [step('errors', 'syscount', {}, { startedAt: '2026-01-01T00:00:00.500Z', finishedAt: '2026-01-01T00:00:10.500Z', artifacts: ['errors/node-17/raw.json'], reason: 'a|b' })],
-      summary: { headline: 'write(2) failed', findings: [{ severity: 'critical', title: 'T', detail: 'D', evidence: ['errors/node-17/raw.json'] }], notes: [] },
+      summary: {
+        headline: 'write(2) failed',
+        findings: [
+          {
+            severity: 'critical', title: 'T', detail: 'D', confidence: { level: 'high', reason: 'the kernel said so' },
+            evidence: [{ artifact: 'errors/node-17/raw.json' }, { artifact: 'errors/node-17/result.json', rows: ['/rows/0'], quote: '{"syscall":"write"}' }],
+          },
+        ],
+        notes: [],
+      },
       artifacts: [],
     };
     const md = renderReportMarkdown(inv);
     expect(md).toContain('**write(2) failed**');
     expect(md).toContain('### [critical] T');
+    expect(md).toContain('Confidence: **high** — the kernel said so');
+    expect(md).toContain('- `errors/node-17/result.json` — row /rows/0: `{"syscall":"write"}`');
     expect(md).toContain('| errors | syscount | node-17 | succeeded | 10.0 s | a\\|b |');
     expect(md).toContain('- errors/node-17/raw.json');
     expect(md).toContain('- Target: cgroup=/app');

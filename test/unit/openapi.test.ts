@@ -65,6 +65,17 @@ describe('OpenAPI document', () => {
     expect((doc.components.schemas.InvestigationRequest as { required?: string[] }).required ?? []).not.toContain('params');
   });
 
+  it('documents the routing a started investigation answers with', () => {
+    const doc = openApiDocument(ROUTES) as unknown as Doc;
+    const accepted = doc.paths['/v1/investigations']!.post!.responses['202']!.content!['application/json']!.schema as {
+      required: string[];
+      properties: { routing: { required: string[]; properties: { alternatives: { maxItems: number } } } };
+    };
+    expect(accepted.required).toContain('routing');
+    expect(accepted.properties.routing.required.sort()).toEqual(['alternatives', 'confident', 'playbook', 'score', 'why']);
+    expect(accepted.properties.routing.properties.alternatives.maxItems).toBe(3);
+  });
+
   it('has every route of the table, and every reference resolves', () => {
     const doc = openApiDocument(ROUTES) as unknown as Doc;
     const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));

@@ -47,6 +47,7 @@ findings:
     severity: warning
     title: 'errors seen'
     detail: 'see the counts'
+    confidence: { level: high, reason: counted }
     evidence: [errors]
 `,
   'parts.yaml',

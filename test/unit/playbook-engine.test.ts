@@ -58,16 +58,24 @@ findings:
     severity: critical
     title: 'namespace of pid {{ item.pid }} holds {{ item.mounts }} mounts'
     detail: 'limit fs.mount-max={{ steps.mounts.result.mountMax }}'
-    evidence: [mounts]
+    confidence:
+      level: { expr: 'item.mounts >= steps.mounts.result.mountMax ? "high" : "medium"' }
+      reason: '{{ item.mounts >= steps.mounts.result.mountMax ? "at" : "near" }} the limit'
+    evidence:
+      - { step: mounts, rows: namespaces, where: row.pid == item.pid }
+      - { step: mounts, fields: [mountMax] }
+      - errors
     next:
       commands: ['findmnt -N {{ string(item.pid) }}', '   ']
       remedy: 'unmount   the leaked mounts of {{ shell("/tmp/a b") }} .'
   - when: has(steps.mounts.result)
     severity: info
     title: '{{ steps.mounts.result.totalNamespaces }} namespaces'
+    confidence: { level: high, reason: counted }
   - when: has(steps.mounts.result)
     severity: warning
     title: 'a warning listed after the critical one'
+    confidence: { level: low, reason: a hint }
 headline:
   - when: has(steps.mounts.result) && steps.mounts.result.namespaces[0].mounts >= steps.mounts.result.mountMax
     text: 'mount(2) fails: mount namespace of pid {{ steps.mounts.result.namespaces[0].pid }} holds {{ steps.mounts.result.namespaces[0].mounts }} mounts, limit fs.mount-max={{ steps.mounts.result.mountMax }}'
@@ -123,20 +131,39 @@ describe('playbook engine', () => {
     expect(d).toEqual({ action: 'skip', reason: 'tracer function_graph not available on kernel 6.18.44 (available_tracers: nop); fallback syscount: bpftrace unavailable: not installed' });
   });
 
-  it('turns results into findings in severity order, with evidence as artifact names and the next step', () => {
+  it('turns results into findings in severity order, with their confidence, the rows that support them and the next step', () => {
     const artifacts = ['mounts/n1/raw.json', 'mounts/n1/result.json'];
     const steps = [
-      step('errors', { rows: [{ syscall: 'mount', pid: 311 }] }),
-      step('mounts', { mountMax: 100_000, totalNamespaces: 2, namespaces: [{ pid: 311, mounts: 100_000 }, { pid: 1, mounts: 31 }] }, { artifacts }),
+      step('errors', { rows: [{ syscall: 'mount', pid: 311 }] }, { artifacts: ['errors/n1/raw.json', 'errors/n1/result.json'] }),
+      step('mounts', { mountMax: 100_000, totalNamespaces: 3, namespaces: [{ pid: 311, mounts: 100_000 }, { pid: 1, mounts: 31 }, { pid: 312, mounts: 95_000 }] }, { artifacts }),
     ];
     const s = p.summarize({ investigation: inv(steps), params, steps });
     expect(s.headline).toBe('mount(2) fails: mount namespace of pid 311 holds 100,000 mounts, limit fs.mount-max=100,000');
-    expect(s.findings.map((f) => f.severity)).toEqual(['critical', 'warning', 'info']);
+    expect(s.findings.map((f) => f.severity)).toEqual(['critical', 'critical', 'warning', 'info']);
+    expect(s.findings.map((f) => f.confidence)).toEqual([
+      { level: 'high', reason: 'at the limit' },
+      { level: 'medium', reason: 'near the limit' },
+      { level: 'low', reason: 'a hint' },
+      { level: 'high', reason: 'counted' },
+    ]);
+    // Each item's own row (a pointer into result.json), the figures it quotes, and a whole step's artifacts.
+    expect(s.findings[1]!.evidence).toEqual([
+      { artifact: 'mounts/n1/result.json', rows: ['/namespaces/2'], quote: '{"pid":312,"mounts":95000}' },
+      { artifact: 'mounts/n1/result.json', rows: ['/mountMax'], quote: '{"/mountMax":100000}' },
+      { artifact: 'errors/n1/raw.json' },
+      { artifact: 'errors/n1/result.json' },
+    ]);
     expect(s.findings[0]).toEqual({
       severity: 'critical',
       title: 'namespace of pid 311 holds 100,000 mounts',
       detail: 'limit fs.mount-max=100,000',
-      evidence: artifacts,
+      confidence: { level: 'high', reason: 'at the limit' },
+      evidence: [
+        { artifact: 'mounts/n1/result.json', rows: ['/namespaces/0'], quote: '{"pid":311,"mounts":100000}' },
+        { artifact: 'mounts/n1/result.json', rows: ['/mountMax'], quote: '{"/mountMax":100000}' },
+        { artifact: 'errors/n1/raw.json' },
+        { artifact: 'errors/n1/result.json' },
+      ],
       // Blank commands are dropped; runs of spaces and a space before punctuation are tidied; quoted as a shell word.
       next: { commands: ['findmnt -N 311'], remedy: "unmount the leaked mounts of '/tmp/a b'." },
     });
@@ -155,7 +182,9 @@ describe('playbook engine', () => {
     expect(text).not.toContain('not needed');
     expect(text).not.toContain('mounts');
     expect(s.notes).toEqual(['graph on n1 could not run: bpftrace unavailable: not installed']);
-    expect(s.findings).toEqual([{ severity: 'warning', title: 't failed on n2', detail: 'agent error: boom', evidence: [] }]);
+    expect(s.findings).toEqual([
+      { severity: 'warning', title: 't failed on n2', detail: 'agent error: boom', confidence: { level: 'high', reason: 'the agent reported the capture failed' }, evidence: [] },
+    ]);
     // Records written before \`skip\` existed said "condition not met: …" for the same thing.
     const old = [step('mounts', undefined, { status: 'skipped', reason: 'condition not met: has(steps.errors.result)' })];
     expect(p.summarize({ investigation: inv(old), params, steps: old })).toMatchObject({ findings: [], notes: [] });
@@ -200,8 +229,57 @@ describe('playbook validation', () => {
     expect(fails(base(`${step}  - { id: b, tool: syscount, title: y, when: "true" }\n`))).toEqual([{ path: 'steps[1].notNeeded', message: expect.stringContaining('in words') }]);
     expect(fails(base(`${step}  - { id: b, tool: syscount, title: y, notNeeded: never }\n`))).toEqual([{ path: 'steps[1].notNeeded', message: expect.stringContaining('only a step with `when`') }]);
     const rule = (r: string) => base(step, '').replace('steps:', `findings:\n  - ${r}\nsteps:`);
-    expect(fails(rule('{ when: "true", severity: critical, title: t }'))).toEqual([{ path: 'findings[0].next', message: expect.stringContaining('what to do next') }]);
-    expect(fails(rule('{ when: "true", severity: info, title: t, evidence: [nope] }'))).toEqual([{ path: 'findings[0].evidence[0]', message: 'no step "nope" in this playbook' }]);
+    const sure = 'confidence: { level: high, reason: r }';
+    expect(fails(rule(`{ when: "true", severity: critical, title: t, ${sure}, evidence: [{ step: a, fields: [total] }] }`))).toEqual([
+      { path: 'findings[0].next', message: expect.stringContaining('what to do next') },
+    ]);
+    expect(fails(rule(`{ when: "true", severity: info, title: t, ${sure}, evidence: [nope] }`))).toEqual([{ path: 'findings[0].evidence[0]', message: 'no step "nope" in this playbook' }]);
+  });
+
+  it('wants every finding rule to say how sure it is and a cause to point at its rows, naming each problem by its path', () => {
+    const step = '  - { id: a, tool: syscount, title: x }\n';
+    const rule = (r: string) => base(step, '').replace('steps:', `findings:\n  - ${r}\nsteps:`);
+    const next = 'next: { commands: [c], remedy: r }';
+    expect(fails(rule('{ when: "true", severity: info, title: t }'))).toEqual([{ path: 'findings[0].confidence', message: expect.stringContaining('how sure it is') }]);
+    expect(fails(rule(`{ when: "true", severity: critical, title: t, confidence: { level: high, reason: r }, evidence: [a], ${next} }`))).toEqual([
+      { path: 'findings[0].evidence', message: expect.stringContaining('rows or fields that support it') },
+    ]);
+    const problems = fails(
+      rule(
+        '{ when: "true", severity: warning, title: t, confidence: { level: { expr: "1 +" }, reason: "{{ nope" }, ' +
+          'evidence: [{ step: zz, rows: rows }, { step: a, where: "row.x == 1" }, { step: a, rows: rows, fields: [total] }, { step: a, rows: rows, where: "row.(" }] }',
+      ),
+    );
+    expect(problems.map((p) => p.path)).toEqual([
+      'findings[0].evidence[0].step',
+      'findings[0].evidence[1].where',
+      'findings[0].evidence[2].fields',
+      'findings[0].evidence[3].where',
+      'findings[0].confidence.level.expr',
+      'findings[0].confidence.reason',
+    ]);
+    expect(problems[0]!.message).toBe('no step "zz" in this playbook');
+    expect(problems[1]!.message).toContain('give the list it picks from in `rows`');
+    // A level that is not high, medium or low is refused by the schema, with its path.
+    expect(fails(rule('{ when: "true", severity: info, title: t, confidence: { level: certain, reason: r } }'))[0]!.path).toBe('findings.0');
+  });
+
+  it('tells a computed level that is no level as a finding about the rule, not as a guess', () => {
+    const yaml = base('  - { id: a, tool: syscount, title: x }\n').replace(
+      'steps:',
+      'findings:\n  - { when: "true", severity: info, title: t, confidence: { level: { expr: \'"sure"\' }, reason: r } }\nsteps:',
+    );
+    const pb = compilePlaybook(yaml, 'x.yaml', tools);
+    const s = pb.summarize({ investigation: inv([]), params: {}, steps: [] });
+    expect(s.findings).toEqual([
+      {
+        severity: 'warning',
+        title: 'playbook rule findings[0] could not be evaluated',
+        detail: 'findings[0].confidence.level gave "sure"; expected "high", "medium" or "low"',
+        confidence: { level: 'high', reason: 'the playbook engine reported the error itself' },
+        evidence: [],
+      },
+    ]);
   });
 
   it('loads every playbook in playbooks/', async () => {

@@ -33,6 +33,8 @@ describe('RedisKeys', () => {
       scheduleRuns: 'th:schedule-runs:inv_01jz8k3m4n5p6q7r8s9t0v1w2x',
       notifyTargets: 'th:notify:inv_01jz8k3m4n5p6q7r8s9t0v1w2x',
       notifyPosts: 'th:notify:inv_01jz8k3m4n5p6q7r8s9t0v1w2x:posts',
+      alertThread: 'th:alert-thread:inv_01jz8k3m4n5p6q7r8s9t0v1w2x',
+      alertThreadInvestigations: 'th:alert-thread:inv_01jz8k3m4n5p6q7r8s9t0v1w2x:inv',
       audit: 'th:audit',
       node: 'th:node:inv_01jz8k3m4n5p6q7r8s9t0v1w2x',
       nodePattern: 'th:node:*',

@@ -50,13 +50,23 @@ describe('report.md', () => {
   it('links stored evidence relative to report.md, and shows evidence not stored yet as code', () => {
     // report.md is served as /v1/investigations/<id>/artifacts/report.md and stored beside the artifacts, so the
     // bare name resolves to the artifact in both places.
-    expect(md).toContain('Evidence: [mounts/node-17/result.json](mounts/node-17/result.json), `mount-calls/node-17/result.json`');
-    expect(md).toContain('Evidence: [errors/node-17/result.json](errors/node-17/result.json)');
+    // One row: the link opens just that row (the artifact route answers ?pointer=); its text is quoted.
+    expect(md).toContain(
+      [
+        'Evidence:',
+        '',
+        '- [mounts/node-17/result.json](mounts/node-17/result.json?pointer=%2Fnamespaces%2F0) — row /namespaces/0: `{"ns":4026532156,"pid":4242,"comm":"containerd-shim","mounts":99990}`',
+        '- `mount-calls/node-17/result.json`',
+      ].join('\n'),
+    );
+    expect(md).toContain('- [errors/node-17/result.json](errors/node-17/result.json) — rows /rows/0, /rows/3');
+    expect(md).toContain("Confidence: **high** — the kernel returned ENOSPC to 1,204 mount(2) calls of the target's processes, counted at the syscall's exit");
     const resolved = new URL('mounts/node-17/result.json', `http://x/v1/investigations/${shuffled.id}/artifacts/report.md`).pathname;
     expect(resolved).toBe(`/v1/investigations/${shuffled.id}/artifacts/mounts/node-17/result.json`);
   });
 
-  it('encodes what a link cannot carry as it is, and keeps backquotes from closing code', () => {
+  it('encodes what a link cannot carry as it is, and keeps backquotes from closing code, and reads a record from before confidence', () => {
+    // Stored before findings were rated: evidence as bare names, no confidence. Read as such, saying it was not rated.
     const odd = Investigation.parse({
       ...enospcSucceeded,
       summary: {
@@ -66,7 +76,8 @@ describe('report.md', () => {
       artifacts: [{ name: 'x/a b(1).json', key: 'k', contentType: 'application/json', size: 1, url: '/v1/investigations/i/artifacts/x/a b(1).json' }],
     });
     const out = renderReportMarkdown(odd);
-    expect(out).toContain('Evidence: [x/a b(1).json](x/a%20b%281%29.json), `` y/`q`.txt ``');
+    expect(out).toContain('Evidence:\n\n- [x/a b(1).json](x/a%20b%281%29.json)\n- `` y/`q`.txt ``');
+    expect(out).toContain('Confidence: **low** — not rated: recorded before findings carried their confidence');
     expect(out).toContain('````sh\necho ```\n````');
   });
 
@@ -112,8 +123,11 @@ describe('report.html', () => {
     expect(html).toContain('<p class="fix"><strong>Fix:</strong> Find what keeps adding MS_BIND|MS_REC mounts');
     // The record's own URL for a stored artifact; code, not a dead link, for one still spooled.
     expect(html).toContain(
-      `<a href="/v1/investigations/${shuffled.id}/artifacts/mounts/node-17/result.json">mounts/node-17/result.json</a> <code title="not stored yet">mount-calls/node-17/result.json</code>`,
+      `<li><a href="/v1/investigations/${shuffled.id}/artifacts/mounts/node-17/result.json?pointer=%2Fnamespaces%2F0">mounts/node-17/result.json</a> <span class="place">row /namespaces/0</span> ` +
+        '<code class="quote">{&quot;ns&quot;:4026532156,&quot;pid&quot;:4242,&quot;comm&quot;:&quot;containerd-shim&quot;,&quot;mounts&quot;:99990}</code></li>' +
+        '<li><code title="not stored yet">mount-calls/node-17/result.json</code></li>',
     );
+    expect(html).toContain('<p class="confidence conf-medium"><span class="label">Confidence</span> <strong>medium</strong> — a strong correlation:');
   });
 
   it('escapes what the investigation says', () => {

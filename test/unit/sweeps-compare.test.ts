@@ -121,6 +121,7 @@ describe('the first sweep of a schedule', () => {
         severity: 'info',
         title: 'First sweep of this schedule: baseline recorded',
         detail: 'Recorded the figures of 2 nodes (node-1, node-2); later sweeps of this schedule are compared with them. No figures from node-3.',
+        confidence: { level: 'high', reason: 'what this sweep itself saw of the nodes' },
         evidence: [],
       },
     ]);
@@ -148,7 +149,8 @@ describe('run-queue p99', () => {
         severity: 'warning',
         title: 'Run-queue p99 doubled on node-1: 1 ms → 2 ms',
         detail: 'Baseline 1 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 2 ms, 2× the baseline. Flagged at 2× the baseline or more and above 1 ms.',
-        evidence: ['runq/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'runq/node-1/result.json' }],
       },
     ]);
     expect(c.changes).toEqual([
@@ -218,7 +220,8 @@ describe('block I/O', () => {
         severity: 'warning',
         title: 'Block I/O p99 of vda write doubled on node-1: 4 ms → 8 ms',
         detail: 'Baseline 4 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 8 ms, 2× the baseline. Flagged at 2× the baseline or more and above 5 ms.',
-        evidence: ['io/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'io/node-1/result.json' }],
       },
     ]);
   });
@@ -245,7 +248,8 @@ describe('block I/O', () => {
         severity: 'warning',
         title: 'New block I/O errors on 7:0 write on node-1: 1 error',
         detail: 'Baseline 0 (median of the 2 of 2 previous sweeps that measured it on node-1); now 1. Flagged at 2× the baseline or more and 1 error more.',
-        evidence: ['io/node-1/result.json'],
+        confidence: { level: 'high', reason: 'the kernel reported these events during the sweep' },
+        evidence: [{ artifact: 'io/node-1/result.json' }],
       },
     ]);
     const erring = (errors: number) => ({ io: io({ 'vda write': { errors } }) });
@@ -264,19 +268,22 @@ describe('failing syscalls', () => {
         severity: 'critical',
         title: 'New failing syscall mmap ENOMEM on node-1: 1 failure',
         detail: 'mmap(2) failed with ENOMEM 1 time in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1. ENOMEM means a resource ran out.',
-        evidence: ['errors/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'errors/node-1/result.json' }],
       },
       {
         severity: 'critical',
         title: 'New failing syscall openat ENOSPC on node-1: 42 failures',
         detail: 'openat(2) failed with ENOSPC 42 times in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1. ENOSPC means a resource ran out.',
-        evidence: ['errors/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'errors/node-1/result.json' }],
       },
       {
         severity: 'warning',
         title: 'New failing syscall connect ECONNREFUSED on node-1: 3 failures',
         detail: 'connect(2) failed with ECONNREFUSED 3 times in this sweep, and in none of the 3 of 3 previous sweeps that counted failing syscalls on node-1.',
-        evidence: ['errors/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'errors/node-1/result.json' }],
       },
     ]);
   });
@@ -310,7 +317,8 @@ describe('failing syscalls', () => {
         severity: 'warning',
         title: 'Failing syscall openat ENOENT doubled on node-1: 51 → 151',
         detail: 'Baseline 51 (median of the 3 of 3 previous sweeps that measured it on node-1); now 151, 2.9× the baseline. Flagged at 2× the baseline or more and 100 failures more.',
-        evidence: ['errors/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'errors/node-1/result.json' }],
       },
     ]);
   });
@@ -342,7 +350,8 @@ describe('TCP retransmits', () => {
         severity: 'warning',
         title: 'TCP retransmits rose on node-1: 0 → 10',
         detail: 'Baseline 0 (median of the 3 of 3 previous sweeps that measured it on node-1); now 10. Flagged at 2× the baseline or more and 10 retransmits more.',
-        evidence: ['retrans/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'retrans/node-1/result.json' }],
       },
     ]);
   });
@@ -367,7 +376,8 @@ describe('OOM kills', () => {
         severity: 'critical',
         title: 'OOM kills appeared on node-1: 2 kills',
         detail: 'Baseline 0 (median of the 3 of 3 previous sweeps that measured it on node-1); now 2. Every OOM kill above the baseline is flagged.',
-        evidence: ['kills/node-1/result.json'],
+        confidence: { level: 'high', reason: 'the kernel reported these events during the sweep' },
+        evidence: [{ artifact: 'kills/node-1/result.json' }],
       },
     ]);
     expect(titles(sweep('now', { 'node-1': { kills: kills(1) } }), previous)).toEqual(['OOM kills appeared on node-1: 1 kill']);
@@ -413,12 +423,14 @@ describe('a fleet', () => {
         severity: 'warning',
         title: 'Run-queue p99 rose 5× on node-1: 1 ms → 5 ms',
         detail: 'Baseline 1 ms (median of the 3 of 3 previous sweeps that measured it on node-1); now 5 ms, 5× the baseline. Flagged at 2× the baseline or more and above 1 ms.',
-        evidence: ['runq/node-1/result.json'],
+        confidence: { level: 'medium', reason: 'compared with the median of 3 earlier sweeps' },
+        evidence: [{ artifact: 'runq/node-1/result.json' }],
       },
       {
         severity: 'warning',
         title: 'No figures from node-3 in this sweep',
         detail: 'node-3 gave figures in 3 of the 3 previous sweeps but none in this one: no step of this sweep ran on it.',
+        confidence: { level: 'high', reason: 'what this sweep itself saw of the nodes' },
         evidence: [],
       },
       {
@@ -428,14 +440,16 @@ describe('a fleet', () => {
           'node-7 gave figures in 3 of the 3 previous sweeps but none in this one: errors (syscount) failed: agent unreachable; ' +
           'runq (runqlat) failed: agent unreachable; io (biolatency) failed: agent unreachable; retrans (tcpretrans) failed: agent unreachable; ' +
           'kills (oomkill) failed: agent unreachable.',
-        evidence: ['errors/node-7/result.json', 'io/node-7/result.json', 'kills/node-7/result.json', 'retrans/node-7/result.json', 'runq/node-7/result.json'],
+        confidence: { level: 'high', reason: 'what this sweep itself saw of the nodes' },
+        evidence: [{ artifact: 'errors/node-7/result.json' }, { artifact: 'io/node-7/result.json' }, { artifact: 'kills/node-7/result.json' }, { artifact: 'retrans/node-7/result.json' }, { artifact: 'runq/node-7/result.json' }],
       },
       // A new node's figures are its baseline: its ENOSPC and OOM kill are not compared with anything.
       {
         severity: 'info',
         title: 'New node in this schedule: node-9',
         detail: 'node-9 gave figures in this sweep but in none of the 3 previous sweeps; they are its baseline from now on.',
-        evidence: ['errors/node-9/result.json', 'io/node-9/result.json', 'kills/node-9/result.json', 'retrans/node-9/result.json', 'runq/node-9/result.json'],
+        confidence: { level: 'high', reason: 'what this sweep itself saw of the nodes' },
+        evidence: [{ artifact: 'errors/node-9/result.json' }, { artifact: 'io/node-9/result.json' }, { artifact: 'kills/node-9/result.json' }, { artifact: 'retrans/node-9/result.json' }, { artifact: 'runq/node-9/result.json' }],
       },
     ]);
   });
@@ -480,7 +494,8 @@ describe('back to normal', () => {
         severity: 'info',
         title: 'Run-queue p99 back to normal on node-1: 1.1 ms (was 5 ms)',
         detail: 'Flagged in the previous sweep at 5 ms against a baseline of 1 ms (median of 2 sweeps before it); now 1.1 ms, which raises no flag.',
-        evidence: ['runq/node-1/result.json'],
+        confidence: { level: 'low', reason: 'compared with only 2 earlier sweeps: a baseline this short is a hint' },
+        evidence: [{ artifact: 'runq/node-1/result.json' }],
       },
     ]);
     expect(titles(sweep('now', { 'node-1': { runq: runq(4000) } }), previous)).toEqual(['Run-queue p99 rose 4× on node-1: 1 ms → 4 ms']);
@@ -507,7 +522,8 @@ describe('back to normal', () => {
         severity: 'info',
         title: 'node-2 answers again',
         detail: 'node-2 gave no figures in the previous sweep and gives them again.',
-        evidence: ['errors/node-2/result.json', 'io/node-2/result.json', 'kills/node-2/result.json', 'retrans/node-2/result.json', 'runq/node-2/result.json'],
+        confidence: { level: 'low', reason: 'compared with only 2 earlier sweeps: a baseline this short is a hint' },
+        evidence: [{ artifact: 'errors/node-2/result.json' }, { artifact: 'io/node-2/result.json' }, { artifact: 'kills/node-2/result.json' }, { artifact: 'retrans/node-2/result.json' }, { artifact: 'runq/node-2/result.json' }],
       },
     ]);
   });

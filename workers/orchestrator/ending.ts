@@ -23,11 +23,12 @@ export function closeOpenSteps(steps: readonly Step[], inv: Pick<Investigation, 
 
 /**
  * The ended record with its summary: the playbook's, or (no plan: a lost run) a headline saying why it ended. The
- * steps did not all run in a lost run, and "nothing found" would mislead.
+ * steps did not all run in a lost run, and "nothing found" would mislead. `sweeps`: the node's health sweeps, for a
+ * playbook that compares with them (triage).
  */
-export function endedInvestigation(inv: Investigation, run: RunPlan | null, finishedAt: string): Investigation {
+export function endedInvestigation(inv: Investigation, run: RunPlan | null, finishedAt: string, sweeps: readonly Investigation[] = []): Investigation {
   const done: Investigation = { ...inv, finishedAt, steps: closeOpenSteps(inv.steps, inv, finishedAt) };
-  if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps });
+  if (run) done.summary = run.playbook.summarize({ investigation: done, params: run.params, steps: done.steps, sweeps });
   if (!done.summary && done.reason) done.summary = { headline: `Investigation ${done.status}: ${done.reason}`, findings: [], notes: [] };
   return done;
 }
@@ -38,7 +39,7 @@ export function endedInvestigation(inv: Investigation, run: RunPlan | null, fini
  */
 export function withComparison(summary: Summary, comparison: SweepComparison, steps: readonly Step[]): Summary {
   const stored = new Set(steps.flatMap(artifactNamesOf));
-  const changes = comparisonFindings(comparison).map((f) => ({ ...f, evidence: f.evidence.filter((e) => stored.has(e)) }));
+  const changes = comparisonFindings(comparison).map((f) => ({ ...f, evidence: f.evidence.filter((e) => stored.has(e.artifact)) }));
   const notable = changes.filter((f) => f.severity !== 'info').length;
   return {
     headline: notable > 0 ? `${summary.headline} — ${notable} change(s) since previous sweeps` : summary.headline,

@@ -17,7 +17,8 @@ import { now, tell, type RunContext } from './run-context.ts';
 export async function finish(ctx: RunContext, inv: Investigation, run: RunPlan | null, known: RecordVersion | null = null): Promise<boolean> {
   failpoint('orchestrator.before-finish');
   const finishedAt = now();
-  const done = endedInvestigation(inv, run, finishedAt);
+  const sweeps = run?.playbook.comparesWithSweeps ? await healthSweeps(ctx, inv) : [];
+  const done = endedInvestigation(inv, run, finishedAt, sweeps);
   const comparison = done.schedule && done.status === 'succeeded' ? await compareWithPreviousRuns(ctx, done) : null;
   if (comparison && done.summary) done.summary = withComparison(done.summary, comparison, done.steps);
 
@@ -59,6 +60,17 @@ export async function finish(ctx: RunContext, inv: Investigation, run: RunPlan |
   investigationSeconds.observe({ playbook: done.playbook }, (Date.parse(finishedAt) - Date.parse(done.createdAt)) / 1000);
   await tell(ctx, done.id, 'final');
   return true;
+}
+
+/** The health sweeps a playbook compares with (triage); none when they cannot be read, which the summary then omits. */
+async function healthSweeps(ctx: RunContext, inv: Investigation): Promise<Investigation[]> {
+  if (!ctx.hooks.healthSweeps) return [];
+  try {
+    return await ctx.hooks.healthSweeps(inv);
+  } catch (err) {
+    ctx.log.warn({ err, investigation: inv.id }, 'could not read the health sweeps to compare with');
+    return [];
+  }
 }
 
 /** Scheduled runs (sweeps) are compared per node with the schedule's earlier runs; null when there is nothing to compare. */

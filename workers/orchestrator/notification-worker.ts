@@ -4,8 +4,9 @@ import { messageLinks } from '../../src/notify/links.ts';
 import { finalMessage, progressMessage } from '../../src/chatops/blocks.ts';
 import { isTerminal, type Investigation } from '../../src/core/investigation.ts';
 import { notificationsPosted } from '../../src/metrics.ts';
-import { NotifyPostError, postNotification } from '../../src/notify/post.ts';
-import type { NotifyHost, NotifyTargets } from '../../src/notify/targets.ts';
+import { isPermanent, NotifyPostError, postNotification } from '../../src/notify/post.ts';
+import type { SlackApi } from '../../src/notify/slack-api.ts';
+import type { NotifyHost, NotifyTarget, NotifyTargets } from '../../src/notify/targets.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { NotifyJob } from '../../src/queue/jobs.ts';
 import { startWorker } from '../../src/queue/open.ts';
@@ -17,7 +18,7 @@ export const RESPONSE_URL_POSTS = 5;
 
 const hasProblems = (inv: Investigation) => inv.status !== 'succeeded' || (inv.summary?.findings ?? []).some((f) => f.severity !== 'info');
 
-/** Posts investigation progress and results to Slack (response_url, incoming webhooks), with retries. */
+/** Posts investigation progress and results to Slack (response_url, incoming webhooks, threads), with retries. */
 export function startNotificationWorker(opts: {
   redis: RedisTarget;
   prefix: string;
@@ -25,27 +26,40 @@ export function startNotificationWorker(opts: {
   targets: NotifyTargets;
   links: LinkSigner;
   allowedHosts: readonly NotifyHost[];
+  /** Slack's Web API with the bot token (SLACK_BOT_TOKEN): replies in threads. Absent without a token. */
+  slack?: SlackApi | null;
   /** Most one post may take (NOTIFY_TIMEOUT); a slower target is a failed post, retried like any other. */
   timeoutMs: number;
   log: Logger;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'notifications' });
-  /**
-   * Posts one message; false when the URL is not allowed (logged and skipped: retrying cannot change that, and the
-   * investigation's other targets still get theirs). Any other failure throws, so BullMQ retries the job.
-   */
-  const post = async (url: string, message: unknown, kind: string, id: string): Promise<boolean> => {
-    try {
+  const deliver = async (t: NotifyTarget, message: { text: string; blocks?: readonly unknown[] }): Promise<void> => {
+    if (t.kind !== 'slack-thread') {
       // Checked here, not only where the URL came in: NOTIFY_URL_HOSTS may have narrowed since it was stored.
-      await postNotification(url, message, { hosts: opts.allowedHosts, timeoutMs: opts.timeoutMs });
+      await postNotification(t.url, message, { hosts: opts.allowedHosts, timeoutMs: opts.timeoutMs });
+      return;
+    }
+    if (!opts.slack) throw new NotifyPostError('refused', 'a thread reply needs SLACK_BOT_TOKEN, which this orchestrator does not have');
+    // chat.postMessage takes text and blocks; response_type and replace_original belong to response_url.
+    await opts.slack.postMessage(t.channel, { text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }, t.threadTs);
+  };
+
+  /**
+   * Posts one message; false when it never can be (a URL not allowed, a channel the bot is not in: logged and
+   * skipped, since retrying cannot change that and the investigation's other targets still get theirs). Any other
+   * failure throws, so BullMQ retries the job.
+   */
+  const post = async (t: NotifyTarget, message: { text: string; blocks?: readonly unknown[] }, id: string): Promise<boolean> => {
+    try {
+      await deliver(t, message);
     } catch (err) {
       if (!(err instanceof NotifyPostError)) throw err;
-      notificationsPosted.inc({ kind, result: err.result });
-      if (err.result !== 'refused') throw err;
-      log.warn({ investigation: id, kind, reason: err.message }, 'not posting to a URL NOTIFY_URL_HOSTS does not allow');
+      notificationsPosted.inc({ kind: t.kind, result: err.result });
+      if (!isPermanent(err)) throw err;
+      log.warn({ investigation: id, kind: t.kind, reason: err.message }, 'not posting: this target can never take it');
       return false;
     }
-    notificationsPosted.inc({ kind, result: 'ok' });
+    notificationsPosted.inc({ kind: t.kind, result: 'ok' });
     return true;
   };
 
@@ -61,7 +75,7 @@ export function startNotificationWorker(opts: {
         if (!(await opts.targets.markFinal(id, i))) continue;
         let posted: boolean;
         try {
-          posted = await post(t.url, finalMessage(inv, messageLinks(inv, opts.links)), t.kind, id);
+          posted = await post(t, finalMessage(inv, messageLinks(inv, opts.links)), id);
         } catch (err) {
           await opts.targets.unmarkFinal(id, i);
           throw err;
@@ -69,7 +83,7 @@ export function startNotificationWorker(opts: {
         if (posted) await opts.targets.countPost(id, i);
       } else if (t.kind === 'slack-response-url' && !isTerminal(inv.status)) {
         if ((await opts.targets.countPost(id, i)) >= RESPONSE_URL_POSTS - 1) continue;
-        await post(t.url, progressMessage(inv), t.kind, id);
+        await post(t, progressMessage(inv), id);
       }
     }
   };

@@ -12,6 +12,7 @@ import { openFlowProducer, openQueue, startWorker } from '../../src/queue/open.t
 import { QUEUES, captureQueue as captureQueueSpec, type JobOf } from '../../src/queue/queues.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import type { Inventory } from '../../src/inventory/inventory.ts';
+import { chainNext } from './chain.ts';
 import { collectStep } from './collect.ts';
 import { investigationBudgetMs } from './deadline.ts';
 import { dispatchStep } from './dispatch.ts';
@@ -171,9 +172,13 @@ async function runInvestigation(job: JobOf<typeof QUEUES.investigations>, data: 
 
   for (;;) {
     if (progress.dispatched) {
-      record = await collectStep(ctx, job, record, playbook.steps[progress.stepIndex]!, params, progress.dispatched);
-      progress.stepIndex += 1;
+      const group = progress.group ?? 1;
+      for (const step of playbook.steps.slice(progress.stepIndex, progress.stepIndex + group)) {
+        record = await collectStep(ctx, job, record, step, params, progress.dispatched);
+      }
+      progress.stepIndex += group;
       delete progress.dispatched;
+      delete progress.group;
       await job.updateData({ id, progress });
       await tell(ctx, id, 'progress');
     }
@@ -184,18 +189,26 @@ async function runInvestigation(job: JobOf<typeof QUEUES.investigations>, data: 
     const step = playbook.steps[progress.stepIndex];
     if (!step) break;
 
-    const dispatched = await dispatchStep(ctx, job, record, step, params);
-    record = dispatched.version;
-    if (dispatched.waitFor.length === 0) {
-      progress.stepIndex += 1;
+    // A parallel playbook's steps depend on no other's result (compile.ts checks): all are dispatched now and
+    // collected at the one wake-up. A crash in between dispatches them again, as the same capture jobs.
+    const group = playbook.parallel ? playbook.steps.slice(progress.stepIndex) : [step];
+    const waitFor = new Set<string>();
+    for (const s of group) {
+      const dispatched = await dispatchStep(ctx, job, record, s, params);
+      record = dispatched.version;
+      for (const node of dispatched.waitFor) waitFor.add(node);
+    }
+    if (waitFor.size === 0) {
+      progress.stepIndex += group.length;
       await job.updateData({ id, progress });
       continue;
     }
-    progress.dispatched = dispatched.waitFor;
+    progress.dispatched = [...waitFor];
+    if (group.length > 1) progress.group = group.length;
     await job.updateData({ id, progress });
     // BullMQ wakes the job once, when its last capture ends or is given up on: one wake-up per step, not per node.
     if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
   }
 
-  await finish(ctx, { ...record.inv, ...outcomeOfSteps(record.inv.steps) }, { playbook, params }, record);
+  if (await finish(ctx, { ...record.inv, ...outcomeOfSteps(record.inv.steps) }, { playbook, params }, record)) await chainNext(ctx, id);
 }

@@ -17,6 +17,13 @@ export interface OrchestratorHooks {
   wantsThumbnails?(id: string): Promise<boolean>;
   /** Earlier finished runs of the same schedule, newest first: what a sweep is compared with. */
   previousRuns?(inv: Investigation): Promise<Investigation[]>;
+  /** The latest succeeded health sweeps (scheduled `health-sweep` runs) before `inv`: the usual a triage compares with. */
+  healthSweeps?(inv: Investigation): Promise<Investigation[]>;
+  /**
+   * Starts `playbook` on the same target for the same requester, through the one door, as chained from `from`
+   * (chain.ts). Throws the door's typed errors (refused, rate-limited…).
+   */
+  chain?(from: Investigation, playbook: string): Promise<Investigation>;
 }
 
 /** What dispatch, collect and finish share: built once per orchestrator (orchestrator.ts). */

@@ -5,9 +5,11 @@ import { bearerToken, sameSecret } from '../../auth/credentials.ts';
 import { hasScope, identity, type Identity } from '../../auth/identity.ts';
 import { findToken } from '../../auth/tokens.ts';
 import { ForbiddenError, ServiceUnavailableError, TracehoundError, UnauthorizedError } from '../../core/errors.ts';
+import type { Investigation } from '../../core/investigation.ts';
 import { startInvestigation } from '../../intake/start.ts';
 import type { AlertmanagerSettings, ApiDeps } from '../deps.ts';
 import { defineRoute, jsonResponse, problemResponse } from '../route.ts';
+import { postFiring, postResolved } from './alert-threads.ts';
 
 /** Alertmanager re-sends until it gets a 2xx and HA pairs both send: an occurrence is acted on once for this long. */
 const DEDUPE_TTL_SEC = 7 * 24 * 3600;
@@ -86,6 +88,7 @@ export const alertmanagerRoutes = [
       });
 
       const out: DeliveryOutcome = { started: [], duplicates: [], skipped: plan.skipped, failed: [] };
+      const started: Investigation[] = [];
       for (const p of plan.planned) {
         const ref = { fingerprint: p.alert.fingerprint, ...(p.alert.alertname ? { alertname: p.alert.alertname } : {}) };
         if (!(await deps.once.claim('alert', p.dedupeKey, DEDUPE_TTL_SEC))) {
@@ -99,12 +102,18 @@ export const alertmanagerRoutes = [
           });
           await deps.once.set('alert', p.dedupeKey, inv.id, DEDUPE_TTL_SEC);
           out.started.push({ id: inv.id, rule: p.rule, ...ref });
+          started.push(inv);
         } catch (err) {
           // Not acted on: a later delivery of the same alert may try again (after the pod shows up, say).
           await deps.once.release('alert', p.dedupeKey);
           if (!(err instanceof TracehoundError) || err.status >= 500) throw err;
           out.failed.push({ ...ref, rule: p.rule, status: err.status, reason: err.message });
         }
+      }
+      // With a channel and the bot token: one thread per alert group (alert-threads.ts says what goes in it).
+      if (settings.slackChannel) {
+        await postFiring(deps, settings.slackChannel, payload, started);
+        if (payload.status === 'resolved') await postResolved(deps, payload);
       }
       deps.log.info({ requestedBy: who.requestedBy, receiver: payload.receiver, groupKey: payload.groupKey, started: out.started.length, duplicates: out.duplicates.length, skipped: out.skipped.length, failed: out.failed.length }, 'Alertmanager notification');
       // 200 even when some alerts could not start: Alertmanager would only resend the same request and fail the same way.

@@ -6,6 +6,7 @@ import { LINK_REQUESTER } from '../../auth/signed-links.ts';
 import { InputTooLargeError, NotFoundError, NotImplementedError, ValidationError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/format.ts';
 import { INVESTIGATION_ID, InvestigationId } from '../../core/ids.ts';
+import { Routing } from '../../core/routing.ts';
 import { Investigation, InvestigationRequest, InvestigationStatus, isTerminal, type ArtifactRef } from '../../core/investigation.ts';
 import { NodeName } from '../../core/target.ts';
 import { FOLDED_ARTIFACT, isFlamegraphSvg, isStepArtifact, thumbnailName } from '../../flamegraph/artifacts.ts';
@@ -14,6 +15,7 @@ import { startInvestigation } from '../../intake/start.ts';
 import { diffCache } from '../../metrics.ts';
 import { isSafeArtifactName, artifactKey, diffKey } from '../../storage/keys.ts';
 import type { ApiDeps } from '../deps.ts';
+import { ArtifactQuery, artifactPart } from './artifact-part.ts';
 import { bytesResponse, defineRoute, jsonResponse, problemResponse } from '../route.ts';
 
 /** The query string of GET /v1/investigations (the records' own page query is RecordsPageQuery). */
@@ -130,6 +132,8 @@ const Accepted = z.object({
   id: InvestigationId,
   status: InvestigationStatus,
   playbook: z.string(),
+  /** Why this playbook: named by the request, or scored from its symptom, with the runners-up. */
+  routing: Routing,
   links: z.object({ self: z.string(), report: z.string() }),
 });
 
@@ -152,7 +156,9 @@ export const investigationRoutes = [
     handle: async (c, input, deps) => {
       const inv = await startInvestigation(deps.intake, c.get('identity'), await input.body());
       c.header('Location', links(inv.id).self);
-      return c.json({ id: inv.id, status: inv.status, playbook: inv.playbook, links: links(inv.id) } satisfies z.infer<typeof Accepted>, 202);
+      // Every record started here has its routing; the fallback only satisfies the type of older records.
+      const routing = inv.routing ?? { playbook: inv.playbook, score: 1, confident: true, why: 'named', alternatives: [] };
+      return c.json({ id: inv.id, status: inv.status, playbook: inv.playbook, routing, links: links(inv.id) } satisfies z.infer<typeof Accepted>, 202);
     },
   }),
   defineRoute({
@@ -184,15 +190,17 @@ export const investigationRoutes = [
     access: 'investigations:read',
     summary: "An artifact's bytes, with its content type (a flamegraph's PNG thumbnail is drawn on first request)",
     params: IdParams.extend({ path: z.string().describe('the artifact name, e.g. "errors/node-17/result.json"') }),
+    // What a finding's evidence points at: only those lines or that row, so a reader opens exactly the support.
+    query: ArtifactQuery,
     unknownAs: 'investigation',
     responses: {
-      200: bytesResponse('the artifact, with its content type', 'application/octet-stream'),
-      400: problemResponse('an artifact path that is malformed or climbs out of the investigation'),
-      404: problemResponse('unknown investigation or artifact'),
+      200: bytesResponse('the artifact, with its content type (with lines or pointer: only that part)', 'application/octet-stream'),
+      400: problemResponse('an artifact path that is malformed or climbs out of the investigation; lines past its end; a pointer into text'),
+      404: problemResponse('unknown investigation or artifact, or nothing at the pointer'),
       422: problemResponse('a thumbnail whose SVG is over RENDER_MAX_INPUT'),
       503: problemResponse('the render pool is full; see Retry-After'),
     },
-    handle: async (c, { params }, deps) => {
+    handle: async (c, { params, query: q }, deps) => {
       const inv = await load(deps, params.id, c.get('identity'));
       const name = artifactPathName(c.req.url);
       if (!isSafeArtifactName(name)) {
@@ -203,6 +211,8 @@ export const investigationRoutes = [
         if (!(err instanceof NotFoundError) || svgName === name || !isFlamegraphSvg(svgName)) throw err;
         return thumbnailOnDemand(deps, inv, svgName);
       });
+      const part = artifactPart(name, obj.body, q);
+      if (part) return c.body(part.body, 200, { 'content-type': part.contentType });
       return c.body(bodyOf(obj.body), 200, { 'content-type': obj.contentType, 'content-length': String(obj.size) });
     },
   }),

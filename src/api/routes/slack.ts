@@ -3,19 +3,19 @@ import type { SlackRule } from '../../auth/access-file.ts';
 import { canSee } from '../../auth/authorize.ts';
 import { sameSecret } from '../../auth/credentials.ts';
 import { identity, type Identity } from '../../auth/identity.ts';
-import { ackMessage, errorMessage, helpMessage, statusMessage, sweepsMessage, type SlackMessage } from '../../chatops/blocks.ts';
+import { errorMessage, helpMessage, statusMessage, sweepsMessage, type SlackMessage } from '../../chatops/blocks.ts';
 import { parseChatCommand, type ChatCommand } from '../../chatops/command.ts';
 import { verifySlackSignature } from '../../chatops/signature.ts';
 import { ForbiddenError, TracehoundError, UnauthorizedError, ValidationError } from '../../core/errors.ts';
 import { InvestigationRequest } from '../../core/investigation.ts';
 import { cancelInvestigation } from '../../intake/cancel.ts';
-import { startInvestigation } from '../../intake/start.ts';
 import { postNotification } from '../../notify/post.ts';
 import { allowedUrl } from '../../notify/targets.ts';
 import { messageLinks } from '../../notify/links.ts';
 import type { ApiDeps, SlackSettings } from '../deps.ts';
 import { fieldErrors } from '../problem.ts';
 import { defineRoute, jsonResponse, problemResponse } from '../route.ts';
+import { startFromChat, type ReplyTo } from './slack-reply.ts';
 
 /** The slash command form Slack (and Mattermost) posts; only the fields we use are checked. */
 const SlashCommand = z.looseObject({
@@ -67,7 +67,7 @@ export function slackIdentity(settings: SlackSettings, user: string, channel: st
 }
 
 /** Slack's signature of a request, from its headers, over the raw body, against the clock now. */
-const slackSignature = (secret: string, raw: string, header: (name: string) => string | undefined) =>
+export const slackSignature = (secret: string, raw: string, header: (name: string) => string | undefined) =>
   verifySlackSignature({
     signingSecret: secret,
     timestamp: header('x-slack-request-timestamp'),
@@ -97,7 +97,7 @@ function authenticateChat(
 }
 
 /** Errors become a short ephemeral reply naming what to fix; never a stack trace. */
-function explain(err: unknown): SlackMessage | null {
+export function explain(err: unknown): SlackMessage | null {
   if (err instanceof ValidationError) {
     const fields = err.errors.map((e) => `• ${e.path}: ${e.message}`).join('\n');
     return errorMessage(`${err.message}${fields ? `\n${fields}` : ''}\nTry \`/investigate help\`.`);
@@ -168,7 +168,12 @@ export const slackRoutes = [
         return answer(errorMessage('You are not allowed to run investigations from here. Ask the tracehound admins to add you or this channel.'));
       }
       const parsed = parseChatCommand(cmd.text, { playbooks: deps.intake.playbooks.map((p) => p.name) });
-      const work = run(deps, who, parsed, cmd.response_url).then(
+      // With a bot token, an investigation is announced in the channel and answered in that message's thread.
+      const to: ReplyTo =
+        deps.slackApi && chat.platform === 'slack'
+          ? { kind: 'channel', channel: cmd.channel_id, responseUrl: cmd.response_url }
+          : { kind: 'response-url', url: cmd.response_url };
+      const work = run(deps, who, parsed, to).then(
         (m) => m,
         async (err: unknown) => {
           const m = explain(err);
@@ -201,7 +206,11 @@ export const slackRoutes = [
   }),
 ];
 
-async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: string): Promise<SlackMessage> {
+/**
+ * What a chat command does, and its answer to the request; null when the answer went elsewhere (an @-mention's
+ * investigation: ack and result in its thread).
+ */
+export async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, to: ReplyTo): Promise<SlackMessage | null> {
   const playbookInfo = deps.intake.playbooks.map((p) => ({ name: p.name, title: p.title }));
   const visible = async (id: string) => {
     const inv = await deps.intake.records.find(id);
@@ -249,13 +258,7 @@ async function run(deps: ApiDeps, who: Identity, cmd: ChatCommand, responseUrl: 
         params: cmd.params,
       });
       if (!req.success) throw new ValidationError('that request does not check out', fieldErrors(req.error));
-      const canPost = allowedUrl(responseUrl, deps.notifyHosts);
-      if (!canPost) deps.log.warn({ host: new URL(responseUrl).hostname }, 'response_url host not in NOTIFY_URL_HOSTS; no follow-ups');
-      const inv = await startInvestigation(deps.intake, who, req.data, {
-        detail: { via: who.requestedBy.split(':')[0] },
-        notify: canPost ? [{ kind: 'slack-response-url', url: responseUrl }] : [],
-      });
-      return ackMessage(inv, canPost ? undefined : `I cannot post the result here (response_url host not allowed); use \`/investigate status ${inv.id}\`.`);
+      return startFromChat(deps, who, req.data, to);
     }
   }
 }
