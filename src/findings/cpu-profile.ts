@@ -1,4 +1,4 @@
-import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
+import { ProfileResult, type ProfileProcess } from '../../bpf/bpftrace/profile/result.ts';
 import type { TopFunction } from '../flamegraph/folded.ts';
 import { formatCount, formatShare, plural } from '../core/format.ts';
 import type { Step } from '../core/investigation.ts';
@@ -23,6 +23,36 @@ function rankingConfidence(samples: number, hottest: TopFunction | undefined): C
     return { level: 'high', reason: `${plural(samples, 'sample')} with ${share} in one function: a measured share, not an inference` };
   }
   return { level: 'medium', reason: `${plural(samples, 'sample')}; the hottest function holds ${share} of them on CPU itself` };
+}
+
+/** At most this many pids are named after the command that burns the most. */
+const NAMED_PIDS = 5;
+
+/**
+ * The command with the most samples over every node, with its pids: who runs the hot code, which a person needs before
+ * the function name is of any use.
+ */
+export function busiestCommand(processes: readonly ProfileProcess[]): { comm: string; pids: number[]; samples: number } | null {
+  const byComm = new Map<string, { comm: string; pids: number[]; samples: number }>();
+  for (const p of processes) {
+    const c = byComm.get(p.comm) ?? { comm: p.comm, pids: [], samples: 0 };
+    c.pids.push(p.pid);
+    c.samples += p.samples;
+    byComm.set(p.comm, c);
+  }
+  return [...byComm.values()].sort((a, b) => b.samples - a.samples || a.comm.localeCompare(b.comm))[0] ?? null;
+}
+
+/** "th-burner (pids 41, 42: 65% of samples)" for the busiest command of a profile; null when it sampled no process. */
+export function whoBurns(processes: readonly ProfileProcess[], samples: number): string | null {
+  const busiest = busiestCommand(processes);
+  return busiest && samples > 0 ? whoText(busiest, samples) : null;
+}
+
+function whoText(busiest: { comm: string; pids: number[]; samples: number }, samples: number): string {
+  const pids = [...new Set(busiest.pids)].sort((a, b) => a - b);
+  const shown = pids.slice(0, NAMED_PIDS).join(', ') + (pids.length > NAMED_PIDS ? ` and ${pids.length - NAMED_PIDS} more` : '');
+  return `${busiest.comm} (pid${pids.length === 1 ? '' : 's'} ${shown}: ${formatShare(busiest.samples / samples)} of samples)`;
 }
 
 export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; durationText: string; topN?: number }): Draft {
@@ -61,9 +91,11 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
   const top = [...merged.values()].sort((a, b) => b.self - a.self || b.total - a.total || a.name.localeCompare(b.name)).slice(0, topN);
   const nodes = perNode.map((p) => p.node).join(', ');
   const hottest = top[0];
+  const busiest = busiestCommand(perNode.flatMap((p) => p.result.processes));
+  const who = busiest ? `, mostly in ${whoText(busiest, samples)}` : '';
   const headline = hottest
-    ? `Hottest function on ${nodes}: ${hottest.name} — ${formatShare(hottest.self)} of ${plural(samples, 'sample')} on CPU itself (${formatShare(hottest.total)} with callees)`
-    : `${plural(samples, 'sample')} on ${nodes}, no function stands out`;
+    ? `Hottest function on ${nodes}: ${hottest.name} — ${formatShare(hottest.self)} of ${plural(samples, 'sample')} on CPU itself (${formatShare(hottest.total)} with callees)${who}`
+    : `${plural(samples, 'sample')} on ${nodes}, no function stands out${who}`;
   const unknown = perNode.reduce((n, p) => n + p.result.unknownSamples, 0);
   const unknownFinding =
     unknown / samples >= 0.1
@@ -87,6 +119,7 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
         confidence: rankingConfidence(samples, hottest),
         evidence: [
           ...rowEvidence(input.steps, input.stepId, ['topFunctions'], (f) => top.some((t) => t.name === (f as TopFunction).name)),
+          ...(busiest ? rowEvidence(input.steps, input.stepId, ['processes'], (p) => (p as ProfileProcess).comm === busiest.comm) : []),
           ...wholeArtifacts(input.steps, input.stepId, 'stacks.folded'),
         ],
       },

@@ -18,6 +18,7 @@ import type { Target } from '../core/target.ts';
 import { compareWithSweeps, type NodeAgainstSweeps } from '../sweeps/against.ts';
 import { RESOURCE_ERRNOS, type Change, type ChangeKind } from '../sweeps/rules.ts';
 import { changeTitle, formatMicros } from '../sweeps/wording.ts';
+import { whoBurns } from './cpu-profile.ts';
 import { fieldEvidence, rowEvidence } from './evidence.ts';
 import type { Draft } from './step-problems.ts';
 
@@ -346,13 +347,16 @@ function cpuSignals(steps: readonly Step[], seconds: number): Signal[] {
     const top = r.topFunctions[0];
     const share = top?.self ?? 0;
     const enough = busy >= t.minBusyCpus;
+    const who = whoBurns(r.processes, r.samples);
     return {
       kind: 'cpu',
       node,
       standsOut: enough && share >= t.hotFunctionShare,
       severity: 'warning',
       ratio: enough ? cap(share / t.hotFunctionShare) : 0,
-      title: top ? `${top.name} is ${formatShare(share)} of the target's on-CPU samples (${busy.toFixed(2)} CPUs busy)` : 'CPU profile',
+      title: top
+        ? `${top.name} is ${formatShare(share)} of the target's on-CPU samples (${busy.toFixed(2)} CPUs busy)${who ? `, mostly in ${who}` : ''}`
+        : 'CPU profile',
       figure: r.samples === 0
         ? 'no on-CPU samples'
         : `${plural(r.samples, 'CPU sample')} (${busy.toFixed(2)} CPUs busy)${top ? `, hottest ${top.name} ${formatShare(share)}` : ''}`,

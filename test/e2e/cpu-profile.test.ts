@@ -46,7 +46,11 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     expect(names).toContain('crunch_beta');
     const alpha = result.topFunctions[0]!;
     expect(alpha.self).toBeGreaterThan(0.5);
-    expect(inv.summary?.headline).toMatch(/^Hottest function on test-node: crunch_alpha — \d+% of \d+ samples/);
+    // Who burns it, by name and pid: every sample was the burner's (the kernel filtered by its cgroup).
+    expect(result.processes).toEqual([{ pid: burner.pid, comm: 'th-burner', samples: result.samples }]);
+    expect(inv.summary?.headline).toMatch(
+      new RegExp(`^Hottest function on test-node: crunch_alpha — \\d+% of [\\d,]+ samples .*, mostly in th-burner \\(pid ${burner.pid}: 100% of samples\\)$`),
+    );
 
     const folded = await sys.get(`/v1/investigations/${inv.id}/artifacts/cpu/test-node/stacks.folded`);
     expect(folded.status).toBe(200);

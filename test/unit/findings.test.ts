@@ -99,8 +99,24 @@ describe('syscall error findings', () => {
 });
 
 describe('cpu profile findings', () => {
-  const profile = (samples: number, fns: [string, number, number][], unknownSamples = 0): ProfileResult => ({
-    samples, hz: 99, unknownSamples, artifacts: ['stacks.folded'], topFunctions: fns.map(([name, self, total]) => ({ name, self, total })),
+  const profile = (samples: number, fns: [string, number, number][], unknownSamples = 0, processes: ProfileResult['processes'] = []): ProfileResult => ({
+    samples, hz: 99, unknownSamples, artifacts: ['stacks.folded'], topFunctions: fns.map(([name, self, total]) => ({ name, self, total })), processes,
+  });
+
+  it('names who burns the CPU: the command with the most samples over every node, with its pids', () => {
+    const s = summarizeCpuProfile({
+      stepId: 'cpu', durationText: '10s',
+      steps: [
+        step('cpu', 'profile', profile(300, [['crunch_alpha', 0.6, 0.6]], 0, [{ pid: 41, comm: 'th-burner', samples: 200 }, { pid: 7, comm: 'dd', samples: 100 }])),
+        step('cpu', 'profile', profile(100, [['crunch_alpha', 0.5, 0.5]], 0, [{ pid: 42, comm: 'th-burner', samples: 60 }, { pid: 9, comm: 'dd', samples: 40 }]), { node: 'node-18' }),
+      ],
+    });
+    // crunch_alpha: (0.6*300 + 0.5*100)/400 = 57.5%; th-burner: 260 of 400 samples, dd 140.
+    expect(s.headline).toBe(
+      'Hottest function on node-17, node-18: crunch_alpha — 57% of 400 samples on CPU itself (57% with callees), mostly in th-burner (pids 41, 42: 65% of samples)',
+    );
+    expect(s.findings[0]!.evidence).toContainEqual({ artifact: 'cpu/node-17/result.json', rows: ['/processes/0'], quote: expect.stringContaining('th-burner') });
+    expect(s.findings[0]!.evidence).toContainEqual({ artifact: 'cpu/node-18/result.json', rows: ['/processes/0'], quote: expect.stringContaining('th-burner') });
   });
 
   it('merges nodes weighted by their samples and ranks by self share', () => {

@@ -65,7 +65,7 @@ describe('triage over recorded results', () => {
     expect(kinds(signals)).toEqual(['cpu']);
     expect(dominant(signals)?.kind).toBe('cpu');
     const d = triage(steps);
-    expect(d.headline).toMatch(/^Stands out on \/app in 3s: crunch_alpha is \d+% of the target's on-CPU samples \([\d.]+ CPUs busy\); next: cpu-profile$/);
+    expect(d.headline).toMatch(/^Stands out on \/app in 3s: crunch_alpha is \d+% of the target's on-CPU samples \([\d.]+ CPUs busy\), mostly in burn \(pid 9272: 100% of samples\); next: cpu-profile$/);
     expect(d.nextPlaybook).toEqual({ playbook: 'cpu-profile', why: expect.stringContaining('crunch_alpha'), chain: true });
     expect(d.findings[0]).toMatchObject({ severity: 'warning', title: expect.stringMatching(/^Stands out: crunch_alpha/), evidence: [{ artifact: 'cpu/n1/result.json', rows: ['/topFunctions/0'] }] });
     expect(d.findings[0]!.next?.commands[0]).toContain(`'{"playbook":"cpu-profile","target":{"cgroup":"/app"}}'`);

@@ -41,6 +41,7 @@ describe('profile parser on recorded output', () => {
     expect(result.topFunctions[0]).toEqual({ name: 'crunch_alpha', self: 192 / 288, total: 192 / 288 });
     expect(result.topFunctions[1]).toEqual({ name: 'crunch_beta', self: 47 / 288, total: 47 / 288 });
     expect(result.topFunctions).toContainEqual(expect.objectContaining({ name: 'do_syscall_64_[k]', self: 9 / 288 }));
+    expect(result.processes).toEqual([{ pid: 9272, comm: 'burn', samples: 288 }]);
     expect(ProfileResult.parse(result)).toEqual(result);
 
     expect(extraArtifacts.map((a) => [a.file, a.contentType])).toEqual([
@@ -83,6 +84,12 @@ describe('profile parser on recorded output', () => {
     const byComm = new Map<string, number>();
     for (const s of stacks) byComm.set(s.frames[0] ?? '', (byComm.get(s.frames[0] ?? '') ?? 0) + s.count);
     expect(Object.fromEntries(byComm)).toEqual({ burn: 281, dd: 284, 'kdamond.0': 1 });
+    // Who burns the CPU, by pid, most first: the same counts as the stacks' roots.
+    expect(result.processes).toEqual([
+      { pid: 9349, comm: 'dd', samples: 284 },
+      { pid: 9345, comm: 'burn', samples: 281 },
+      { pid: 77, comm: 'kdamond.0', samples: 1 },
+    ]);
 
     // A kernel thread: empty user stack, so the kernel frames follow the comm directly.
     expect(stacks).toContainEqual({
@@ -117,7 +124,7 @@ describe('profile parser on recorded output', () => {
 
   it('reports no samples when bpftrace printed only the completion marker', () => {
     const { result, extraArtifacts } = parse(fixture('no-samples.json'), 49);
-    expect(result).toEqual({ samples: 0, hz: 49, unknownSamples: 0, topFunctions: [], artifacts: ARTIFACTS });
+    expect(result).toEqual({ samples: 0, hz: 49, unknownSamples: 0, topFunctions: [], processes: [], artifacts: ARTIFACTS });
     expect(extraArtifacts[0]).toEqual({ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' });
     expect(String(extraArtifacts[1]!.body)).toContain('No stack counts found');
   });

@@ -1,11 +1,12 @@
 import { PROFILE_ARTIFACTS, type ProfileStacks } from '../../../src/flamegraph/artifacts.ts';
 import { foldStacks, serializeFolded, topFunctions, totalSamples, type FoldedStack } from '../../../src/flamegraph/folded.ts';
 import { readCountMap } from '../../bpftrace-output.ts';
-import type { ProfileResult } from './result.ts';
+import type { ProfileProcess, ProfileResult } from './result.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@stacks';
 const TOP_FUNCTIONS = 20;
+const TOP_PROCESSES = 10;
 
 export interface SampleKey {
   /** Leaf first, as bpftrace prints them, cleaned by cleanFrame. */
@@ -74,10 +75,26 @@ export function sampleFrames(k: SampleKey): string[] {
   return [k.comm, ...[...k.user].reverse(), ...[...k.kernel].reverse().map((f) => `${f}_[k]`)];
 }
 
+function readSamples(stdout: string, resolveUser?: UserSymbolResolver): { key: SampleKey; count: number }[] {
+  return Object.entries(readCountMap(stdout, MAP_NAME)).map(([key, count]) => ({ key: parseSampleKey(key, resolveUser), count }));
+}
+
+const fold = (samples: { key: SampleKey; count: number }[]): FoldedStack[] =>
+  foldStacks(samples.map(({ key, count }) => ({ frames: sampleFrames(key), count })));
+
 export function foldSamples(stdout: string, resolveUser?: UserSymbolResolver): FoldedStack[] {
-  return foldStacks(
-    Object.entries(readCountMap(stdout, MAP_NAME)).map(([key, count]) => ({ frames: sampleFrames(parseSampleKey(key, resolveUser)), count })),
-  );
+  return fold(readSamples(stdout, resolveUser));
+}
+
+/** Samples per process, most first: a hot function is only actionable once it is known who runs it. */
+export function topProcesses(samples: { key: SampleKey; count: number }[], n = TOP_PROCESSES): ProfileProcess[] {
+  const byPid = new Map<number, ProfileProcess>();
+  for (const { key, count } of samples) {
+    const p = byPid.get(key.pid) ?? { pid: key.pid, comm: key.comm, samples: 0 };
+    p.samples += count;
+    byPid.set(key.pid, p);
+  }
+  return [...byPid.values()].sort((a, b) => b.samples - a.samples || a.pid - b.pid).slice(0, n);
 }
 
 /**
@@ -85,7 +102,8 @@ export function foldSamples(stdout: string, resolveUser?: UserSymbolResolver): F
  * the files (flame graph, speedscope, pprof), whose names the result lists.
  */
 export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbolResolver): { result: ProfileResult; stacks: ProfileStacks } {
-  const folded = foldSamples(stdout, resolveUser);
+  const sampled = readSamples(stdout, resolveUser);
+  const folded = fold(sampled);
   const samples = totalSamples(folded);
   return {
     result: {
@@ -93,6 +111,7 @@ export function parseProfile(stdout: string, hz: number, resolveUser?: UserSymbo
       hz,
       unknownSamples: folded.reduce((n, s) => n + (s.frames.includes('[unknown]') ? s.count : 0), 0),
       topFunctions: topFunctions(folded, TOP_FUNCTIONS),
+      processes: topProcesses(sampled),
       artifacts: [...PROFILE_ARTIFACTS],
     },
     stacks: { folded: serializeFolded(folded), samples, hz },
