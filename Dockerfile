@@ -45,6 +45,7 @@ COPY bpf/bpftrace/fsslower/program.bt bpf/bpftrace/fsslower/program.kprobe.bt ./
 COPY bpf/bpftrace/gethostlatency/program.bt ./bpf/bpftrace/gethostlatency/
 COPY bpf/bpftrace/mount-refusals/program.bt bpf/bpftrace/mount-refusals/program.kprobe.bt ./bpf/bpftrace/mount-refusals/
 COPY bpf/bpftrace/mountsnoop/program.bt ./bpf/bpftrace/mountsnoop/
+COPY bpf/bpftrace/offcputime/program.bt ./bpf/bpftrace/offcputime/
 COPY bpf/bpftrace/oomkill/program.bt ./bpf/bpftrace/oomkill/
 COPY bpf/bpftrace/opensnoop/program.bt bpf/bpftrace/opensnoop/program.fentry.bt ./bpf/bpftrace/opensnoop/
 COPY bpf/bpftrace/profile/program.bt ./bpf/bpftrace/profile/
@@ -53,6 +54,7 @@ COPY bpf/bpftrace/syscount/program.bt ./bpf/bpftrace/syscount/
 COPY bpf/bpftrace/tcpaccept/program.bt bpf/bpftrace/tcpaccept/program.kprobe.bt ./bpf/bpftrace/tcpaccept/
 COPY bpf/bpftrace/tcpconnect/program.bt ./bpf/bpftrace/tcpconnect/
 COPY bpf/bpftrace/tcpretrans/program.bt ./bpf/bpftrace/tcpretrans/
+COPY bpf/bpftrace/triage/program.bt ./bpf/bpftrace/triage/
 # The API and orchestrator run unprivileged; the agent's DaemonSet sets runAsUser 0 (BPF needs root).
 USER node
 # No HEALTHCHECK: Kubernetes ignores it and probes /healthz and /readyz itself (infra/k8s), and an agent or

@@ -13,4 +13,10 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // CommonJS on purpose (test/fixtures/jit/busy.cjs: a plain script node runs as a JIT workload, not a module).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __filename: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

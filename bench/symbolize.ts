@@ -1,11 +1,15 @@
 /**
  * User-stack symbolization cost, printed (not asserted): the first load of node's own symbol table (a ~100 MB ELF,
- * the case that made bpftrace's symbolization too slow) and the per-address cost once loaded.
+ * the case that made bpftrace's symbolization too slow) and the per-address cost once loaded; then the same for a
+ * perf map of over a million lines (BENCH_PERF_MAP_LINES), with the ELF figures as the reference.
  * Run with `npx tsx bench/symbolize.ts`; needs nothing but Linux.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { PerfMapCache } from '../workers/node-agent/symbols/perf-map.ts';
 import { parseProcMaps } from '../workers/node-agent/symbols/proc-maps.ts';
 import { ElfCache, UserSymbolizer } from '../workers/node-agent/symbols/user-symbolizer.ts';
 
@@ -58,3 +62,49 @@ console.log(
   `${LOOKUPS} lookups: ${lookupMs.toFixed(0)} ms total, ${((lookupMs * 1000) / LOOKUPS).toFixed(2)} µs each, ` +
     `${((named / LOOKUPS) * 100).toFixed(1)}% named`,
 );
+
+// A JIT's perf map of over a million lines (a long-running node --perf-basic-prof or a big JVM): parse time, lookup
+// rate and memory, beside the ELF figures above, measured in the same run. Synthetic lines in node's format,
+// written in allocation order (not sorted) with some address ranges reused, as a JIT does.
+const MAP_LINES = Number(process.env.BENCH_PERF_MAP_LINES ?? 1_200_000);
+const mapDir = mkdtempSync(join(tmpdir(), 'th-bench-perfmap-'));
+try {
+  const mapPath = join(mapDir, 'perf-1.map');
+  const base = 0x7f40c4000000;
+  const lines: string[] = [];
+  for (let i = 0; i < MAP_LINES; i++) {
+    // Every 50th entry reuses the range of an earlier one (code freed and recompiled).
+    const slot = i % 50 === 49 ? (i * 7919) % (i + 1) : i;
+    lines.push(`${(base + ((slot * 104_729) % MAP_LINES) * 0x200).toString(16)} ${(0x40 + (i % 0x1c0)).toString(16)} JS:*fn${i} /srv/app/lib/module${i % 997}.js:${i % 4000}:${i % 80}`);
+  }
+  writeFileSync(mapPath, `${lines.join('\n')}\n`);
+  const mapBytes = statSync(mapPath).size;
+  lines.length = 0;
+  const rssBefore = process.memoryUsage().rss;
+  const heldBefore = retained();
+  const perfMaps = new PerfMapCache();
+  const t2 = performance.now();
+  const map = perfMaps.load(mapPath, null);
+  const mapParseMs = performance.now() - t2;
+  if (map === null) throw new Error('perf map not read');
+  const mapHeld = retained() - heldBefore;
+  const rssGrowth = process.memoryUsage().rss - rssBefore;
+  const jitAddresses = Array.from({ length: LOOKUPS }, () => BigInt(base + Math.floor(Math.random() * MAP_LINES) * 0x200 + 0x20));
+  let jitNamed = 0;
+  const t3 = performance.now();
+  for (const a of jitAddresses) if (map.lookup(a) !== null) jitNamed++;
+  const mapLookupMs = performance.now() - t3;
+  const t4 = performance.now();
+  perfMaps.load(mapPath, null);
+  const cachedMs = performance.now() - t4;
+  console.log(`perf map: ${MAP_LINES.toLocaleString('en')} lines, ${mb(mapBytes)}`);
+  console.log(`  parse (first read): ${mapParseMs.toFixed(0)} ms (reference: node's ELF symbol table above, ${loadMs.toFixed(0)} ms)`);
+  console.log(`  read again unchanged (cache hit): ${cachedMs.toFixed(1)} ms`);
+  console.log(`  memory the parsed map holds: ${mb(mapHeld)} (RSS grew ${mb(rssGrowth)}; ELF table above: ${mb(held)})`);
+  console.log(
+    `  ${LOOKUPS} lookups: ${mapLookupMs.toFixed(0)} ms total, ${((mapLookupMs * 1000) / LOOKUPS).toFixed(2)} µs each ` +
+      `(ELF: ${((lookupMs * 1000) / LOOKUPS).toFixed(2)} µs), ${((jitNamed / LOOKUPS) * 100).toFixed(1)}% named`,
+  );
+} finally {
+  rmSync(mapDir, { recursive: true, force: true });
+}

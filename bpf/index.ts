@@ -1,5 +1,7 @@
 import { filesystemUsage } from './procfs/filesystem-usage/manifest.ts';
 import { inotifyWatches } from './procfs/inotify-watches/manifest.ts';
+import { cpuThrottling } from './procfs/cpu-throttling/manifest.ts';
+import { triage } from './bpftrace/triage/manifest.ts';
 import { mountNamespaces } from './procfs/mount-namespaces/manifest.ts';
 import { biolatency } from './bpftrace/biolatency/manifest.ts';
 import { execsnoop } from './bpftrace/execsnoop/manifest.ts';
@@ -8,6 +10,7 @@ import { mountRefusals } from './bpftrace/mount-refusals/manifest.ts';
 import { mountsnoop } from './bpftrace/mountsnoop/manifest.ts';
 import { oomkill } from './bpftrace/oomkill/manifest.ts';
 import { profile } from './bpftrace/profile/manifest.ts';
+import { offcputime } from './bpftrace/offcputime/manifest.ts';
 import { runqlat } from './bpftrace/runqlat/manifest.ts';
 import { syscount } from './bpftrace/syscount/manifest.ts';
 import { tcpretrans } from './bpftrace/tcpretrans/manifest.ts';
@@ -30,6 +33,7 @@ const all: CaptureTool[] = [
   opensnoop,
   gethostlatency,
   profile,
+  offcputime,
   mountsnoop,
   mountRefusals,
   execsnoop,
@@ -43,6 +47,8 @@ const all: CaptureTool[] = [
   mountNamespaces,
   inotifyWatches,
   filesystemUsage,
+  cpuThrottling,
+  triage,
 ];
 
 /** Every tool the agent can run, by name: bpftrace programs, tracefs tracers and read-only collectors. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Requirement, ToolVariantSpec } from '../src/core/capabilities.ts';
 import type { ProfileStacks } from '../src/flamegraph/artifacts.ts';
+import type { ProcessFacts } from './bpftrace/profile/result.ts';
 import type { FileResolution } from './failing-file.ts';
 
 /** What a node must offer for a tool to run; checked by the agent against its detected capabilities. */
@@ -31,6 +32,13 @@ export interface ParseContext {
   cgroupPathOf(id: number): string | null;
   /** Names a user-space address in a live process (the agent's symbolizer); absent where no process is at hand. */
   userSymbol?: (pid: number, address: bigint) => string | null;
+  /**
+   * What the agent finds of a live process once the capture has stopped (binary, JIT runtime, perf map); null when
+   * it is gone. Ask after naming its addresses: `perfMapFrames` counts what userSymbol named from the perf map.
+   */
+  userProcess?: (pid: number) => ProcessFacts | null;
+  /** The file (path) mapping a user-space address of a live process, or null: where an unnamed frame lies. */
+  userModule?: (pid: number, address: bigint) => string | null;
   /**
    * What descriptor `fd` of process `pid` names now (the agent reads /proc/<pid>/fd/<fd> when the capture ends);
    * absent where no live process is at hand, e.g. when parsing a recording.

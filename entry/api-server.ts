@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { apiTokens } from '../src/auth/bootstrap.ts';
+import type { TokenEntry } from '../src/auth/tokens.ts';
 import type { Config } from '../src/config.ts';
 import type { Stoppable } from '../src/stoppable.ts';
 
@@ -14,7 +15,7 @@ export async function startApi(
   config: Config,
   services: Services,
   log: Logger,
-): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; generatedToken?: { token: string; file: string } }> {
+): Promise<Stoppable & { url: string; routes: { method: string; path: string }[]; tokens: TokenEntry[]; generatedToken?: { token: string; file: string } }> {
   const tokens = await apiTokens(services.access, config.HOST, resolve(config.DATA_DIR));
   // Links point at the public URL, known only once the server listens (PORT=0 in tests): the signer asks for it.
   const listening: { url?: string } = {};
@@ -37,6 +38,7 @@ export async function startApi(
     name: 'api',
     url,
     routes: app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
+    tokens: tokens.tokens,
     ...(tokens.generated ? { generatedToken: tokens.generated } : {}),
     stop: async () => {
       await closeStreams();

@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<void> {
     if (api) parts.push(api);
     if (command === 'start' || command === 'orchestrator') {
       const { startOrchestratorPart } = await import('./orchestrator.ts');
-      parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url } : {}));
+      parts.push(await startOrchestratorPart(config, services, log, api ? { publicUrl: api.url, apiTokens: api.tokens } : {}));
     }
     // Every part is up (the API listens): the storage client loads and the bucket is made now, off the path of
     // the first requests (entry/services.ts).

@@ -2,6 +2,7 @@
 import { intakeDeps, publicBaseUrl } from './intake.ts';
 import { openRedisParts } from './redis-parts.ts';
 import type { Services } from './services.ts';
+import type { TokenEntry } from '../src/auth/tokens.ts';
 import type { Logger } from 'pino';
 import { startOrchestrator } from '../workers/orchestrator/orchestrator.ts';
 import { chainIdentity } from '../workers/orchestrator/chain.ts';
@@ -19,7 +20,18 @@ import type { Stoppable } from '../src/stoppable.ts';
 const HEALTH_SWEEP = 'health-sweep';
 
 /** The orchestrator with what runs beside it: the schedule runner and the notification worker. */
-export async function startOrchestratorPart(config: Config, services: Services, log: Logger, opts: { publicUrl?: string } = {}): Promise<Stoppable> {
+/**
+ * `apiTokens`: the tokens of an API running in this process (`tracehound start`), which may include the admin token
+ * it generated for the run and no access file holds: a chained investigation starts as its requester, so the
+ * orchestrator must know that token too (chain.ts).
+ */
+export async function startOrchestratorPart(
+  config: Config,
+  services: Services,
+  log: Logger,
+  opts: { publicUrl?: string; apiTokens?: TokenEntry[] } = {},
+): Promise<Stoppable> {
+  const access = opts.apiTokens ? { ...services.access, tokens: opts.apiTokens } : services.access;
   const parts = openRedisParts(config, services, log.child({ part: 'schedules' }));
   const { redis, records, audit, investigations, notifyTargets, notifier, schedules, schedulesQueue } = parts;
   // Chained investigations pass the requester's rate limit like any other request of theirs.
@@ -47,7 +59,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
         return found.filter((x): x is NonNullable<typeof x> => x !== null && x.status === 'succeeded');
       },
       chain: async (from, playbook) => {
-        const who = chainIdentity(services.access, from.requestedBy);
+        const who = chainIdentity(access, from.requestedBy);
         if (!who) throw new ForbiddenError(`${from.requestedBy} cannot be judged without its request: not chained`);
         return startInvestigation(chainIntake, who, { playbook, ...(from.target ? { target: from.target } : {}), params: {} }, { chainedFrom: from.id, detail: { chainedFrom: from.id } });
       },
@@ -61,6 +73,7 @@ export async function startOrchestratorPart(config: Config, services: Services, 
     intake: intakeDeps(config, services, redis, { records, investigations, audit, notifyTargets }, log, false),
     audit,
     log,
+    sweepMetricsTopPods: config.SWEEP_METRICS_TOP_PODS,
   });
   const notifications = startNotificationWorker({
     redis: services.redis,

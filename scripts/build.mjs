@@ -7,6 +7,8 @@
 //   dist/lambda.mjs         the API as an AWS Lambda function, self-contained: npm packages bundled in, and what it
 //                           loads only on demand (BullMQ, the S3 client, the Kubernetes client, the secrets clients) in dist/lambda-*.mjs,
 //                           so a cold start parses only what it runs
+//   dist/playbook-documents.json  every playbook's YAML parsed ahead of time, keyed by its text's hash
+//                           (src/playbooks/prebuilt-documents.ts): a process that just started skips the parser
 //   dist/build-info.json    what the build read, for the staleness check (scripts/build-state.mjs), and the files
 //                           of the Lambda function's code (lambdaFiles)
 //
@@ -16,11 +18,14 @@
 // `../../playbooks/` exactly as its source does, and a runtime layout is dist/ beside playbooks/ and bpf/.
 //
 // `node scripts/build.mjs --if-stale` builds only when dist/ is missing or older than a source it was built from.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as esbuild from 'esbuild';
+import { parse as parseYaml } from 'yaml';
 import { BUILD_INFO, DIST, ROOT, buildState } from './build-state.mjs';
 
 const SERVICE_ENTRIES = { cli: 'entry/cli.ts' };
@@ -116,11 +121,34 @@ async function buildOnce() {
   for (const f of readdirSync(DIST)) {
     if (/\.mjs(\.map)?$/.test(f) && !outputs.has(f)) rmSync(`${DIST}${f}`);
   }
+  writePlaybookDocuments();
   const inputs = [...new Set([...Object.keys(service.metafile.inputs), ...Object.keys(lambda.metafile.inputs)])].filter((p) => !p.startsWith('node_modules/')).sort();
   // The Lambda function's code is these files beside playbooks/ (infra/aws reads the list from here).
-  const lambdaFiles = Object.keys(lambda.metafile.outputs).sort();
+  const lambdaFiles = [...Object.keys(lambda.metafile.outputs), 'dist/playbook-documents.json'].sort();
   writeFileSync(BUILD_INFO, `${JSON.stringify({ startedAt, tookMs: Date.now() - startedAt, lambdaFiles, inputs }, null, 1)}\n`);
   return { tookMs: Date.now() - startedAt, outputs: [...outputs].sort() };
+}
+
+/**
+ * dist/playbook-documents.json: each playbook in playbooks/ parsed from YAML now rather than at every start, keyed by
+ * the hex SHA-256 of its text (src/playbooks/prebuilt-documents.ts reads it; the keys must be computed alike). Parsed
+ * with the options compile.ts uses; a file that does not parse, or holds a value JSON cannot carry, is left out and
+ * parsed at run time, where its error is reported.
+ */
+function writePlaybookDocuments() {
+  const documents = {};
+  for (const f of readdirSync(`${ROOT}playbooks`).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const text = readFileSync(`${ROOT}playbooks/${f}`, 'utf8');
+    let document;
+    try {
+      document = parseYaml(text, { prettyErrors: true });
+    } catch {
+      continue;
+    }
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(document)), document)) continue;
+    documents[createHash('sha256').update(text, 'utf8').digest('hex')] = document;
+  }
+  writeFileSync(`${DIST}playbook-documents.json`, `${JSON.stringify({ documents })}\n`);
 }
 
 /** One build at a time: bin/tracehound.mjs started twice on a stale checkout must not write dist/ twice at once. */

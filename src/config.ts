@@ -122,6 +122,23 @@ export const ConfigSchema = z.object({
   CAPTURE_STARTUP_TIMEOUT: durationEnv('30s').pipe(z.number().min(1_000, 'at least 1s').max(55_000, 'at most 55s (the orchestrator waits 60 s past a capture\'s time box)')),
   /** Highest sampling rate any request may ask for (per CPU); profile overhead grows with it. */
   CAPTURE_MAX_HZ: z.coerce.number().int().min(1).max(10_000).default(999),
+  /**
+   * The overhead one capture may put on its node, as a share of all its CPUs: "0.05" or "5%". Held against the
+   * share while attached where it was measured (`cost.attachedNodeCpuShare`; loading is a fixed cost, see
+   * core/capture-cost.ts judgedShare), else the whole share. A capture over it says so in its step and as a finding.
+   */
+  CAPTURE_COST_BUDGET: z
+    .string()
+    .default('0.05')
+    .transform((v, ctx) => {
+      const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(v.trim());
+      const share = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+      if (!(share > 0 && share <= 1)) {
+        ctx.addIssue({ code: 'custom', message: 'expected a share of the node\'s CPU above 0 and at most 1, such as "0.05" or "5%"' });
+        return z.NEVER;
+      }
+      return share;
+    }),
   NODE_HEARTBEAT: durationEnv('5s'),
 
   /** YAML with hashed API tokens and Slack restrictions (see README). Without it, `npm start` makes an admin token. */
@@ -175,6 +192,11 @@ export const ConfigSchema = z.object({
   METRICS_PORT: optional(z.coerce.number().int().min(1).max(65535)),
   /** Schedules may not fire more often than this. */
   SCHEDULE_MIN_INTERVAL: durationEnv('1m'),
+  /**
+   * Per-pod kernel series on /metrics (tracehound_pod_*): the most active pods per node that keep series of their
+   * own; the rest of the node's pods are summed into pod="_other".
+   */
+  SWEEP_METRICS_TOP_PODS: z.coerce.number().int('expected a whole number of pods').min(1, 'at least 1').max(1000, 'at most 1000').default(20),
   /**
    * How often the orchestrator looks for investigations that would otherwise never end: their job gone or failed
    * (an orchestrator killed while working on them), or past their deadline. Bounds how late such a one is ended.

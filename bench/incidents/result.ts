@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IncidentName } from './incident.ts';
+import { Timeline } from './timeline.ts';
 
 /**
  * Whose failure a failed incident is: the router's (refused the symptom or chose a playbook the rubric does not
@@ -26,6 +27,8 @@ export const IncidentResult = z.object({
   seconds: z.number().nullable(),
   /** CPU seconds of the agent and its capture processes (its cgroup's cpu.stat) over the same span. */
   agentCpuSeconds: z.number().nullable(),
+  /** Where the time went, per investigation (a triage and the one it chained into); absent when nothing ran. */
+  timelines: z.array(Timeline).optional(),
   /** Undo actions that failed: the kernel state may not be as it was. */
   teardownErrors: z.array(z.string()),
 });

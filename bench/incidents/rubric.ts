@@ -54,7 +54,9 @@ export const RUBRIC: Record<IncidentName, RubricEntry> = {
     culprit: ['comm', 'pid', 'cgroup'],
   },
   'cpu-throttling': {
-    playbooks: ['runqlat', 'triage'],
+    // cpu-throttling is the playbook made for this cause (it reads the quota's own counters); runqlat and triage
+    // may answer it too.
+    playbooks: ['cpu-throttling', 'runqlat', 'triage'],
     cause: { pattern: /throttl|cpu quota|cfs.?quota|cpu\.max/i, says: 'the cgroup is throttled by its CPU quota' },
     culprit: ['cgroup', 'comm'],
   },

@@ -19,6 +19,7 @@ import { RUBRIC } from './rubric.ts';
 import { score } from './score.ts';
 import { BENCH_NODE, startBenchStack, type BenchStack } from './stack.ts';
 import { markdown, percentile, verdict } from './table.ts';
+import { describeTimeline, timelineOf } from './timeline.ts';
 
 const WAIT_MS = Number(process.env.BENCH_INCIDENT_TIMEOUT_MS ?? 240_000);
 const OUT_DIR = join(process.cwd(), '.tracehound', 'bench');
@@ -54,20 +55,29 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Follows a triage that chained into a specific playbook: the chained investigation holds the answer. */
-async function finalOf(first: Investigation): Promise<{ inv: Investigation; playbooks: string[] }> {
+/**
+ * Follows a triage that chained into a specific playbook: the chained investigation holds the answer. `seenAt`
+ * (performance.now()) is when the answer was first seen: looking for a chained record that does not come (the chain
+ * was refused) is the benchmark's own wait, not the person's, who already has the summary.
+ */
+async function finalOf(first: Investigation, firstSeenAt: number): Promise<{ inv: Investigation; playbooks: string[]; all: Investigation[]; seenAt: number }> {
   let inv = first;
+  let seenAt = firstSeenAt;
   const playbooks = [inv.playbook];
+  const all = [first];
   for (let hop = 0; hop < 2; hop++) {
     if (!inv.next && inv.summary?.nextPlaybook?.chain) {
       // The chained record is written as the first one ends: give it a moment to appear.
       for (let i = 0; i < 50 && !inv.next; i++, await sleep(100)) inv = (await stack!.get(`/v1/investigations/${inv.id}`)).json as unknown as Investigation;
     }
     if (!inv.next) break;
+    all[all.length - 1] = inv; // as it ended, with its `next`
     inv = await stack!.waitFor(inv.next.id, WAIT_MS);
+    seenAt = performance.now();
     playbooks.push(inv.playbook);
+    all.push(inv);
   }
-  return { inv, playbooks };
+  return { inv, playbooks, all, seenAt };
 }
 
 type Outcome = Omit<IncidentResult, 'teardownErrors'>;
@@ -94,8 +104,8 @@ async function attempt(incident: Incident, t: Teardown): Promise<Outcome> {
     return { ...base, pass: false, failure: 'router', failed: [`refused (${res.status}): ${detail}`] };
   }
   const first = await stack!.waitFor(res.json.id as string, WAIT_MS);
-  const { inv, playbooks } = await finalOf(first);
-  const seconds = (performance.now() - t0) / 1000;
+  const { inv, playbooks, all, seenAt } = await finalOf(first, performance.now());
+  const seconds = (seenAt - t0) / 1000;
   const agentCpuSeconds = stack!.agentCpuSeconds() - cpu0;
   const { failed, routerFailed } = score(RUBRIC[incident.name], culprit, playbooks, inv);
   return {
@@ -110,6 +120,7 @@ async function attempt(incident: Incident, t: Teardown): Promise<Outcome> {
     headline: inv.summary?.headline ?? inv.reason ?? null,
     seconds,
     agentCpuSeconds,
+    timelines: all.map(timelineOf),
   };
 }
 
@@ -142,6 +153,7 @@ try {
     const r = await runIncident(incident);
     results.push(r);
     process.stderr.write(`${verdict(r)}${r.seconds === null ? '' : ` (${r.seconds.toFixed(1)} s)`}\n`);
+    for (const t of r.timelines ?? []) process.stderr.write(`  ${describeTimeline(t)}\n`);
     await sleep(1000); // lets the last capture's processes go before the next incident is measured
   }
 } finally {

@@ -70,7 +70,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     parts.push(...services.owned);
     const api = await startApi(config, services, log);
     parts.push(api);
-    parts.push(await startOrchestratorPart(config, services, log, { publicUrl: api.url }));
+    parts.push(await startOrchestratorPart(config, services, log, { publicUrl: api.url, apiTokens: api.tokens }));
     services.storage.start(); // as entry/cli.ts does once its parts are up
     // No ACCESS_FILE: the API made an admin token for this run, as `npm start` does.
     const token = api.generatedToken?.token;

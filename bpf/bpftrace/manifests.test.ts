@@ -76,6 +76,27 @@ const EXPECTED: Record<string, Expected> = {
       [{ errno: 'ENOSPC' }, CGROUPS_AND_PID, ['28', '11', '777', '12', '13', '0', '0', '0', '0', '0', ...DESCRIPTORS]],
     ],
   },
+  // The joint program of triage's kernel signals: profile's leading Hz, the scope, syscount's trailing numbers, then
+  // syscount's errno and oomkill's end-after (both off); every part's env, requirements and the largest limits.
+  triage: {
+    env: { BPFTRACE_STRLEN: '200', BPFTRACE_NO_USER_SYMBOLS: '1' },
+    limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 5000, maxOutputBytes: 122683392, stopGraceMs: 15000 },
+    requires: [
+      { kind: 'bpftrace' },
+      { kind: 'tracepoint', name: 'raw_syscalls/sys_enter' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' },
+      { kind: 'tracepoint', name: 'sched/sched_wakeup' }, { kind: 'tracepoint', name: 'sched/sched_wakeup_new' }, { kind: 'tracepoint', name: 'sched/sched_switch' },
+      { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' },
+      { kind: 'btf' }, { kind: 'tracepoint', name: 'tcp/tcp_retransmit_skb' }, { kind: 'tracepoint', name: 'sock/inet_sock_set_state' },
+      { kind: 'tracepoint', name: 'oom/mark_victim' },
+      { kind: 'tracepoint', name: 'syscalls/sys_enter_execve' }, { kind: 'tracepoint', name: 'syscalls/sys_exit_execve' },
+      { kind: 'tracepoint', name: 'syscalls/sys_enter_execveat' }, { kind: 'tracepoint', name: 'syscalls/sys_exit_execveat' },
+      { kind: 'perf-events' },
+    ],
+    args: [
+      [{}, ANY, ['99', '0', '0', '0', '0', '0', '0', '0', '0', '0', ...DESCRIPTORS, '0', '0']],
+      [{ hz: 49 }, CGROUPS_AND_PID, ['49', '11', '777', '12', '13', '0', '0', '0', '0', '0', ...DESCRIPTORS, '0', '0']],
+    ],
+  },
   profile: {
     env: { BPFTRACE_NO_USER_SYMBOLS: '1' },
     limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 33554432, stopGraceMs: 15000 },
@@ -87,6 +108,16 @@ const EXPECTED: Record<string, Expected> = {
       [{ hz: 49 }, ANY, ['49', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{ hz: 49 }, ONE_CGROUP, ['49', '4242', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{ hz: 49 }, CGROUPS_AND_PID, ['49', '11', '777', '12', '13', '0', '0', '0', '0', '0']],
+    ],
+  },
+  offcputime: {
+    env: { BPFTRACE_NO_USER_SYMBOLS: '1', BPFTRACE_MAP_KEYS_MAX: '8192' },
+    limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 33554432, stopGraceMs: 15000 },
+    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'sched/sched_switch' }, { kind: 'tracepoint', name: 'sched/sched_wakeup' }],
+    args: [
+      [{}, ANY, ['1000', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{ minBlockUs: 0 }, ONE_CGROUP, ['0', '4242', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, CGROUPS_AND_PID, ['1000', '11', '777', '12', '13', '0', '0', '0', '0', '0']],
     ],
   },
   mountsnoop: {
@@ -119,10 +150,12 @@ const EXPECTED: Record<string, Expected> = {
     env: {},
     limits: { minDurationMs: 1000, maxDurationMs: 120000, defaultDurationMs: 10000, maxOutputBytes: 1048576, stopGraceMs: 2000 },
     requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'oom/mark_victim' }],
+    // The scope's eight slots, then endAfterMs ($10: 0 watches the whole window; 2000 ends 2 s after a first kill).
     args: [
-      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
-      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
-      [{}, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0']],
+      [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
+      [{}, CGROUPS_AND_PID, ['11', '777', '12', '13', '0', '0', '0', '0', '0', '0']],
+      [{ endAfterMs: 2000 }, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0', '2000']],
     ],
   },
   tcpretrans: {

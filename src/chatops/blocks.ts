@@ -3,7 +3,7 @@ import { formatDurationMs } from '../core/duration.ts';
 import { formatShare, plural } from '../core/format.ts';
 import { routingText, type Routing } from '../core/routing.ts';
 import { isTerminal, type Finding, type Investigation, type InvestigationStatus, type Severity, type Step } from '../core/investigation.ts';
-import { earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../report/view.ts';
+import { costSummary, earlyEndLine, findingsInOrder, formatElapsedMs, formatTarget, headlineOf, isNotNeeded, notesOf, runDurationMs } from '../report/view.ts';
 import { helpText, type PlaybookInfo } from './help.ts';
 import { escapeMrkdwn, truncateText } from './mrkdwn.ts';
 
@@ -400,6 +400,8 @@ function resultMessage(inv: Investigation, links: ResultLinks, responseType: Sla
   ];
   const took = elapsed(inv);
   if (took) meta.push(`took ${took}`);
+  const cost = costSummary(inv);
+  if (cost) meta.push(esc(cost));
   const ctx = [meta.join(' · ')];
   if (inv.symptom) ctx.push(`Symptom: ${esc(truncateText(inv.symptom.replace(/\s+/g, ' '), 500))}`);
   blocks.push(context(...ctx));

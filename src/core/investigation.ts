@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Target } from './target.ts';
 import { VariantName } from './capabilities.ts';
 import { Routing } from './routing.ts';
+import { CaptureCost } from './capture-cost.ts';
 
 export const InvestigationStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type InvestigationStatus = z.infer<typeof InvestigationStatus>;
@@ -78,6 +79,8 @@ export const Step = z.object({
    * not hold (a note in every summary: something could not be looked at).
    */
   skip: z.enum(['not-needed', 'unsupported']).optional(),
+  /** What this capture cost its node (one entry per node: each its own), measured; absent on records from before. */
+  cost: CaptureCost.optional(),
 });
 export type Step = z.infer<typeof Step>;
 

@@ -1,9 +1,10 @@
 import { ProfileResult, type ProfileProcess } from '../../bpf/bpftrace/profile/result.ts';
 import type { TopFunction } from '../flamegraph/folded.ts';
-import { formatCount, formatShare, plural } from '../core/format.ts';
+import { formatShare, plural } from '../core/format.ts';
 import type { Step } from '../core/investigation.ts';
 import type { Confidence } from '../core/investigation.ts';
 import { fieldEvidence, rowEvidence, wholeArtifacts } from './evidence.ts';
+import { symbolFindings } from './profile-symbols.ts';
 import { succeededSteps, type Draft } from './step-problems.ts';
 
 /** Below this many samples a profile is a glimpse: at 99 Hz, about five seconds of one busy CPU. */
@@ -96,19 +97,6 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
   const headline = hottest
     ? `Hottest function on ${nodes}: ${hottest.name} — ${formatShare(hottest.self)} of ${plural(samples, 'sample')} on CPU itself (${formatShare(hottest.total)} with callees)${who}`
     : `${plural(samples, 'sample')} on ${nodes}, no function stands out${who}`;
-  const unknown = perNode.reduce((n, p) => n + p.result.unknownSamples, 0);
-  const unknownFinding =
-    unknown / samples >= 0.1
-      ? [
-          {
-            severity: 'info' as const,
-            title: `${formatShare(unknown / samples)} of samples have frames without symbols`,
-            detail: `${plural(unknown, 'sample')} include [unknown] frames: stripped binaries, JIT-compiled code (enable perf maps, e.g. node --perf-basic-prof) or processes that exited before the capture ended.`,
-            confidence: { level: 'high' as const, reason: `counted: ${plural(unknown, 'sample')} of ${formatCount(samples)} had a frame the symbolizer could not name` },
-            evidence: [...fieldEvidence(input.steps, input.stepId, [['unknownSamples'], ['samples']]), ...wholeArtifacts(input.steps, input.stepId, 'stacks.folded')],
-          },
-        ]
-      : [];
   return {
     headline,
     findings: [
@@ -123,7 +111,7 @@ export function summarizeCpuProfile(input: { steps: Step[]; stepId: string; dura
           ...wholeArtifacts(input.steps, input.stepId, 'stacks.folded'),
         ],
       },
-      ...unknownFinding,
+      ...symbolFindings(input.steps, input.stepId, perNode, samples),
     ],
   };
 }

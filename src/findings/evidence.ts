@@ -1,3 +1,4 @@
+import { BPFTRACE_RAW_FILE, RawLine } from '../../bpf/raw-lines.ts';
 import { jsonPointer, resolvePointer } from '../core/json-pointer.ts';
 import { MAX_EVIDENCE_QUOTE, MAX_EVIDENCE_ROWS, type Evidence, type Step } from '../core/investigation.ts';
 import { artifactNamesOf, succeededSteps } from './step-problems.ts';
@@ -22,12 +23,16 @@ export function wholeArtifacts(steps: readonly Step[], stepId: string, file?: st
  * The rows of a list in a step's result that support a finding, per node, as pointers into that node's result.json
  * ("/rows/3") with the first rows quoted. `list` is the path of the list in the result (["rows"], ["namespaces"]);
  * `pick` says which rows count. Nodes where no row counts, or whose result.json is not stored (nor spooled), give none.
+ * With `lines`, rows their tool read from a line of its raw output (a `raw` RawLine: bpf/raw-lines.ts) point at those
+ * lines too (lineEvidence): the kernel's own words, one click away. Playbook rules ask for it (compile.ts); a caller
+ * whose summary is checked without the raw texts at hand leaves it out.
  */
 export function rowEvidence(
   steps: readonly Step[],
   stepId: string,
   list: readonly string[],
   pick: (row: unknown, index: number, node: string | null) => boolean,
+  opts: { lines?: boolean } = {},
 ): Evidence[] {
   const out: Evidence[] = [];
   for (const s of succeededSteps([...steps], stepId)) {
@@ -38,8 +43,25 @@ export function rowEvidence(
     if (hits.length === 0) continue;
     const quote = quoteOf(hits.slice(0, 3).map((i) => rows[i]));
     out.push({ artifact, rows: hits.map((i) => jsonPointer([...list, i])), ...(quote ? { quote } : {}) });
+    if (opts.lines) out.push(...lineEvidence(s, hits.map((i) => rows[i])));
   }
   return out;
+}
+
+/**
+ * The lines of a step's raw output (on one node) that the given rows were read from, as one range with the first
+ * row's own text quoted: found verbatim in the range, since the parser took it from there. None when no row says
+ * where it came from, or the raw output is not stored (nor spooled).
+ */
+export function lineEvidence(s: Step, rows: readonly unknown[]): Evidence[] {
+  const raws = rows.flatMap((r) => {
+    const raw = RawLine.safeParse(r !== null && typeof r === 'object' ? (r as { raw?: unknown }).raw : undefined);
+    return raw.success ? [raw.data] : [];
+  });
+  const artifact = artifactNamesOf(s).find((a) => a.endsWith(`/${BPFTRACE_RAW_FILE}`));
+  if (raws.length === 0 || !artifact) return [];
+  const lines = raws.map((r) => r.line);
+  return [{ artifact, lines: [Math.min(...lines), Math.max(...lines)], quote: raws[0]!.text.slice(0, MAX_EVIDENCE_QUOTE) }];
 }
 
 /** Fields of a step's result (["total"], ["all", "p99"]) that support a finding, per node: the figures it quotes. */

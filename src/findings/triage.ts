@@ -11,6 +11,7 @@ import { RunqlatResult } from '../../bpf/bpftrace/runqlat/result.ts';
 import { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { TcpconnectResult } from '../../bpf/bpftrace/tcpconnect/result.ts';
 import { TcpretransResult } from '../../bpf/bpftrace/tcpretrans/result.ts';
+import { TRIAGE_PARTS, TriageResult, type TriagePart } from '../../bpf/bpftrace/triage/result.ts';
 import { formatDurationMs } from '../core/duration.ts';
 import { formatCount, formatShare, plural, shellWord } from '../core/format.ts';
 import type { Confidence, Evidence, Finding, Investigation, NextPlaybook, Severity, Step } from '../core/investigation.ts';
@@ -19,6 +20,7 @@ import { compareWithSweeps, type NodeAgainstSweeps } from '../sweeps/against.ts'
 import { RESOURCE_ERRNOS, type Change, type ChangeKind } from '../sweeps/rules.ts';
 import { changeTitle, formatMicros } from '../sweeps/wording.ts';
 import { whoBurns } from './cpu-profile.ts';
+import { throttlingConfidence, throttlingDetail, throttlingFigure, throttlingResults, throttlingTitle } from './cpu-throttling.ts';
 import { fieldEvidence, rowEvidence } from './evidence.ts';
 import type { Draft } from './step-problems.ts';
 
@@ -54,6 +56,14 @@ export const TRIAGE_THRESHOLDS = {
   hotFunctionShare: 0.3,
   /** CPUs the target must have kept busy for its profile to count: an idle process's few samples name no hot function. */
   minBusyCpus: 0.2,
+  /**
+   * Share of a cgroup's CPU quota periods in which it was throttled. A task still runnable when the quota runs out
+   * waits out the rest of the period (up to 100 ms by default) whatever the node's load: throttled in one period of
+   * ten, the target's p90 latency carries that wait.
+   */
+  throttledShare: 0.1,
+  /** Quota periods needed before that share means anything: ten are one second at the default 100 ms period. */
+  throttleMinPeriods: 10,
 } as const;
 
 /**
@@ -66,7 +76,7 @@ export const DOMINANCE_FACTOR = 3;
 /** Ratios are capped so that one runaway figure (a million ENOSPC) ranks first without making ratios meaningless. */
 const RATIO_CAP = 10;
 
-export type SignalKind = 'oom' | 'syscalls' | 'runq' | 'io' | 'retrans' | 'connects' | 'execs' | 'cpu';
+export type SignalKind = 'oom' | 'syscalls' | 'runq' | 'io' | 'retrans' | 'connects' | 'execs' | 'cpu' | 'throttle';
 
 /** One checked signal on one node: its figure, whether it stands out, and where it leads. */
 export interface Signal {
@@ -117,6 +127,36 @@ function results<T>(steps: readonly Step[], tool: string, schema: { safeParse(v:
     const parsed = schema.safeParse(s.result);
     return parsed.success ? [{ step: s, node: s.node ?? '?', r: parsed.data as T }] : [];
   });
+}
+
+/**
+ * The joint program's step (tool `triage`: every kernel signal in one bpftrace) as one step per checklist tool, each
+ * holding that tool's own result, so every rule below reads it as it reads the tool's own step. A joint step that did
+ * not succeed leaves its tools not measured. Its evidence is re-pointed into the joint result by `repoint`.
+ */
+export function expandJoint(steps: readonly Step[]): Step[] {
+  return steps.flatMap((s): Step[] => {
+    if (s.tool !== 'triage') return [s];
+    const parsed = s.status === 'succeeded' ? TriageResult.safeParse(s.result) : null;
+    if (!parsed?.success) return TRIAGE_PARTS.map((p) => ({ ...s, tool: p.tool, status: s.status === 'succeeded' ? 'failed' : s.status, result: undefined }));
+    return TRIAGE_PARTS.map((p) => ({ ...s, tool: p.tool, result: parsed.data[p.tool] }));
+  });
+}
+
+/** Which tool each signal is read from, for re-pointing its evidence into a joint result. */
+const SIGNAL_TOOL: Partial<Record<SignalKind, TriagePart>> = {
+  syscalls: 'syscount', runq: 'runqlat', io: 'biolatency', retrans: 'tcpretrans', connects: 'tcpconnect', oom: 'oomkill', execs: 'execsnoop', cpu: 'profile',
+};
+
+/** Rows of a joint step's result.json are under the tool's name ("/profile/topFunctions/0"). */
+function repoint(signal: Signal, steps: readonly Step[]): Signal {
+  const tool = SIGNAL_TOOL[signal.kind];
+  const joint = new Set(steps.filter((st) => st.tool === 'triage').flatMap((st) => (st.artifacts ?? []).filter((a) => a.endsWith('/result.json'))));
+  if (!tool || joint.size === 0) return signal;
+  return {
+    ...signal,
+    evidence: signal.evidence.map((e) => (joint.has(e.artifact) && e.rows ? { ...e, rows: e.rows.map((r) => `/${tool}${r}`) } : e)),
+  };
 }
 
 const high = (reason: string): Confidence => ({ level: 'high', reason });
@@ -369,6 +409,34 @@ function cpuSignals(steps: readonly Step[], seconds: number): Signal[] {
   });
 }
 
+function throttleSignals(steps: readonly Step[]): Signal[] {
+  const t = TRIAGE_THRESHOLDS;
+  return throttlingResults(steps).map(({ step, node, r }) => {
+    // Most throttled first (the tool's order): the one that says whether a quota holds the target back.
+    const worst = r.cgroups.find((c) => c.quota !== null);
+    const enough = worst !== undefined && worst.periods >= t.throttleMinPeriods;
+    const ratio = worst ? worst.throttledShare / t.throttledShare : 0;
+    return {
+      kind: 'throttle',
+      node,
+      standsOut: enough && worst.throttledPeriods > 0 && ratio >= 1,
+      severity: 'warning',
+      ratio: enough ? cap(ratio) : 0,
+      title: worst ? throttlingTitle(worst, r.windowMs) : 'CPU quota throttling',
+      figure: throttlingFigure(r),
+      detail: worst
+        ? `${throttlingDetail(worst)} Threshold: throttled in ${formatShare(t.throttledShare)} of at least ${t.throttleMinPeriods} periods.`
+        : (r.note ?? 'No CPU cgroup of the target was read.'),
+      playbook: 'cpu-throttling',
+      why: 'CPU quota throttling: the cpu-throttling playbook measures it with run-queue latency beside it, to tell the quota from contention',
+      confidence: worst ? throttlingConfidence(worst) : high(`every CPU controller cgroup of the target read: ${r.note ?? 'no quota set'}`),
+      evidence: worst
+        ? rowEvidence([step], step.id, ['cgroups'], (row) => (row as { path?: unknown }).path === worst.path)
+        : fieldEvidence([step], step.id, [['note'], ['withQuota']]),
+    } satisfies Signal;
+  });
+}
+
 /** Which triage signal a sweep comparison's change is about. */
 const CHANGE_SIGNAL: Partial<Record<ChangeKind, SignalKind>> = {
   'runq-p99': 'runq', 'io-p99': 'io', 'io-errors': 'io', 'syscall-new': 'syscalls', 'syscall-growth': 'syscalls', 'retrans-rise': 'retrans', 'oom-kills': 'oom',
@@ -397,13 +465,13 @@ function withBaseline(signals: Signal[], against: readonly NodeAgainstSweeps[]):
 /** Every measured signal, with the node's sweeps where there are some. */
 export function triageSignals(input: TriageInput): Signal[] {
   const seconds = Math.max(input.durationMs, 1) / 1000;
-  const s = input.steps;
+  const s = expandJoint(input.steps);
   const signals = [
     ...syscallSignals(s, seconds), ...runqSignals(s), ...ioSignals(s), ...retransSignals(s, seconds),
-    ...connectSignals(s), ...oomSignals(s), ...execSignals(s, seconds), ...cpuSignals(s, seconds),
-  ];
+    ...connectSignals(s), ...oomSignals(s), ...execSignals(s, seconds), ...cpuSignals(s, seconds), ...throttleSignals(s),
+  ].map((sig) => repoint(sig, input.steps));
   const sweeps = input.sweeps ?? [];
-  return sweeps.length > 0 ? withBaseline(signals, compareWithSweeps({ steps: input.steps }, sweeps)) : signals;
+  return sweeps.length > 0 ? withBaseline(signals, compareWithSweeps({ steps: s }, sweeps)) : signals;
 }
 
 /** The request that runs a playbook on the same target, as a command to paste (the body quoted for the shell). */
@@ -431,11 +499,11 @@ export function dominant(ranked: readonly Signal[]): Signal | null {
 }
 
 /** The tools of the checklist, in its order: what a complete triage measured. */
-const TRIAGE_TOOLS = ['syscount', 'runqlat', 'biolatency', 'tcpretrans', 'tcpconnect', 'oomkill', 'execsnoop', 'profile'] as const;
+const TRIAGE_TOOLS = ['syscount', 'runqlat', 'biolatency', 'tcpretrans', 'tcpconnect', 'oomkill', 'execsnoop', 'profile', 'cpu-throttling'] as const;
 
 const KIND_NAME: Record<SignalKind, string> = {
   oom: 'OOM kills', syscalls: 'failing syscalls', runq: 'run-queue latency', io: 'block I/O latency',
-  retrans: 'TCP retransmits', connects: 'failed TCP connects', execs: 'exec rate', cpu: 'CPU profile',
+  retrans: 'TCP retransmits', connects: 'failed TCP connects', execs: 'exec rate', cpu: 'CPU profile', throttle: 'CPU quota throttling',
 };
 
 /** The triage summary: what stands out ranked first, what was ruled out with figures, and the playbook to run next. */
@@ -472,7 +540,8 @@ export function summarizeTriage(input: TriageInput): Draft & { nextPlaybook?: Ne
   const top = out[0];
   if (!top) {
     // Silence is not a clean bill: a tool that did not run is said in the headline, not only in the notes.
-    const missing = TRIAGE_TOOLS.filter((tool) => !input.steps.some((st) => st.tool === tool && st.status === 'succeeded'));
+    const measured = expandJoint(input.steps);
+    const missing = TRIAGE_TOOLS.filter((tool) => !measured.some((st) => st.tool === tool && st.status === 'succeeded'));
     return {
       headline: `Nothing stands out on ${where} in ${window}: ${ruledOut.map((s) => s.figure).join('; ')}${missing.length ? `; not measured: ${missing.join(', ')}` : ''}`,
       findings,

@@ -8,6 +8,7 @@ import { toPprof } from './pprof.ts';
 import { renderFlamegraphPng } from './png.ts';
 import { toSpeedscope } from './speedscope.ts';
 import { renderFlamegraph } from './svg.ts';
+import { formatMicros } from './units.ts';
 
 export const FOLDED_ARTIFACT = 'stacks.folded';
 export const FLAMEGRAPH_ARTIFACT = 'flamegraph.svg';
@@ -18,11 +19,29 @@ export const PPROF_ARTIFACT = 'profile.pb.gz';
 export const PROFILE_ARTIFACTS = [FOLDED_ARTIFACT, FLAMEGRAPH_ARTIFACT, SPEEDSCOPE_ARTIFACT, PPROF_ARTIFACT] as const;
 
 /** What a profile's files are made from: its folded stacks (folded.ts's format), how many samples, at what rate. */
-export interface ProfileStacks {
+export interface OnCpuStacks {
+  kind?: 'on-cpu';
   folded: string;
   samples: number;
   hz: number;
 }
+
+/** An off-CPU capture's files: its folded stacks weighted by blocked time in µs, not by samples. */
+export interface OffCpuStacks {
+  kind: 'off-cpu';
+  folded: string;
+  totalUs: number;
+  minBlockUs: number;
+  windowMs: number;
+}
+
+/** Folded stacks a capture hands the agent to make files of: on-CPU samples, or off-CPU time. */
+export type ProfileStacks = OnCpuStacks | OffCpuStacks;
+
+export const OFFCPU_FOLDED_ARTIFACT = 'offcpu.folded';
+/** Its own name, so it sits beside an on-CPU flamegraph.svg of the same investigation (the latency playbook). */
+export const OFFCPU_FLAMEGRAPH_ARTIFACT = 'offcpu-flamegraph.svg';
+export const OFFCPU_ARTIFACTS = [OFFCPU_FOLDED_ARTIFACT, OFFCPU_FLAMEGRAPH_ARTIFACT] as const;
 
 /** A file to store beside a step's result. */
 export interface FlamegraphFile {
@@ -31,8 +50,10 @@ export interface FlamegraphFile {
   body: string | Buffer;
 }
 
-/** The files of PROFILE_ARTIFACTS, in that order. */
-export function profileArtifacts({ folded, samples, hz }: ProfileStacks): FlamegraphFile[] {
+/** The files of PROFILE_ARTIFACTS, in that order (OFFCPU_ARTIFACTS for off-CPU stacks). */
+export function profileArtifacts(stacks: ProfileStacks): FlamegraphFile[] {
+  if (stacks.kind === 'off-cpu') return offCpuArtifacts(stacks);
+  const { folded, samples, hz } = stacks;
   return [
     { file: FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: folded },
     {
@@ -45,12 +66,29 @@ export function profileArtifacts({ folded, samples, hz }: ProfileStacks): Flameg
   ];
 }
 
+/**
+ * The files of OFFCPU_ARTIFACTS: the folded stacks and a flame graph of blocked time, in the off-CPU palette (blues,
+ * as in Brendan Gregg's off-CPU graphs) with its frames' widths told as durations.
+ */
+function offCpuArtifacts({ folded, totalUs, minBlockUs, windowMs }: OffCpuStacks): FlamegraphFile[] {
+  const subtitle = `${formatMicros(totalUs)} blocked, summed over threads, in a ${formatMicros(Math.round(windowMs * 1000))} capture; blocks of ${formatMicros(minBlockUs)} or more; kernel frames marked _[k]`;
+  return [
+    { file: OFFCPU_FOLDED_ARTIFACT, contentType: 'text/plain; charset=utf-8', body: folded },
+    {
+      file: OFFCPU_FLAMEGRAPH_ARTIFACT,
+      contentType: 'image/svg+xml',
+      body: renderFlamegraph(folded, { title: 'Off-CPU time', subtitle, countName: 'µs', unit: 'us', colors: 'offcpu' }),
+    },
+  ];
+}
+
 /** Where a flamegraph's thumbnail is stored: beside it, same name, `.png`. */
 export const thumbnailName = (svgName: string) => svgName.replace(/\.svg$/, '.png');
 /** A step's artifact of this file name ("cpu/node-17/stacks.folded" for FOLDED_ARTIFACT). */
 export const isStepArtifact = (name: string, file: string) => name.endsWith(`/${file}`);
 /** A flame graph, as the agent names it (FLAMEGRAPH_ARTIFACT) or as a step's artifact. */
-export const isFlamegraphSvg = (name: string) => name === FLAMEGRAPH_ARTIFACT || isStepArtifact(name, FLAMEGRAPH_ARTIFACT);
+export const isFlamegraphSvg = (name: string) =>
+  [FLAMEGRAPH_ARTIFACT, OFFCPU_FLAMEGRAPH_ARTIFACT].some((file) => name === file || isStepArtifact(name, file));
 
 /** A flame graph's thumbnail: the SVG drawn as a PNG (png.ts), as the agent stores it and the API draws it on request. */
 export function flamegraphThumbnail(svg: string): Buffer {

@@ -20,6 +20,11 @@ export interface FlamegraphOptions {
   reverse?: boolean;
   /** Default "samples". */
   countName?: string;
+  /**
+   * What the counts measure: absent, a number of `countName`; 'us', time in microseconds (an off-CPU profile), told
+   * in tooltips as a duration ("20.1 ms") instead of a count.
+   */
+  unit?: 'us';
   /** Prefix of the details line; default "Function:". */
   nameType?: string;
   /** Frames ending in "_[k]" drawn in a distinct colour family; default true. */

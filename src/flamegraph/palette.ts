@@ -7,6 +7,8 @@
  * - hot: classic flame graph (red → orange → yellow).   mem: greens.   io: blues.
  * - red, green, blue, aqua, yellow, purple, orange: one family each.
  * - wakeup: aqua (wakeup stacks).   chain: blue, "--" separators grey, waker frames (suffix "_[w]") aqua.
+ * - offcpu: off-CPU time, all blues as in Brendan Gregg's off-CPU graphs: user frames io blue, kernel frames
+ *   ("_[k]") a paler lavender blue, so the two stay apart without a warm colour suggesting CPU.
  * - java: "_[k]" kernel → orange, "_[j]" JIT-compiled → green, "_[i]" interpreted → aqua, "_[i]"-less frames
  *   with a package separator ("/" as in "java/util/HashMap.get", or "Lcom/..." descriptors) → green (Java code),
  *   "::" → yellow (C++: the JVM itself), everything else → red (native C / libraries).
@@ -26,6 +28,7 @@ export const PALETTE_NAMES = [
   'js',
   'wakeup',
   'chain',
+  'offcpu',
   'aqua',
   'green',
   'blue',
@@ -58,6 +61,7 @@ export const FAMILIES = {
   kernel: { r: [190, 250], g: [90, 160], b: [0, 55] },
   kernelCool: { r: [100, 150], g: [140, 190], b: [200, 250] },
   grey: { r: [150, 170], g: [150, 170], b: [150, 170] },
+  kernelOffCpu: { r: [160, 200], g: [165, 205], b: [235, 255] },
 } as const satisfies Record<string, Family>;
 export type FamilyName = keyof typeof FAMILIES;
 
@@ -97,13 +101,14 @@ export function frameFamily(name: string, palette: PaletteName = 'hot', kernelCo
     default:
       break;
   }
-  if (kernelColor && tag === 'k') return WARM.has(palette) ? 'kernelCool' : 'kernel';
+  if (kernelColor && tag === 'k') return palette === 'offcpu' ? 'kernelOffCpu' : WARM.has(palette) ? 'kernelCool' : 'kernel';
   switch (palette) {
     case 'hot':
       return 'hot';
     case 'mem':
       return 'mem';
     case 'io':
+    case 'offcpu':
       return 'io';
     case 'wakeup':
       return 'aqua';

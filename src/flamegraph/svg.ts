@@ -31,6 +31,7 @@ import {
   type ResolvedBase,
 } from './svg-parts.ts';
 import { buildFrameTree, FrameTreeBuilder, type FrameTree } from './tree.ts';
+import { formatMicros } from './units.ts';
 
 export { escapeXml, fitLabel } from './svg-parts.ts';
 export { FoldedInputError } from './tree.ts';
@@ -61,6 +62,7 @@ export function renderFlamegraphChunks(chunks: Iterable<Uint8Array>, options: Fl
 interface Resolved extends ResolvedBase {
   colors: PaletteName;
   kernelColor: boolean;
+  unit: 'us' | undefined;
 }
 
 function resolve(options: FlamegraphOptions): Resolved {
@@ -68,6 +70,7 @@ function resolve(options: FlamegraphOptions): Resolved {
     ...resolveBase(options, { flame: 'Flame Graph', icicle: 'Icicle Graph' }),
     colors: options.colors ?? 'hot',
     kernelColor: options.kernelColor ?? true,
+    unit: options.unit,
   };
 }
 
@@ -96,6 +99,8 @@ export function renderFrameTree(tree: FrameTree, options: FlamegraphOptions = {}
   const escaped: (string | undefined)[] = new Array<string | undefined>(names.length);
   const colors: (string | undefined)[] = new Array<string | undefined>(names.length);
   const countName = escapeXml(r.countName);
+  // Time (off-CPU) is told as a duration; counts as before, so a sampled profile's SVG does not change.
+  const amount = r.unit === 'us' ? formatMicros : (t: number) => `${formatCount(t)} ${countName}`;
   const pctScale = 100 / total;
   const rectTail = `" height="${fh - 1}" fill="`;
 
@@ -134,7 +139,7 @@ export function renderFrameTree(tree: FrameTree, options: FlamegraphOptions = {}
     const w = (x2 - x1) / 100;
     const label = fitLabel(name, w, fontSize);
     parts.push(
-      `<g><title>${esc} (${formatCount(t)} ${countName}, ${(t * pctScale).toFixed(2)}%)</title>` +
+      `<g><title>${esc} (${amount(t)}, ${(t * pctScale).toFixed(2)}%)</title>` +
         `<rect x="${px(x1)}" y="${y}" width="${px(x2 - x1)}${rectTail}${color}" rx="2" ry="2"/>` +
         `<text x="${px(x1 + 300)}" y="${(y + textDy).toFixed(1)}">` +
         `${label === '' ? '' : label.length === name.length ? esc : escapeXml(label)}</text></g>\n`,

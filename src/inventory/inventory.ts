@@ -40,6 +40,11 @@ export interface Inventory {
   resolve(target: Target): Promise<Resolution>;
   /** Known node names with labels (static file, or Kubernetes nodes), sorted by name. */
   nodes(): Promise<NodeEntry[]>;
+  /**
+   * Every pod scheduled on `node`, any namespace, any phase (per-pod figures of a node-wide sweep name cgroups by
+   * these pods' uids). Absent where the inventory knows no pods (static hosts).
+   */
+  podsOnNode?(node: string): Promise<PodInfo[]>;
 }
 
 /** The resolution of a target without pod, namespace or selector: the node (if any) passes through. */

@@ -14,7 +14,7 @@ import {
   TracehoundError,
   ValidationError,
 } from '../core/errors.ts';
-import { QosClass, type Target } from '../core/target.ts';
+import { NodeName, QosClass, type Target } from '../core/target.ts';
 import {
   passThrough,
   resolutionOf,
@@ -121,6 +121,15 @@ export class KubernetesInventory implements Inventory {
       .map((n) => ({ name: n.metadata?.name ?? '', labels: { ...(n.metadata?.labels ?? {}) } }))
       .filter((n) => n.name !== '')
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async podsOnNode(node: string): Promise<PodInfo[]> {
+    // The name goes into a field selector: only a node name as the intake accepts one may.
+    const name = NodeName.parse(node);
+    const list = await this.request(`list pods on node ${name}`, () =>
+      this.api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` }),
+    );
+    return list.items.map((p) => podInfo(p, p.metadata?.namespace ?? ''));
   }
 
   private async resolvePod(target: Target, ref: string): Promise<Resolution> {

@@ -6,10 +6,12 @@ import { ErrnoName } from '../core/errno.ts';
 import { bySeverity, ConfidenceLevel, type Confidence, type Evidence, type Finding, type Summary } from '../core/investigation.ts';
 import { fieldEvidence, RESULT_FILE, rowEvidence, wholeArtifacts } from '../findings/evidence.ts';
 import { stepProblems, type Draft } from '../findings/step-problems.ts';
+import { overBudgetFindings } from '../findings/capture-cost.ts';
 import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, CompiledStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './plan-context.ts';
 import { PlaybookDoc, type ConfidenceSpec, type EvidenceSpec, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
+import { parallelStepProblems } from './step-reads.ts';
 import { SUMMARIZERS } from './summarizers.ts';
 import { compileVocabulary } from './vocabulary.ts';
 
@@ -195,6 +197,7 @@ function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: 
     id: spec.id,
     title: spec.title,
     tool: spec.tool,
+    ...(spec.parallel ? { parallel: true } : {}),
     condition(ctx) {
       if (!when) return null;
       try {
@@ -263,7 +266,8 @@ function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, p
       .filter((s) => s.id === step && s.status === 'succeeded')
       .flatMap((s) => {
         const keep = picks ? picks.evaluate({ ...ctx, result: s.result }) : null;
-        return rowEvidence([s], step, list, (_, i) => (Array.isArray(keep) ? keep[i] === true : true));
+        // Rows read from a line of the raw output point at it too (oomkill's kills: evidence.ts, lineEvidence).
+        return rowEvidence([s], step, list, (_, i) => (Array.isArray(keep) ? keep[i] === true : true), { lines: true });
       });
 }
 
@@ -345,13 +349,19 @@ function uniqueEvidence(list: Evidence[]): Evidence[] {
 const tidy = (text: string) => text.replace(/[ \t]{2,}/g, ' ').replace(/ +([,.;:)])/g, '$1').trim();
 
 /** YAML text → a runnable playbook, or a PlaybookError listing every problem with its path. */
-export function compilePlaybook(text: string, file: string, tools: ToolCatalogue): Playbook {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    const e = err as YAMLParseError;
-    throw new PlaybookError(file, [{ path: e.linePos?.[0] ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? 'invalid YAML' }]);
+/**
+ * `parsed`: the document `text` parses to, when it is already known (the build's prebuilt documents, see
+ * prebuilt-documents.ts): parsing YAML is the largest part of compiling a playbook in a process that just started.
+ */
+export function compilePlaybook(text: string, file: string, tools: ToolCatalogue, parsed?: { document: unknown }): Playbook {
+  let raw: unknown = parsed?.document;
+  if (!parsed) {
+    try {
+      raw = parseYaml(text, { prettyErrors: true });
+    } catch (err) {
+      const e = err as YAMLParseError;
+      throw new PlaybookError(file, [{ path: e.linePos?.[0] ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? 'invalid YAML' }]);
+    }
   }
   const doc = PlaybookDoc.safeParse(raw);
   if (!doc.success) throw new PlaybookError(file, doc.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
@@ -378,6 +388,8 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
       if (/\bsteps\./.test(computed)) problems.push({ path: `steps[${i}]`, message: 'a parallel playbook runs every step at once: durations and parameters cannot read `steps`' });
     });
   }
+  // A step marked parallel goes with the steps before it: it cannot wait for theirs either.
+  problems.push(...parallelStepProblems(d.steps));
   const findings = d.findings.map((f, i) => compileFinding(f, i, ids, problems));
   const headlines = d.headline.map((h, i) => ({
     when: tryExpr(h.when, `headline[${i}].when`, problems, 'bool'),
@@ -401,7 +413,9 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
       const parts = findings.map((f) => f(input, ctx));
       const problems = stepProblems(input.steps);
       // Stable: within a severity, the playbook's order (the cause before its context).
-      const all = [...parts.flatMap((p) => p.findings), ...problems.findings].sort(bySeverity);
+      // What a capture cost is about the capture, not the target: a finding, never the headline.
+      const costs = overBudgetFindings(input.steps);
+      const all = [...parts.flatMap((p) => p.findings), ...problems.findings, ...costs].sort(bySeverity);
       const nextPlaybook = parts.find((p) => p.nextPlaybook)?.nextPlaybook;
       const done = (headline: string): Summary => ({ headline, findings: all, notes: problems.notes, ...(nextPlaybook ? { nextPlaybook } : {}) });
       for (const h of headlines) {
@@ -412,7 +426,7 @@ export function compilePlaybook(text: string, file: string, tools: ToolCatalogue
         }
       }
       const fromSummarizer = parts.find((p) => p.headline)?.headline;
-      return done(fromSummarizer ?? all[0]?.title ?? 'No findings');
+      return done(fromSummarizer ?? all.find((f) => !costs.includes(f))?.title ?? 'No findings');
     },
   };
 }

@@ -37,6 +37,8 @@ export interface CompiledStep {
   id: string;
   title: string;
   tool: string;
+  /** Dispatched together with the step before it (schema.ts, a step's `parallel`). */
+  parallel?: boolean;
   /** Null when the step should run; otherwise why not: not needed ("not needed: no mount(2) failed"), or a broken condition. */
   condition(ctx: PlanContext): { skip: 'not-needed' | 'unsupported'; reason: string } | null;
   /** What to run on one node, given its capabilities (null when the orchestrator does not know them). */

@@ -61,6 +61,12 @@ export const StepSpec = z
     when: Cel.optional(),
     /** Why the step is not needed when `when` does not hold, in words a reader follows: "no mount(2) failed". */
     notNeeded: z.string().min(1).max(200).optional(),
+    /**
+     * Dispatched together with the step before it (and with the run of `parallel` steps that one ends) instead of
+     * after it: independent follow-ups of one earlier result run side by side. It may not read the steps it runs
+     * with (step-reads.ts checks at load); its `when` and parameters may read the steps before them.
+     */
+    parallel: z.boolean().optional(),
     /** Runs instead when the node lacks what the step requires. Without one, the step is skipped with the reason. */
     fallback: FallbackSpec.optional(),
     /**
@@ -142,7 +148,7 @@ export const FindingRule = z.union([
   z
     .object({
       /** A built-in summarizer (src/findings) with its arguments: rich findings written once in code. */
-      use: z.enum(['syscall-errors', 'cpu-profile', 'triage']),
+      use: z.enum(['syscall-errors', 'cpu-profile', 'triage', 'cpu-throttling', 'latency']),
       step: StepId,
       with: z.record(z.string(), z.string()).default({}),
     })
@@ -163,7 +169,7 @@ export const PlaybookDoc = z
      */
     symptoms: z.array(z.string().min(1).max(200)).default([]),
     /** What in a symptom's text points to this playbook, weighted (vocabulary.ts; playbooks/README.md, "Routing"). */
-    routing: RoutingSpec.default({ phrases: [], errnos: {}, signals: {}, exitCodes: {}, units: {} }),
+    routing: RoutingSpec.default({ phrases: [], denied: [], errnos: {}, signals: {}, exitCodes: {}, units: {} }),
     /** A sweep: may run with no target, on every live node. */
     fleetWide: z.boolean().default(false),
     /**

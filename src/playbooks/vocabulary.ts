@@ -19,6 +19,11 @@ export const RoutingSpec = z
      * -ed/-ing forms match, as do one-letter typos of words of five letters or more; a trailing `*` matches any ending.
      */
     phrases: z.array(z.object({ say: z.array(z.string().min(1).max(80)).min(1).max(32), weight: Weight }).strict()).max(64).default([]),
+    /**
+     * Phrases that point to this playbook when the text denies them: "CPU isn't saturated" beside a latency points to
+     * a CPU quota (throttled tasks leave CPUs idle). Matched as `phrases` are, counted only where denied.
+     */
+    denied: z.array(z.object({ say: z.array(z.string().min(1).max(80)).min(1).max(32), weight: Weight }).strict()).max(16).default([]),
     /** Errno names, matched by name ("ENOSPC") and by number in context ("errno 28", "(24: Too many open files)"). */
     errnos: z.record(z.string(), Weight).default({}),
     /** Signal names, matched as "SIGKILL", "signal 9", "kill -9", and as the exit code 128+n ("exit code 137"). */
@@ -180,6 +185,15 @@ export function compileVocabulary(spec: RoutingSpec, legacy: readonly string[], 
       seen.set(key, at);
       const words = compilePhrase(text, at, problems);
       if (words) terms.push({ weight: group.weight, matches: (s) => phraseMatches(words, s) });
+    }),
+  );
+  spec.denied.forEach((group, g) =>
+    group.say.forEach((text, k) => {
+      const at = `routing.denied[${g}].say[${k}]`;
+      const words = compilePhrase(text, at, problems);
+      if (!words) return;
+      // A denial said is evidence for: the match counts as said, in its own words ("cpu isn't saturated").
+      terms.push({ weight: group.weight, matches: (s) => phraseMatches(words, s).filter((m) => m.negated).map((m) => ({ ...m, negated: false })) });
     }),
   );
   for (const [name, weight] of Object.entries(spec.errnos)) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvestigationId } from '../core/ids.ts';
 import { VariantName } from '../core/capabilities.ts';
+import { CaptureCost } from '../core/capture-cost.ts';
 import { ArtifactRef, StepId, ToolName, UnstoredArtifact } from '../core/investigation.ts';
 import { CaptureScope, NodeName } from '../core/target.ts';
 import { SweepComparison } from '../sweeps/compare.ts';
@@ -63,6 +64,8 @@ export const CaptureOutcome = z.object({
   /** What was stored; artifacts the agent could not store are in `unstored`, and may follow as late artifacts. */
   artifacts: z.array(ArtifactRef),
   unstored: z.array(UnstoredArtifact).default([]),
+  /** What the capture cost the node, measured by the agent; absent from agents older than it and captures that never ran. */
+  cost: CaptureCost.optional(),
 });
 export type CaptureOutcome = z.infer<typeof CaptureOutcome>;
 /** What an agent returns: `unstored` may be left out (agents older than it never send it). */

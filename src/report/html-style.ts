@@ -70,6 +70,9 @@ export const REPORT_CSS = [
   'td code{overflow-wrap:normal}',
   '.funcs td:first-child{width:3em;color:var(--muted)}',
   '.note{color:var(--muted)}',
+  // A capture over its node's budget: the cost cell in the caution colour; the legend under the table in small print.
+  '.over-budget{color:var(--warn-fg);background:var(--warn-bg)}',
+  '.legend{color:var(--muted);font-size:12px;margin:6px 2px 0}',
   '.pill{display:inline-block;border-radius:999px;padding:0 9px;font-size:12px;font-weight:600;white-space:nowrap}',
   '.tone-good{color:var(--good);background:var(--good-bg)}.tone-bad{color:var(--crit);background:var(--crit-bg)}',
   '.tone-caution{color:var(--warn-fg);background:var(--warn-bg)}.tone-active{color:var(--info);background:var(--info-bg)}.tone-muted{color:var(--muted);background:var(--mute-bg)}',

@@ -1,7 +1,9 @@
 import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
+import { describeCost } from '../core/capture-cost.ts';
 import { formatBytes } from '../core/format.ts';
 import { SEVERITY_ORDER, type Evidence, type Finding, type Investigation, type Severity, type Step } from '../core/investigation.ts';
 import { artifactKind } from '../core/record-artifacts.ts';
+import { isStepArtifact, OFFCPU_FLAMEGRAPH_ARTIFACT } from '../flamegraph/artifacts.ts';
 import { FLAMEGRAPH_FRAME_CSS, REPORT_CSS, REPORT_SCRIPT } from './html-style.ts';
 import {
   chainLines,
@@ -10,11 +12,14 @@ import {
   findingsInOrder,
   formatElapsedMs,
   formatTarget,
+  COST_LEGEND,
+  hasCosts,
   headlineOf,
   isNotNeeded,
   nodesOf,
   notesOf,
   runDurationMs,
+  stepCostText,
   stepDurationMs,
   storedArtifact,
   withEvidenceQuery,
@@ -133,7 +138,7 @@ function flamegraphSections(flamegraphs: ReadonlyMap<string, string>): string[] 
     const box = `--h:${Math.min(height + 24, 2000)}px;--ar:${width} / ${height}`;
     // allow-modals: the search asks for its pattern with prompt(); the frame keeps its own opaque origin.
     out.push(
-      `<section><h2>Flamegraph <small>${esc(name)}</small></h2>`,
+      `<section><h2>${isStepArtifact(name, OFFCPU_FLAMEGRAPH_ARTIFACT) ? 'Off-CPU flamegraph' : 'Flamegraph'} <small>${esc(name)}</small></h2>`,
       `<iframe title="${esc(name)}" class="fg" sandbox="allow-scripts allow-modals" style="${box}" srcdoc="${esc(FLAMEGRAPH_FRAME_CSS + svg)}"></iframe></section>`,
     );
   }
@@ -141,9 +146,10 @@ function flamegraphSections(flamegraphs: ReadonlyMap<string, string>): string[] 
 }
 
 function stepsTable(inv: Investigation): string[] {
+  const costs = hasCosts(inv);
   const out = [
     '<section><h2>Steps</h2>',
-    '<table class="steps"><thead><tr><th>step</th><th>tool</th><th>node</th><th>status</th><th class="num">duration</th><th>note</th></tr></thead><tbody>',
+    `<table class="steps"><thead><tr><th>step</th><th>tool</th><th>node</th><th>status</th><th class="num">duration</th>${costs ? '<th class="num">cost</th>' : ''}<th>note</th></tr></thead><tbody>`,
   ];
   for (const s of inv.steps) {
     const ms = stepDurationMs(s);
@@ -153,10 +159,13 @@ function stepsTable(inv: Investigation): string[] {
         `<td data-label="tool"><code>${esc(s.tool)}</code></td><td data-label="node">${esc(s.node ?? '—')}</td>` +
         `<td data-label="status"><span class="pill tone-${stepTone(s)}">${esc(s.status)}</span></td>` +
         `<td data-label="duration" class="num">${ms === null ? '—' : esc(formatElapsedMs(ms))}</td>` +
+        (costs ? `<td data-label="cost" class="num${s.cost?.overBudget ? ' over-budget' : ''}"${s.cost ? ` title="${esc(describeCost(s.cost))}"` : ''}>${esc(stepCostText(s) || '—')}</td>` : '') +
         `<td data-label="note" class="note">${esc(s.reason ?? '')}</td></tr>`,
     );
   }
-  out.push('</tbody></table></section>');
+  out.push('</tbody></table>');
+  if (costs) out.push(`<p class="legend">${esc(COST_LEGEND)}</p>`);
+  out.push('</section>');
   return out;
 }
 

@@ -8,11 +8,14 @@ import {
   findingsInOrder,
   formatElapsedMs,
   formatTarget,
+  COST_LEGEND,
+  hasCosts,
   headlineOf,
   nodesOf,
   notesOf,
   relativeArtifactHref,
   runDurationMs,
+  stepCostText,
   stepDurationMs,
   storedArtifact,
   withEvidenceQuery,
@@ -91,12 +94,20 @@ export function renderReportMarkdown(inv: Investigation): string {
     out.push('## Not looked at', '', ...notes.map((n) => `- ${n}`), '');
   }
 
-  out.push('## Steps', '', '| step | tool | node | status | duration | note |', '| --- | --- | --- | --- | --- | --- |');
+  const costs = hasCosts(inv);
+  out.push(
+    '## Steps',
+    '',
+    `| step | tool | node | status | duration |${costs ? ' cost |' : ''} note |`,
+    `| --- | --- | --- | --- | --- |${costs ? ' --- |' : ''} --- |`,
+  );
   for (const s of inv.steps) {
     const ms = stepDurationMs(s);
-    out.push(`| ${cell(s.id)} | ${cell(s.tool)} | ${s.node ?? '—'} | ${s.status} | ${ms === null ? '—' : formatElapsedMs(ms)} | ${cell(s.reason ?? '')} |`);
+    const cost = costs ? ` ${cell(stepCostText(s) || '—')} |` : '';
+    out.push(`| ${cell(s.id)} | ${cell(s.tool)} | ${s.node ?? '—'} | ${s.status} | ${ms === null ? '—' : formatElapsedMs(ms)} |${cost} ${cell(s.reason ?? '')} |`);
   }
   out.push('');
+  if (costs) out.push(COST_LEGEND, '');
 
   const unstored = inv.steps.flatMap((s) => (s.unstored ?? []).map((u) => u.name));
   const names = [...new Set([...inv.artifacts.map((a) => a.name), ...inv.steps.flatMap((s) => s.artifacts), ...unstored])];

@@ -1,4 +1,5 @@
 import { bySeverity, isTerminal, type Evidence, type Finding, type Investigation, type Step } from '../core/investigation.ts';
+import { formatCostShare } from '../core/capture-cost.ts';
 
 /*
  * What every rendering of an investigation shows — report.md, report.html, the chat messages — decided once here, so
@@ -118,3 +119,30 @@ export const withEvidenceQuery = (url: string, e: Evidence) => {
   const q = evidenceQuery(e);
   return q ? `${url}${url.includes('?') ? '&' : '?'}${q}` : url;
 };
+
+/** Whether any step carries a measured cost: only then do the steps tables get a cost column (older records have none). */
+export const hasCosts = (inv: Investigation) => inv.steps.some((s) => s.cost !== undefined);
+
+/**
+ * "6.3% of the node (0.41% attached)", "…, over its 0.1% budget": a step's measured cost, the whole capture's and,
+ * for bpftrace, while attached (what a budget is held against); empty when it has none.
+ */
+export function stepCostText(s: Step): string {
+  if (!s.cost) return '';
+  const attached = s.cost.attachedNodeCpuShare !== undefined ? ` (${formatCostShare(s.cost.attachedNodeCpuShare)} attached)` : '';
+  const over = s.cost.overBudget && s.cost.budget !== undefined ? `, over its ${formatCostShare(s.cost.budget)} budget` : '';
+  return `${formatCostShare(s.cost.nodeCpuShare)} of the node${attached}${over}`;
+}
+
+/** What the cost column means, said once under the table. */
+export const COST_LEGEND =
+  "Cost: the node's CPU each capture took while it was there (its BPF programs' run time from the kernel's statistics plus the capture process's CPU time), as a share of all the node's CPUs, loading included; in brackets, the share once attached, which the budget is held against; each step's cost.json has the parts.";
+
+/** "captures took up to 0.45% of a node's CPU", with how many went over budget: one line for chat; undefined without costs. */
+export function costSummary(inv: Investigation): string | undefined {
+  const costs = inv.steps.flatMap((s) => (s.cost ? [s.cost] : []));
+  if (costs.length === 0) return undefined;
+  const most = Math.max(...costs.map((c) => c.nodeCpuShare));
+  const over = costs.filter((c) => c.overBudget).length;
+  return `captures took ${costs.length > 1 ? 'up to ' : ''}${formatCostShare(most)} of a node's CPU${over ? ` (${over} over budget)` : ''}`;
+}

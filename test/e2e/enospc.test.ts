@@ -110,7 +110,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     // Every artifact the record lists is served back with its content type.
     const names = inv.artifacts.map((a) => a.name).sort();
     expect(names).toEqual([
-      'errors/test-node/raw.json', 'errors/test-node/result.json', 'filesystems/test-node/raw.json', 'filesystems/test-node/result.json', 'report.html', 'report.md', 'summary.json',
+      // Each capture's measured cost beside its output (README, "What a capture costs").
+      'errors/test-node/cost.json', 'errors/test-node/raw.json', 'errors/test-node/result.json',
+      'filesystems/test-node/cost.json', 'filesystems/test-node/raw.json', 'filesystems/test-node/result.json',
+      'report.html', 'report.md', 'summary.json',
     ]);
     const summary = await sys.get(`/v1/investigations/${inv.id}/artifacts/summary.json`);
     expect(summary.contentType).toMatch(/^application\/json/);

@@ -7,7 +7,8 @@ import { describeSteps } from '../helpers/steps.ts';
 import { summaryProblems } from '../helpers/summary-lint.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
-const TOOLS = ['syscount', 'runqlat', 'biolatency', 'tcpretrans', 'tcpconnect', 'oomkill', 'execsnoop', 'profile'];
+// The kernel signals in one bpftrace program (bpf/bpftrace/triage), each its tool's own result inside it.
+const TOOLS = ['triage', 'cpu-throttling'];
 
 /**
  * Triage on real incidents in a test cgroup: a process burning CPU in a known function, writes failing on a full
@@ -57,7 +58,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
     const cpu = summary.findings.find((f) => /^(Stands out|Also stands out \(#\d\)): crunch_alpha is \d+% of the target's on-CPU samples/.test(f.title));
     expect(cpu, summary.findings.map((f) => f.title).join('\n')).toMatchObject({
       severity: 'warning',
-      evidence: [expect.objectContaining({ artifact: 'cpu/test-node/result.json', rows: ['/topFunctions/0'] })],
+      evidence: [expect.objectContaining({ artifact: 'kernel/test-node/result.json', rows: ['/profile/topFunctions/0'] })],
       next: { commands: [expect.stringContaining(`"playbook":"cpu-profile","target":{"cgroup":"${cg.path}"}`)], remedy: expect.stringMatching(/^Run the cpu-profile playbook on the same target: one hot function \(crunch_alpha\)/) },
     });
     // What does not stand out is ruled out with its figure; the burner neither execs nor fails syscalls.
@@ -81,9 +82,9 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
       expect(summary.findings[0]).toMatchObject({ severity: 'critical', confidence: { level: 'high' } });
       // The rows of syscount's result that hold ENOSPC, and only those.
       const rows = summary.findings[0]!.evidence[0]!;
-      expect(rows.artifact).toBe('errors/test-node/result.json');
-      const result = inv.steps.find((st) => st.id === 'errors')!.result as { rows: { errno: string }[] };
-      expect(rows.rows!.map((r) => result.rows[Number(r.split('/')[2])]!.errno)).toEqual(rows.rows!.map(() => 'ENOSPC'));
+      expect(rows.artifact).toBe('kernel/test-node/result.json');
+      const result = (inv.steps.find((st) => st.id === 'kernel')!.result as { syscount: { rows: { errno: string }[] } }).syscount;
+      expect(rows.rows!.map((r) => result.rows[Number(r.split('/')[3])]!.errno)).toEqual(rows.rows!.map(() => 'ENOSPC'));
       expect(rows.rows!.length).toBe(result.rows.filter((r) => r.errno === 'ENOSPC').length);
 
       // The chained investigation: same requester and target, linked both ways, and it finds the full filesystem.
@@ -112,7 +113,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
     const inv = await triage(cg.path);
     const summary = inv.summary!;
     expect(summary.headline).toBe(
-      `Nothing stands out on ${cg.path} in 3s: no failing syscalls; no run-queue waits; no block I/O; no TCP retransmits; no TCP connects; no OOM kill; 0.0 executions/s (0 execs); no on-CPU samples`,
+      `Nothing stands out on ${cg.path} in 3s: no failing syscalls; no run-queue waits; no block I/O; no TCP retransmits; no TCP connects; no OOM kill; 0.0 executions/s (0 execs); no on-CPU samples; no CPU quota on the target`,
     );
     expect(summary.nextPlaybook).toBeUndefined();
     expect(summary.findings.some((f) => f.severity !== 'info')).toBe(false);
@@ -125,6 +126,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
       'Ruled out: OOM kills — no OOM kill',
       'Ruled out: exec rate — 0.0 executions/s (0 execs)',
       'Ruled out: CPU profile — no on-CPU samples',
+      'Ruled out: CPU quota throttling — no CPU quota on the target',
     ]);
     // Each figure points at the result it was read from.
     for (const f of summary.findings) expect(f.evidence[0]?.artifact).toMatch(/^[a-z]+\/test-node\/result\.json$/);

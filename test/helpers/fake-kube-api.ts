@@ -144,6 +144,17 @@ function handle(store: Store, req: IncomingMessage, res: ServerResponse): void {
     send(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '2571' }, items });
     return;
   }
+  if (url.pathname === '/api/v1/pods') {
+    // All namespaces, with the one field selector the inventory sends: spec.nodeName=<node>.
+    const field = /^spec\.nodeName=(.+)$/.exec(url.searchParams.get('fieldSelector') ?? '');
+    const items = [...store.pods.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, pod]) => pod)
+      .filter((pod) => field === null || (pod.spec as { nodeName?: string } | undefined)?.nodeName === field[1])
+      .map(asListItem);
+    send(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '2571' }, items });
+    return;
+  }
   if (url.pathname === '/api/v1/nodes') {
     send(res, 200, store.nodes);
     return;

@@ -78,7 +78,7 @@ export async function startSystem(
   const want = opts.parts ?? ['api', 'orchestrator', 'agent'];
   const agent = want.includes('agent') ? await startAgentPart(config, services, log) : null;
   const api = await startApi(config, services, log);
-  let orchestrator = want.includes('orchestrator') ? await startOrchestratorPart(config, services, log, { publicUrl: api.url }) : null;
+  let orchestrator = want.includes('orchestrator') ? await startOrchestratorPart(config, services, log, { publicUrl: api.url, apiTokens: api.tokens }) : null;
   services.storage.start(); // as entry/cli.ts does once its parts are up
 
   const auth = (token: string | null | undefined): Record<string, string> => {
@@ -125,7 +125,7 @@ export async function startSystem(
     async restartOrchestrator(pauseMs = 0) {
       await orchestrator?.stop();
       await new Promise((r) => setTimeout(r, pauseMs));
-      orchestrator = await startOrchestratorPart(config, services, log, { publicUrl: api.url });
+      orchestrator = await startOrchestratorPart(config, services, log, { publicUrl: api.url, apiTokens: api.tokens });
     },
     async stop() {
       for (const p of [api, orchestrator, agent]) await p?.stop();

@@ -15,6 +15,7 @@ import { build } from '../../scripts/build.mjs';
 import { buildState } from '../../scripts/build-state.mjs';
 import { apiGatewayV2Event } from '../helpers/lambda-events.ts';
 import { uniquePrefix } from '../helpers/services.ts';
+import { documentKey, readPrebuiltDocuments } from '../../src/playbooks/prebuilt-documents.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = process.execPath;
@@ -77,6 +78,15 @@ describe('the build', () => {
     expect(buildState()).toEqual({ state: 'fresh' });
     // A fresh build is left alone.
     expect(await build({ ifStale: true })).toBeNull();
+  });
+
+  it('parses every playbook ahead of time, keyed as the loader computes its key (src/playbooks/prebuilt-documents.ts)', async () => {
+    const { documents } = JSON.parse(readFileSync(join(ROOT, 'dist/playbook-documents.json'), 'utf8')) as { documents: Record<string, unknown> };
+    const files = readdirSync(join(ROOT, 'playbooks')).filter((f) => f.endsWith('.yaml'));
+    const keys = files.map((f) => documentKey(readFileSync(join(ROOT, 'playbooks', f), 'utf8')));
+    expect(Object.keys(documents).sort()).toEqual([...keys].sort());
+    const prebuilt = await readPrebuiltDocuments(join(ROOT, 'dist/playbook-documents.json'));
+    expect(prebuilt.size).toBe(files.length);
   });
 
   it('holds no TypeScript loader and no reference to the sources it came from', () => {
@@ -148,11 +158,16 @@ describe('the build', () => {
     }
   });
 
-  it('runs the Lambda function from its asset alone (dist/lambda*.mjs, render-worker, playbooks; no node_modules)', () => {
+  it('runs the Lambda function from its asset alone (the files build-info lists for it, and playbooks; no node_modules)', () => {
     const asset = mkdtempSync(join(tmpdir(), 'th-lambda-asset-'));
     try {
-      mkdirSync(join(asset, 'dist'));
-      for (const f of readdirSync(join(ROOT, 'dist')).filter((f) => /^(lambda(-[\w-]+)?|render-worker)\.mjs$/.test(f))) cpSync(join(ROOT, 'dist', f), join(asset, 'dist', f));
+      // Exactly what infra/aws packs: dist/lambda*.mjs, the render worker, the prebuilt playbook documents.
+      const { lambdaFiles } = JSON.parse(readFileSync(join(ROOT, 'dist/build-info.json'), 'utf8')) as { lambdaFiles: string[] };
+      expect(lambdaFiles).toContain('dist/playbook-documents.json');
+      for (const f of lambdaFiles) {
+        mkdirSync(join(asset, f, '..'), { recursive: true });
+        cpSync(join(ROOT, f), join(asset, f));
+      }
       cpSync(join(ROOT, 'playbooks'), join(asset, 'playbooks'), { recursive: true });
       const token = generateToken();
       writeFileSync(join(asset, 'access.yaml'), `tokens:\n  - { name: admin, sha256: ${hashToken(token)}, scopes: [admin] }\n`);
@@ -192,7 +207,7 @@ describe('the build', () => {
       expect(chunks).toContain('lambda.mjs');
       expect(chunks.filter((c) => /^lambda-(open|s3-client|streamable-http)-/.test(c))).toEqual([]);
       expect(later!.filter((c) => c.startsWith('lambda-streamable-http-'))).toHaveLength(1);
-      expect(readdirSync(join(asset, 'dist')).filter((c) => /^lambda-(open|s3-client)-/.test(c))).toHaveLength(2);
+      expect(readdirSync(join(asset, 'dist')).filter((c) => /^lambda-(open|s3-client)-\w+\.mjs$/.test(c))).toHaveLength(2);
     } finally {
       rmSync(asset, { recursive: true, force: true });
     }

@@ -86,7 +86,8 @@ describe('the agent checks each result against its schema before storing it', ()
     const { outcome, stored } = await capture(nativeReturning({ rows: [{ comm: 'dd', count: 7 }] }), 0);
     expect(outcome.status, outcome.reason).toBe('succeeded');
     expect(outcome.result).toEqual({ rows: [{ comm: 'dd', count: 7 }] });
-    expect(stored.sort()).toEqual(['rows/test-node/raw.json', 'rows/test-node/result.json']);
+    // cost.json: what the capture cost the node (workers/node-agent/capture-cost.ts), stored beside its result.
+    expect(stored.sort()).toEqual(['rows/test-node/cost.json', 'rows/test-node/raw.json', 'rows/test-node/result.json']);
   });
 
   it('fails a native tool whose result has the wrong shape, naming the tool and the first bad path; stores nothing', async () => {

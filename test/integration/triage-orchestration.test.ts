@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { tools } from '../../bpf/index.ts';
+import { CpuThrottlingRaw } from '../../bpf/procfs/cpu-throttling/result.ts';
+import { summarizeThrottling } from '../../bpf/procfs/cpu-throttling/summarize.ts';
+import { TRIAGE_PARTS } from '../../bpf/bpftrace/triage/result.ts';
 import type { BpftraceTool } from '../../bpf/tool.ts';
 import { AuditLog } from '../../src/audit/audit-log.ts';
 import { identity } from '../../src/auth/identity.ts';
@@ -21,13 +25,17 @@ const BUSY_CPU: Record<string, string> = {
   syscount: 'no-failures.json', runqlat: 'idle-cgroup.json', biolatency: 'idle-cgroup.json', tcpretrans: 'no-retransmits.json',
   tcpconnect: 'no-connects.json', oomkill: 'no-kills.json', execsnoop: 'no-execs.json', profile: 'burner-pid.json',
 };
-const resultOf = (tool: string) => {
+const resultOf = (tool: string): unknown => {
+  // cpu-throttling is a native tool: its recording is the readings it took, its result computed from them.
+  if (tool === 'cpu-throttling') return summarizeThrottling(CpuThrottlingRaw.parse(JSON.parse(readFileSync(new URL('../../bpf/procfs/cpu-throttling/fixtures/no-quota.json', import.meta.url), 'utf8'))));
+  // triage's joint program: each checklist tool's own recording, under its name.
+  if (tool === 'triage') return Object.fromEntries(TRIAGE_PARTS.map((p): [string, unknown] => [p.tool, resultOf(p.tool)]));
   const t = tools[tool] as BpftraceTool;
   return t.parse(toolFixture(tool, BUSY_CPU[tool] ?? 'no-samples.json'), t.params.parse({}), recordingContext({})).result;
 };
 
 /**
- * Triage through a real orchestrator on real Redis, with a stand-in agent answering recorded results: its eight steps
+ * Triage through a real orchestrator on real Redis, with a stand-in agent answering recorded results: its two steps (the joint kernel program and the throttling reader)
  * are dispatched at once (parallel), and a dominant signal starts the next playbook through the one door, linked both
  * ways, once.
  */
@@ -44,7 +52,7 @@ describe('triage in the orchestrator', () => {
     const queue = openQueue(captureQueue('n1'), { connection: h.redis, prefix: h.prefix });
     h.agent('n1', async (capture): Promise<CaptureReply> => {
       received.push(capture);
-      // Sequential steps would have one capture in the queue (this one) until it answers; parallel ones, all eight.
+      // Sequential steps would have one capture in the queue (this one) until it answers; parallel ones, both.
       await new Promise((r) => setTimeout(r, 500));
       if (received.length === 1) {
         const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
@@ -74,13 +82,13 @@ describe('triage in the orchestrator', () => {
     s3.client.destroy();
   });
 
-  it('dispatches the eight steps at once, and chains into cpu-profile when the CPU signal dominates', async () => {
+  it('dispatches its steps at once, and chains into cpu-profile when the CPU signal dominates', async () => {
     const id = await h.investigate('triage', { cgroup: '/app', node: 'n1' }, { duration: '1s' });
     const inv = await h.waitFor(id, (x: Investigation) => x.status !== 'queued' && x.status !== 'running', 30_000);
     expect(inv.status).toBe('succeeded');
     // Before the agent answered its first capture, every one of the eight was queued for it.
-    expect(queuedAtFirst).toEqual([8]);
-    expect(inv.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['errors', 'runq', 'io', 'retrans', 'connect', 'kills', 'execs', 'cpu'].map((s) => `${s}:succeeded`));
+    expect(queuedAtFirst).toEqual([2]);
+    expect(inv.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['kernel', 'throttle'].map((s) => `${s}:succeeded`));
     expect(inv.summary?.nextPlaybook).toMatchObject({ playbook: 'cpu-profile', chain: true });
 
     const linked = await h.waitFor(id, (x) => x.next !== undefined, 10_000);

@@ -34,7 +34,7 @@ const investigation = (playbook: string, steps: Step[]): Investigation => ({
 });
 
 /** Results parsed from a bpftrace tool's recorded fixtures, with the step's literal parameters. */
-function recorded(tool: string, params: Record<string, unknown>): { result: unknown; files: string[] }[] {
+function recorded(tool: string, params: Record<string, unknown>): { result: unknown; files: string[]; raw: string }[] {
   const t = tools[tool];
   if (!t || t.kind !== 'bpftrace') return [];
   const dir = `${BPF_DIR}${tool}/fixtures/`;
@@ -47,8 +47,9 @@ function recorded(tool: string, params: Record<string, unknown>): { result: unkn
       const fds = `${dir}${f.replace(/\.json$/, '.fds.json')}`;
       const resolved = existsSync(fds) ? (JSON.parse(readFileSync(fds, 'utf8')) as Record<string, FileResolution>) : null;
       const ctx = resolved ? { ...parseCtx, fileOf: (pid: number, fd: number) => resolved[`${pid},${fd}`] ?? { path: null, state: 'exited' as const, deleted: false } } : parseCtx;
-      const parsed = t.parse(readFileSync(dir + f, 'utf8'), t.params.parse(literal), ctx);
-      return { result: parsed.result, files: parsed.extraArtifacts.map((a) => a.file) };
+      const raw = readFileSync(dir + f, 'utf8');
+      const parsed = t.parse(raw, t.params.parse(literal), ctx);
+      return { result: parsed.result, files: parsed.extraArtifacts.map((a) => a.file), raw };
     });
 }
 
@@ -67,14 +68,17 @@ describe('every playbook reads well over recorded captures', async () => {
     it(`${playbook.name}: ${count} variant(s)`, () => {
       for (let v = 0; v < count; v++) {
         // Steps with a recorded capture succeed; the others (collectors, tracefs) are branches not taken here.
+        // The recordings are the raw outputs as stored: evidence lines are checked against them.
+        const texts = new Map<string, string>();
         const steps = doc.steps.map((s, i) => {
           const results = variants[i]!;
           const r = results[v % results.length];
+          if (r) texts.set(`${s.id}/${NODE}/raw.json`, r.raw);
           return r ? done(s.id, s.tool, r.result, r.files) : notNeeded(s.id, s.tool);
         });
         const params = playbook.params.parse({});
         const summary = playbook.summarize({ investigation: investigation(playbook.name, steps), params, steps });
-        expect({ variant: v, problems: summaryProblems(summary, steps) }).toEqual({ variant: v, problems: [] });
+        expect({ variant: v, problems: summaryProblems(summary, steps, texts) }).toEqual({ variant: v, problems: [] });
       }
     });
   }

@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { tools } from '../../bpf/index.ts';
+import { CpuThrottlingRaw } from '../../bpf/procfs/cpu-throttling/result.ts';
+import { summarizeThrottling } from '../../bpf/procfs/cpu-throttling/summarize.ts';
 import type { BpftraceTool } from '../../bpf/tool.ts';
 import { Investigation, Summary, type Step } from '../../src/core/investigation.ts';
 import { DOMINANCE_FACTOR, TRIAGE_THRESHOLDS, dominant, rankSignals, summarizeTriage, triageSignals, type Signal } from '../../src/findings/triage.ts';
@@ -15,11 +18,16 @@ import { summaryProblems } from '../helpers/summary-lint.ts';
  */
 const STEP_OF: Record<string, string> = {
   syscount: 'errors', runqlat: 'runq', biolatency: 'io', tcpretrans: 'retrans', tcpconnect: 'connect', oomkill: 'kills', execsnoop: 'execs', profile: 'cpu',
+  'cpu-throttling': 'throttle',
 };
+
+/** cpu-throttling is a native tool: its recordings are the readings (raw.json), its result computed from them. */
+const throttlingRecording = (fixture: string) =>
+  summarizeThrottling(CpuThrottlingRaw.parse(JSON.parse(readFileSync(new URL(`../../bpf/procfs/cpu-throttling/fixtures/${fixture}`, import.meta.url), 'utf8'))));
 
 function recorded(tool: string, fixture: string, node = 'n1'): Step {
   const t = tools[tool] as BpftraceTool;
-  const { result } = t.parse(toolFixture(tool, fixture), t.params.parse({}), recordingContext({}));
+  const result = tool === 'cpu-throttling' ? throttlingRecording(fixture) : t.parse(toolFixture(tool, fixture), t.params.parse({}), recordingContext({})).result;
   const id = STEP_OF[tool]!;
   return { id, tool, node, status: 'succeeded', result, artifacts: [`${id}/${node}/raw.json`, `${id}/${node}/result.json`] };
 }
@@ -28,6 +36,7 @@ function recorded(tool: string, fixture: string, node = 'n1'): Step {
 const QUIET: Record<string, string> = {
   syscount: 'no-failures.json', runqlat: 'idle-cgroup.json', biolatency: 'idle-cgroup.json', tcpretrans: 'no-retransmits.json',
   tcpconnect: 'no-connects.json', oomkill: 'no-kills.json', execsnoop: 'no-execs.json', profile: 'no-samples.json',
+  'cpu-throttling': 'no-quota.json',
 };
 const stepsWith = (busy: Record<string, string> = {}, node = 'n1') =>
   Object.entries({ ...QUIET, ...busy }).map(([tool, fixture]) => recorded(tool, fixture, node));
@@ -41,7 +50,7 @@ describe('triage over recorded results', () => {
   it('a quiet target: nothing stands out, and every signal is ruled out with its figure', () => {
     const d = triage(stepsWith());
     expect(d.headline).toBe(
-      'Nothing stands out on /app in 3s: no failing syscalls; no run-queue waits; no block I/O; no TCP retransmits; no TCP connects; no OOM kill; 0.0 executions/s (0 execs); no on-CPU samples',
+      'Nothing stands out on /app in 3s: no failing syscalls; no run-queue waits; no block I/O; no TCP retransmits; no TCP connects; no OOM kill; 0.0 executions/s (0 execs); no on-CPU samples; no CPU quota on the target',
     );
     expect(d.nextPlaybook).toBeUndefined();
     expect(d.findings.every((f) => f.severity === 'info')).toBe(true);
@@ -54,6 +63,7 @@ describe('triage over recorded results', () => {
       'Ruled out: OOM kills — no OOM kill',
       expect.stringMatching(/^Ruled out: exec rate — 0\.0 executions\/s \(0 execs\)$/),
       'Ruled out: CPU profile — no on-CPU samples',
+      'Ruled out: CPU quota throttling — no CPU quota on the target',
     ]);
     // Each points at the result it read, with the fields it quotes.
     for (const f of d.findings) expect(f.evidence[0]?.artifact).toMatch(/^[a-z]+\/n1\/result\.json$/);
@@ -69,6 +79,23 @@ describe('triage over recorded results', () => {
     expect(d.nextPlaybook).toEqual({ playbook: 'cpu-profile', why: expect.stringContaining('crunch_alpha'), chain: true });
     expect(d.findings[0]).toMatchObject({ severity: 'warning', title: expect.stringMatching(/^Stands out: crunch_alpha/), evidence: [{ artifact: 'cpu/n1/result.json', rows: ['/topFunctions/0'] }] });
     expect(d.findings[0]!.next?.commands[0]).toContain(`'{"playbook":"cpu-profile","target":{"cgroup":"/app"}}'`);
+  });
+
+  it('a cgroup throttled by its CPU quota stands out, dominates a busy loop\'s profile, and leads to cpu-throttling', () => {
+    const steps = stepsWith({ 'cpu-throttling': 'quota-20ms.json', profile: 'burner-pid.json' });
+    const ranked = rankSignals(triageSignals({ steps, durationMs: 3000 }));
+    expect(ranked[0]).toMatchObject({ kind: 'throttle', standsOut: true, ratio: 10, playbook: 'cpu-throttling', confidence: { level: 'high' } });
+    expect(dominant(ranked)?.kind).toBe('throttle');
+    const d = triage(steps);
+    expect(d.headline).toMatch(
+      /^Stands out on \/app in 3s: CPU throttled: \/tracehound-test-fixture-quota-\w+ \(v1 cpu cgroup \/tracehound-incident-fixture-\w+\) hit its quota of 0\.2 CPU in 100% of periods, throttled 1\.6 s of 3\.0 s; th-spinner \(pid \d+\) uses most \(0\.2 CPU\) \(and 1 other signal\); next: cpu-throttling$/,
+    );
+    expect(d.nextPlaybook).toMatchObject({ playbook: 'cpu-throttling', chain: true });
+    expect(d.findings[0]!.evidence).toEqual([expect.objectContaining({ artifact: 'throttle/n1/result.json', rows: ['/cgroups/0'] })]);
+    // Under its threshold (1 period of 60), a pod-level quota is ruled out with its figure.
+    const light = triageSignals({ steps: stepsWith({ 'cpu-throttling': 'parent-quota.json' }), durationMs: 3000 }).find((x) => x.kind === 'throttle')!;
+    expect(light).toMatchObject({ standsOut: false });
+    expect(light.figure).toMatch(/^throttled in 1\.7% of periods at most \(quota 0\.5 CPU on .*, 1 of 60 periods throttled\)$/);
   });
 
   it('the same profile over a long window is an idle process: too few CPUs busy to name a hot function', () => {
@@ -142,6 +169,37 @@ describe('triage over recorded results', () => {
   });
 });
 
+describe("the joint program's step (bpf/bpftrace/triage)", () => {
+  /** One recording of the joint program, parsed by its parser: every checklist tool's result under its name. */
+  const joint = (): Step => {
+    const t = tools.triage as BpftraceTool;
+    const { result } = t.parse(toolFixture('triage', 'node-wide.json'), t.params.parse({}), recordingContext({}));
+    return { id: 'kernel', tool: 'triage', node: 'n1', status: 'succeeded', result, artifacts: ['kernel/n1/raw.json', 'kernel/n1/result.json'] };
+  };
+
+  it('reads each signal as from its own tool, with evidence pointing under the tool\'s name in the joint result', () => {
+    const step = joint();
+    const parts = (step.result as Record<string, unknown>);
+    // The same signals as eight separate steps holding the same results.
+    const separate: Step[] = Object.entries(STEP_OF).filter(([tool]) => tool !== 'cpu-throttling').map(([tool, id]) => ({ id, tool, node: 'n1', status: 'succeeded', result: parts[tool], artifacts: [`${id}/n1/result.json`] }));
+    const figures = (steps: Step[]) => triageSignals({ steps, durationMs: 8000 }).map((x) => [x.kind, x.standsOut, x.figure]);
+    expect(figures([step])).toEqual(figures(separate));
+    expect(figures([step])).toHaveLength(8);
+    for (const sig of triageSignals({ steps: [step], durationMs: 8000 })) {
+      for (const e of sig.evidence) {
+        expect(e.artifact).toBe('kernel/n1/result.json');
+        for (const row of e.rows ?? []) expect(row).toMatch(/^\/(syscount|runqlat|biolatency|tcpretrans|tcpconnect|oomkill|execsnoop|profile)\//);
+      }
+    }
+  });
+
+  it('a joint step that failed leaves every kernel signal not measured, and says so', () => {
+    const failed: Step = { ...joint(), status: 'failed', result: undefined, reason: 'bpftrace exited 1' };
+    const d = triage([failed, recorded('cpu-throttling', 'no-quota.json')]);
+    expect(d.headline).toMatch(/; not measured: syscount, runqlat, biolatency, tcpretrans, tcpconnect, oomkill, execsnoop, profile$/);
+  });
+});
+
 describe('triage against the node\'s health sweeps', () => {
   const sweep = (id: string, createdAt: string, steps: Step[]): Investigation =>
     Investigation.parse({ id, status: 'succeeded', playbook: 'health-sweep', params: {}, createdAt, requestedBy: 'schedule:nightly', schedule: 'nightly', steps, artifacts: [] });
@@ -176,8 +234,8 @@ describe('the triage playbook', () => {
     playbook = (await loadPlaybooks()).find((p) => p.name === 'triage')!;
   });
 
-  it('runs the eight tools, routes no symptom to itself and compares with sweeps', () => {
-    expect(playbook.steps.map((s) => s.tool)).toEqual(['syscount', 'runqlat', 'biolatency', 'tcpretrans', 'tcpconnect', 'oomkill', 'execsnoop', 'profile']);
+  it('runs the joint kernel program and the throttling reader, routes no symptom to itself and compares with sweeps', () => {
+    expect(playbook.steps.map((s) => s.tool)).toEqual(['triage', 'cpu-throttling']);
     expect(playbook.comparesWithSweeps).toBe(true);
     expect(playbook.params.parse({})).toEqual({ duration: 5000, hz: 99 });
     expect(() => playbook.params.parse({ duration: '1m' })).toThrow();
@@ -207,14 +265,14 @@ describe('the triage playbook', () => {
     expect(summary.notes).toEqual(['io on n1 could not run: no block tracepoints']);
     // With nothing standing out, the headline says what was not measured.
     const quiet = stepsWith().map((s): Step => (s.tool === 'biolatency' ? { ...s, status: 'failed', reason: 'boom', result: undefined } : s));
-    expect(triage(quiet).headline).toMatch(/; no on-CPU samples; not measured: biolatency$/);
+    expect(triage(quiet).headline).toMatch(/; no on-CPU samples; no CPU quota on the target; not measured: biolatency$/);
     expect(summary.findings.some((f) => f.title.includes('block I/O'))).toBe(false);
     expect(summaryProblems(summary, steps)).toEqual([]);
   });
 
   it.each([
     ['quiet', {}],
-    ['everything at once', { syscount: 'enospc-cgroup.json', runqlat: 'hogs-cgroup.json', biolatency: 'dd-cgroup.json', tcpretrans: 'loopback-cgroup.json', tcpconnect: 'loopback-cgroup.json', oomkill: 'memcg-two-kills.json', execsnoop: 'storm-cgroup.json', profile: 'node-wide.json' }],
+    ['everything at once', { syscount: 'enospc-cgroup.json', runqlat: 'hogs-cgroup.json', biolatency: 'dd-cgroup.json', tcpretrans: 'loopback-cgroup.json', tcpconnect: 'loopback-cgroup.json', oomkill: 'memcg-two-kills.json', execsnoop: 'storm-cgroup.json', profile: 'node-wide.json', 'cpu-throttling': 'quota-20ms.json' }],
     ['node-wide failures', { syscount: 'unfiltered.json', profile: 'node-wide.json', biolatency: 'dd-node.json', runqlat: 'hogs-node.json' }],
   ])('reads well, each finding rated and pointing at rows that exist: %s', (_name, busy) => {
     const steps = stepsWith(busy);

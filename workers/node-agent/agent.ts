@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { AGENT_VERSION } from '../../src/version.ts';
 import { captureSeconds, captures } from '../../src/metrics.ts';
 import { detectCapabilities, type Capabilities } from './capabilities.ts';
+import { defaultBpfStats } from './bpf-stats.ts';
 import { executeCapture } from './capture.ts';
 import { restoreFtraceLeftByDeadAgent } from './ftrace-recovery.ts';
 import { ArtifactSpool, spoolDir } from './spool.ts';
@@ -24,7 +25,7 @@ export interface NodeAgent {
 type AgentConfig = Pick<
   Config,
   'NODE_NAME' | 'QUEUE_PREFIX' | 'CGROUP_ROOT' | 'TRACEFS' | 'BPFTRACE' | 'BPFTRACE_MAP_KEYS_MAX' | 'AGENT_CONCURRENCY' | 'CAPTURE_KILL_GRACE' | 'CAPTURE_MAX_DURATION' | 'CAPTURE_STARTUP_TIMEOUT' | 'NODE_HEARTBEAT'
-  | 'DATA_DIR' | 'AGENT_SPOOL_DIR' | 'AGENT_SPOOL_MAX'
+  | 'DATA_DIR' | 'AGENT_SPOOL_DIR' | 'AGENT_SPOOL_MAX' | 'CAPTURE_COST_BUDGET'
 >;
 
 /** One per node: consumes capture-<node>, runs captures time-boxed, stops them at once when their investigation is cancelled. */
@@ -97,6 +98,7 @@ export async function startNodeAgent(opts: { config: AgentConfig; redis: RedisTa
             killGraceMs: config.CAPTURE_KILL_GRACE,
             startupMs: config.CAPTURE_STARTUP_TIMEOUT,
             maxDurationMs: config.CAPTURE_MAX_DURATION,
+            costBudget: config.CAPTURE_COST_BUDGET,
             spool,
             log,
           },
@@ -128,6 +130,9 @@ export async function startNodeAgent(opts: { config: AgentConfig; redis: RedisTa
       clearInterval(heartbeat);
       for (const set of running.values()) for (const ac of set) ac.abort();
       await worker.close();
+      // This agent's captures have ended: kernel.bpf_stats_enabled goes back to what it was before the first, unless
+      // another agent of this process still runs one (its end puts it back; process exit does in any case).
+      if (defaultBpfStats.inUse === 0) defaultBpfStats.restore();
       await registry.remove(config.NODE_NAME).catch(() => undefined);
       await flusher.close();
       await lateArtifacts.close();

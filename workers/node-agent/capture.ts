@@ -4,18 +4,22 @@ import type { BpftraceTool, BpftraceVariant, CaptureTool, KernelScope, NativeToo
 import { chooseVariant } from '../../src/core/capabilities.ts';
 import { formatDurationMs } from '../../src/core/duration.ts';
 import { TracehoundError } from '../../src/core/errors.ts';
+import type { CaptureCost } from '../../src/core/capture-cost.ts';
 import type { ArtifactRef } from '../../src/core/investigation.ts';
 import { flamegraphThumbnails, profileArtifacts } from '../../src/flamegraph/artifacts.ts';
 import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
 import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { contentTypeFor } from '../../src/storage/keys.ts';
 import { unmetRequirement, type Capabilities } from './capabilities.ts';
+import { defaultBpfStats, type BpfStatsSwitch } from './bpf-stats.ts';
+import { BpftraceMeter, nodeCpus, startNativeMeter, type CostContext } from './capture-cost.ts';
 import { CaptureFailure, CaptureKilled, CaptureRefused, OutputLimitExceeded, ResultSchemaMismatch } from './capture-errors.ts';
 import { cgroupPathIndex } from './cgroups.ts';
 import { resolveFd } from './fd-paths.ts';
 import { kernelScopeOf } from './kernel-scope.ts';
 import type { CgroupNames } from './pod-cgroups.ts';
 import { defaultDemangler } from './symbols/demangle.ts';
+import { defaultPerfMapCache } from './symbols/perf-map.ts';
 import { defaultElfCache, UserSymbolizer } from './symbols/user-symbolizer.ts';
 import { BPFTRACE_SENTINEL_ARGS, meaningfulStderr, runTimeBoxed } from './time-box.ts';
 import type { ArtifactSpool } from './spool.ts';
@@ -36,6 +40,15 @@ export interface CaptureDeps {
   log: Logger;
   /** Where the job's tool is looked up: the catalogue (bpf/index.ts) unless a test brings tools of its own. */
   tools?: (name: string) => CaptureTool | undefined;
+  /** The node's budget for one capture, a share of the node's CPU (CAPTURE_COST_BUDGET): its cost says when it is over. */
+  costBudget?: number;
+  /** The switch of the kernel's BPF statistics: the agent-wide one unless a test brings its own. */
+  bpfStats?: BpfStatsSwitch;
+}
+
+/** Where a capture's measured cost is left as soon as it is known: a capture that fails afterwards still reports it. */
+interface CostSlot {
+  cost?: CaptureCost;
 }
 
 
@@ -43,14 +56,17 @@ export interface CaptureDeps {
 export async function executeCapture(job: CaptureJob, deps: CaptureDeps, signal: AbortSignal): Promise<CaptureReply> {
   const startedAt = new Date().toISOString();
   const base = { stepId: job.stepId, node: job.node, startedAt, artifacts: [] as ArtifactRef[] };
+  const slot: CostSlot = {};
   const end = (status: CaptureReply['status'], reason?: string): CaptureReply => ({
     ...base,
     status,
     ...(reason ? { reason } : {}),
+    // It ran and then failed (no result, killed while printing): what it cost the node is still true.
+    ...(slot.cost ? { cost: slot.cost } : {}),
     finishedAt: new Date().toISOString(),
   });
   try {
-    return await capture(job, deps, signal, base);
+    return await capture(job, deps, signal, base, slot);
   } catch (err) {
     if (err instanceof CaptureFailure || err instanceof TracehoundError) return end('failed', err.message);
     deps.log.error({ err, job: job.investigationId, step: job.stepId }, 'capture crashed');
@@ -63,6 +79,7 @@ async function capture(
   deps: CaptureDeps,
   signal: AbortSignal,
   base: { stepId: string; node: string; startedAt: string; artifacts: ArtifactRef[] },
+  slot: CostSlot,
 ): Promise<CaptureReply> {
   const tool = (deps.tools ?? getTool)(job.tool);
   if (!tool) throw new CaptureRefused(`unknown tool "${job.tool}"`);
@@ -92,11 +109,12 @@ async function capture(
   if (signal.aborted) return { ...base, status: 'cancelled', reason: 'cancelled before the capture started', finishedAt: new Date().toISOString() };
 
   const ctx = parseContext(deps);
+  const costs: CostContext = { cpus: nodeCpus(), ...(deps.costBudget !== undefined ? { budget: deps.costBudget } : {}) };
   const out =
     tool.kind === 'bpftrace'
-      ? await runBpftrace(tool, (variant as BpftraceVariant).programFile, parsedParams.data, scope, job.durationMs, deps, ctx, signal)
-      : await runNative(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal);
-  const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString(), variant: variant.name };
+      ? await runBpftrace(tool, (variant as BpftraceVariant).programFile, parsedParams.data, scope, job.durationMs, deps, ctx, signal, costs, slot)
+      : await runNative(tool, parsedParams.data, scope, job.durationMs, deps, ctx, signal, costs, slot, variant.name === 'tracefs');
+  const timing = { startedAt: out.startedAt.toISOString(), finishedAt: out.finishedAt.toISOString(), variant: variant.name, ...(slot.cost ? { cost: slot.cost } : {}) };
   if (out.cancelled) return { ...base, ...timing, status: 'cancelled', reason: 'investigation cancelled; capture stopped' };
   const { parsed } = out;
   // The result's schema is its contract with every reader (findings, sweeps, chat): a parse that breaks it fails
@@ -112,6 +130,8 @@ async function capture(
   const files = [
     { file: out.rawFile, contentType: contentTypeFor(out.rawFile), body: out.raw },
     { file: 'result.json', contentType: 'application/json', body: JSON.stringify(parsed.result, null, 2) },
+    // What the capture cost the node: the evidence of a finding that it went over the node's budget.
+    ...(slot.cost ? [{ file: 'cost.json', contentType: 'application/json', body: JSON.stringify(slot.cost, null, 2) }] : []),
     ...extra,
     ...(job.thumbnails ? flamegraphThumbnails(extra, (err, file) => deps.log.warn({ err, file }, 'could not render a flamegraph thumbnail')) : []),
   ];
@@ -155,8 +175,9 @@ interface ToolOutput {
 }
 
 function parseContext(deps: CaptureDeps): ParseContext & { flushNames(): Promise<boolean> } {
-  // One symbolizer per capture: process maps are read once per pid, binaries come from the agent-wide cache.
-  const symbolizer = new UserSymbolizer({ cache: defaultElfCache });
+  // One symbolizer per capture: process maps and perf maps are read once per pid, binaries and perf maps come from
+  // the agent-wide caches (a perf map is read again only when it grew).
+  const symbolizer = new UserSymbolizer({ cache: defaultElfCache, perfMaps: defaultPerfMapCache });
   return {
     arch: deps.capabilities.arch,
     cgroupPathOf: cgroupPathIndex(deps.cgroupRoot),
@@ -164,6 +185,8 @@ function parseContext(deps: CaptureDeps): ParseContext & { flushNames(): Promise
       const name = symbolizer.resolve(pid, address);
       return name === null ? null : defaultDemangler.name(name);
     },
+    userProcess: (pid) => symbolizer.facts(pid),
+    userModule: (pid, address) => symbolizer.moduleOf(pid, address),
     // Parsing runs once the tool has stopped: this is "capture end", as close to the failures as the agent gets.
     fileOf: (pid, fd) => resolveFd(pid, fd),
     flushNames: () => defaultDemangler.flush(),
@@ -182,8 +205,14 @@ async function runBpftrace(
   deps: CaptureDeps,
   ctx: ReturnType<typeof parseContext>,
   signal: AbortSignal,
+  costs: CostContext,
+  slot: CostSlot,
 ): Promise<ToolOutput> {
   const stopGraceMs = Math.max(deps.killGraceMs, tool.limits.stopGraceMs);
+  // The kernel counts BPF run time only while statistics are on: on for this run, put back as soon as it ends,
+  // whatever way it ends (the switch counts captures, so one ending does not turn them off under another).
+  const lease = (deps.bpfStats ?? defaultBpfStats).acquire();
+  const meter = new BpftraceMeter(costs, lease);
   const run = await runTimeBoxed({
     command: deps.bpftrace,
     args: ['-f', 'json', programFile, ...tool.args(params, scope)],
@@ -199,7 +228,10 @@ async function runBpftrace(
     startupMs: deps.startupMs,
     // bpftrace 0.17 can miss the SIGINT; it always notices this process exit (see time-box.ts).
     sentinelArgs: BPFTRACE_SENTINEL_ARGS,
-  });
+    // bpftrace's CPU time and its programs' statistics are read while it lives: last just before it exits.
+    onSample: meter.sample,
+  }).finally(lease.release);
+  slot.cost = meter.cost(run);
   const common = { raw: run.stdout, rawFile: 'raw.json', startedAt: run.startedAt, finishedAt: run.finishedAt };
   if (run.outputTruncated) throw new OutputLimitExceeded(`${tool.name} output exceeded ${tool.limits.maxOutputBytes} bytes; capture stopped`);
   if (run.cancelled) return { ...common, cancelled: true, parsed: { result: null, extraArtifacts: [] } };
@@ -235,8 +267,12 @@ async function runNative(
   deps: CaptureDeps,
   ctx: ReturnType<typeof parseContext>,
   signal: AbortSignal,
+  costs: CostContext,
+  slot: CostSlot,
+  ftrace: boolean,
 ): Promise<ToolOutput> {
   const startedAt = new Date();
+  const measured = startNativeMeter(costs, ftrace);
   // The native tool keeps its own time box; this backstop only guarantees the job ends.
   const backstop = AbortSignal.timeout(durationMs + Math.max(deps.killGraceMs, tool.limits.stopGraceMs));
   let run;
@@ -250,7 +286,9 @@ async function runNative(
       procRoot: '/proc',
       cgroupRoot: deps.cgroupRoot,
     });
+    slot.cost = measured();
   } catch (err) {
+    slot.cost = measured();
     // A tool that stopped because the investigation was cancelled did its job; anything else is a failure.
     if (signal.aborted) return { raw: '', rawFile: 'raw.json', parsed: { result: null, extraArtifacts: [] }, cancelled: true, startedAt, finishedAt: new Date() };
     // Loud: a native tool may have left shared kernel state (tracefs) behind.

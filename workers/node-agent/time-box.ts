@@ -15,8 +15,18 @@ export interface TimeBoxedRun {
   startedAt: Date;
   /** When the start marker was seen (the capture window opened); null without a marker or if it never came. */
   attachedAt: Date | null;
+  /** When the time box (or a cancel) told the command to stop; null when it ended by itself first. */
+  stoppedAt: Date | null;
   finishedAt: Date;
 }
+
+/**
+ * When a run's command is looked at (TimeBoxOptions.onSample): as the window opens (`attached`), now and then while
+ * it is open (`window`: every 100 ms for its first 5 s, then every second), just before it is told to stop (`stopping`), then often until it is gone (`exiting`). What
+ * a process owns (its CPU time, its BPF programs) can only be read while it lives: the last `exiting` look is the
+ * latest there is.
+ */
+export type SampleMoment = 'attached' | 'window' | 'stopping' | 'exiting';
 
 export interface TimeBoxOptions {
   command: string;
@@ -49,6 +59,12 @@ export interface TimeBoxOptions {
    * sentinel as well as by SIGINT, because SIGINT alone can be lost (see startSentinel).
    */
   sentinelArgs?: (pid: number) => string[];
+  /**
+   * Called with the command's own pid (not `timeout`'s) at each SampleMoment; what it throws is ignored, so a
+   * measurement can never break a capture. Looks while exiting come every `sampleEveryMs` (25 ms).
+   */
+  onSample?: (pid: number, moment: SampleMoment) => void;
+  sampleEveryMs?: number;
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
@@ -167,9 +183,41 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
       // exited meanwhile
     }
   };
+  // The command's pid, once `timeout` has forked it (the look-ups below are for sampling only).
+  let commandPid: number | null = null;
+  const sample = (moment: SampleMoment) => {
+    if (!opts.onSample || exited || child.pid === undefined) return;
+    commandPid ??= childOf(child.pid);
+    if (commandPid === null) return;
+    try {
+      opts.onSample(commandPid, moment);
+    } catch {
+      // a measurement never breaks a capture
+    }
+  };
+  let windowSampler: NodeJS.Timeout | undefined;
+  // Every 100 ms for the first 5 s of the window (bpftrace goes on loading and attaching after it says it is
+  // attaching: the looks show when that work ends), then every second.
+  const windowLooks = (n = 0) => {
+    windowSampler = setTimeout(() => {
+      sample('window');
+      windowLooks(n + 1);
+    }, n < 50 ? 100 : 1000);
+  };
+  let exitSampler: NodeJS.Timeout | undefined;
+  let stoppedAt: Date | null = null;
+  /** The last look before the stop signal, then looks until the command is gone: what it owns ends with it. */
+  const stopping = () => {
+    stoppedAt ??= new Date();
+    clearTimeout(windowSampler);
+    if (!opts.onSample || exitSampler) return;
+    sample('stopping');
+    exitSampler = setInterval(() => sample('exiting'), opts.sampleEveryMs ?? 25);
+  };
   let graceTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     if (graceTimer) return;
+    stopping();
     interrupt();
     endSentinel();
     graceTimer = setTimeout(hardKill, opts.killGraceMs);
@@ -178,6 +226,8 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   let attachedAt: Date | null = null;
   // Without a marker the window opens now; with one, loading may take `startupMs` before we give up.
   let windowTimer: NodeJS.Timeout | undefined = setTimeout(stop, opts.startMarker ? startupMs : opts.durationMs);
+  // Without a marker the window is open from the start; the command's pid may take a moment to exist.
+  if (opts.onSample && !opts.startMarker) windowLooks();
   let head = ''; // the marker may straddle two chunks
   child.stdout.on('data', (b: Buffer) => {
     if (opts.startMarker && !attachedAt && head.length < 65_536) {
@@ -186,6 +236,8 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
         attachedAt = new Date();
         clearTimeout(windowTimer);
         windowTimer = setTimeout(stop, opts.durationMs);
+        sample('attached');
+        if (opts.onSample) windowLooks();
       }
     }
     outBytes += b.length;
@@ -208,6 +260,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
   let cancelKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
     cancelled = true;
+    stopping();
     interrupt();
     endSentinel();
     cancelKill = setTimeout(hardKill, opts.cancelGraceMs ?? 500);
@@ -221,6 +274,8 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
     clearTimeout(windowTimer);
     clearTimeout(graceTimer);
     clearTimeout(cancelKill);
+    clearTimeout(windowSampler);
+    clearInterval(exitSampler);
     opts.signal?.removeEventListener('abort', onAbort);
   };
 
@@ -245,6 +300,7 @@ export function runTimeBoxed(opts: TimeBoxOptions): Promise<TimeBoxedRun> {
         outputTruncated,
         startedAt,
         attachedAt,
+        stoppedAt,
         finishedAt: new Date(),
       });
     });

@@ -19,6 +19,7 @@ import { dispatchStep } from './dispatch.ts';
 import { outcomeOfSteps } from './ending.ts';
 import { finish } from './finish.ts';
 import { startLateArtifactsWorker } from './late-artifacts.ts';
+import { stepsDispatchedWith } from './waves.ts';
 import { Reaper, lostReason } from './reaper.ts';
 import { ReportRequests, startReportWorker } from './reports.ts';
 import { RecordEnded, advance, now, tell, type OrchestratorHooks, type RunContext } from './run-context.ts';
@@ -189,9 +190,10 @@ async function runInvestigation(job: JobOf<typeof QUEUES.investigations>, data: 
     const step = playbook.steps[progress.stepIndex];
     if (!step) break;
 
-    // A parallel playbook's steps depend on no other's result (compile.ts checks): all are dispatched now and
-    // collected at the one wake-up. A crash in between dispatches them again, as the same capture jobs.
-    const group = playbook.parallel ? playbook.steps.slice(progress.stepIndex) : [step];
+    // A parallel playbook's steps, or a step and the `parallel` ones after it, depend on no other's result among them
+    // (compile.ts checks): all are dispatched now and collected at the one wake-up (waves.ts). A crash in between
+    // dispatches them again, as the same capture jobs.
+    const group = stepsDispatchedWith(playbook, progress.stepIndex);
     const waitFor = new Set<string>();
     for (const s of group) {
       const dispatched = await dispatchStep(ctx, job, record, s, params);

@@ -5,7 +5,7 @@ import { isTerminal, type Investigation } from '../../src/core/investigation.ts'
 import { mergeArtifacts, withUrl, type RecordArtifact } from '../../src/core/record-artifacts.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import { renderReportMarkdown } from '../../src/report/markdown.ts';
-import { FLAMEGRAPH_ARTIFACT, isStepArtifact } from '../../src/flamegraph/artifacts.ts';
+import { FLAMEGRAPH_ARTIFACT, isStepArtifact, OFFCPU_FLAMEGRAPH_ARTIFACT } from '../../src/flamegraph/artifacts.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { RedisKeys } from '../../src/redis/keys.ts';
@@ -51,7 +51,8 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * back in time is left out of the HTML rather than holding the report up.
  */
 async function renderReports(store: ArtifactStore, inv: Investigation, comparison: SweepComparison | undefined, waitMs: number): Promise<ReportFile[]> {
-  const svgs = inv.artifacts.filter((a) => isStepArtifact(a.name, FLAMEGRAPH_ARTIFACT));
+  // On-CPU and off-CPU (latency) graphs alike: each is its own section, named by its artifact.
+  const svgs = inv.artifacts.filter((a) => isStepArtifact(a.name, FLAMEGRAPH_ARTIFACT) || isStepArtifact(a.name, OFFCPU_FLAMEGRAPH_ARTIFACT));
   const read = await Promise.all(
     svgs.map(async (a) => {
       const got = await within(store.get(a.key), waitMs, `reading ${a.name}`).catch(() => null);

@@ -6,6 +6,8 @@ import { startWorker } from '../../src/queue/open.ts';
 import { QUEUES, type ProducerOf } from '../../src/queue/queues.ts';
 import { createRedis, type RedisTarget } from '../../src/redis/connection.ts';
 import type { ScheduleStore } from '../../src/schedules/schedule-store.ts';
+import { metrics } from '../../src/metrics.ts';
+import { startSweepMetrics } from './sweep-metrics.ts';
 
 /**
  * Turns each firing of a BullMQ job scheduler into a normal investigation, requested by `schedule:<name>`.
@@ -19,8 +21,19 @@ export function startScheduleRunner(opts: {
   intake: IntakeDeps;
   audit: AuditLog;
   log: Logger;
+  /** Pods per node with kernel series of their own on /metrics (SWEEP_METRICS_TOP_PODS); the rest are `_other`. */
+  sweepMetricsTopPods?: number;
 }): { close(): Promise<void> } {
   const log = opts.log.child({ part: 'schedules' });
+  // The sweeps these schedules run are exported per pod on this process's /metrics.
+  const sweepMetrics = startSweepMetrics({
+    schedules: opts.schedules,
+    records: opts.intake.records,
+    inventory: opts.intake.inventory,
+    topPods: opts.sweepMetricsTopPods ?? 20,
+    registry: metrics,
+    log: opts.log,
+  });
   const connection = createRedis(opts.redis);
   const worker = startWorker(
     QUEUES.schedules,
@@ -52,6 +65,7 @@ export function startScheduleRunner(opts: {
   worker.on('error', (err) => log.error({ err }, 'schedule worker error'));
   return {
     async close() {
+      sweepMetrics.close();
       await worker.close();
       await connection.quit();
     },

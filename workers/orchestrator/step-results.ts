@@ -39,6 +39,7 @@ export function foldStepReturns(cur: Investigation, returns: StepReturns, finish
       startedAt: o.startedAt,
       finishedAt: o.finishedAt,
       ...(o.variant ? { variant: o.variant } : {}),
+      ...(o.cost ? { cost: o.cost } : {}),
       ...(o.reason || rejected ? { reason: [s.reason, o.reason, rejected].filter(Boolean).join('; ') } : {}),
       ...(o.result !== undefined ? { result: o.result } : {}),
       artifacts: [...new Set([...s.artifacts, ...o.artifacts.map((a) => a.name)])],

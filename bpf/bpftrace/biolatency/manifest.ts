@@ -10,7 +10,7 @@ export type BiolatencyParams = z.output<typeof BiolatencyParams>;
 
 export const biolatency = defineBpftraceTool({
   name: 'biolatency',
-  description: 'Histograms of block I/O device latency (issue → completion) per device and operation, in microseconds.',
+  description: 'Histograms of block I/O device latency (issue → completion) per device and operation, and per submitting cgroup, in microseconds.',
   params: BiolatencyParams,
   requires: [
     { kind: 'tracepoint', name: 'block/block_rq_insert' },
@@ -21,6 +21,6 @@ export const biolatency = defineBpftraceTool({
   limits: { minDurationMs: 1_000, maxDurationMs: 60_000, defaultDurationMs: 10_000, maxOutputBytes: 4 * 1024 * 1024, stopGraceMs: 2_000 },
   manifestUrl: import.meta.url,
   // parse() runs on the node right after the capture, so sysfs still names the devices.
-  parse: (stdout) => ({ result: parseBiolatency(stdout, sysfsDeviceNamer()) }),
+  parse: (stdout, _params, ctx) => ({ result: parseBiolatency(stdout, sysfsDeviceNamer(), ctx.cgroupPathOf) }),
   result: BiolatencyResult,
 });

@@ -1,11 +1,13 @@
 import { readCountMap } from '../../bpftrace-output.ts';
 import { readHistMap, summarize } from '../../histogram.ts';
 import { type DeviceNamer, splitDev } from '../../block-devices.ts';
-import { BlockOp, type BiolatencyResult, type BiolatencyRow } from './result.ts';
+import { BlockOp, type BiolatencyCgroup, type BiolatencyResult, type BiolatencyRow } from './result.ts';
 
 /** dev,op → hist of device latencies in microseconds; dev,op → count of completions with an error. */
 export const MAP_NAME = '@usecs';
 export const ERRORS_MAP = '@errors';
+/** Submitter's cgroup id → hist of the same device latencies. */
+export const CGROUP_MAP = '@cgusecs';
 
 /** The program's op codes index this list (result.ts keeps it in their order). */
 const OPS = BlockOp.options;
@@ -29,8 +31,8 @@ function byTailThenCount(a: BiolatencyRow, b: BiolatencyRow): number {
   );
 }
 
-/** `deviceName` is injected so that parsing stays pure: the manifest passes a sysfs reader. */
-export function parseBiolatency(stdout: string, deviceName: DeviceNamer): BiolatencyResult {
+/** `deviceName` and `cgroupPathOf` are injected so that parsing stays pure: the manifest passes the node's readers. */
+export function parseBiolatency(stdout: string, deviceName: DeviceNamer, cgroupPathOf: (id: number) => string | null = () => null): BiolatencyResult {
   const errors = new Map<string, number>();
   for (const [key, n] of Object.entries(readCountMap(stdout, ERRORS_MAP))) {
     parseDevOpKey(ERRORS_MAP, key);
@@ -41,10 +43,18 @@ export function parseBiolatency(stdout: string, deviceName: DeviceNamer): Biolat
     return { device: deviceName(major, minor), major, minor, op, errors: errors.get(key) ?? 0, ...summarize(h) };
   });
   rows.sort(byTailThenCount);
+  const cgroups = Object.entries(readHistMap(stdout, CGROUP_MAP, 'us')).map(([key, h]): BiolatencyCgroup => {
+    if (!/^\d+$/.test(key)) throw new Error(`unexpected ${CGROUP_MAP} key ${JSON.stringify(key)}: expected a cgroup id`);
+    const cgroupId = Number(key);
+    // Naming the pod behind a cgroup needs the node's pod inventory: the agent or the exporter does it.
+    return { cgroupId, cgroup: cgroupPathOf(cgroupId), pod: null, ...summarize(h) };
+  });
+  cgroups.sort((a, b) => b.count - a.count || a.cgroupId - b.cgroupId);
   return {
     unit: 'us',
     rows,
     totalRequests: rows.reduce((sum, r) => sum + r.count, 0),
     totalErrors: rows.reduce((sum, r) => sum + r.errors, 0),
+    ...(cgroups.length > 0 ? { cgroups } : {}),
   };
 }

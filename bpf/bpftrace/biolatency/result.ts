@@ -17,11 +17,25 @@ export const BiolatencyRow = HistogramSummary.extend({
 });
 export type BiolatencyRow = z.infer<typeof BiolatencyRow>;
 
+/** Device times (every device and op merged) of the requests one cgroup submitted: per-pod figures of one capture. */
+export const BiolatencyCgroup = HistogramSummary.extend({
+  cgroupId: z.number().int(),
+  /** The cgroup's path below the node's cgroup v2 root, when the agent could find it. */
+  cgroup: z.string().nullable(),
+  pod: z.string().nullable(),
+});
+export type BiolatencyCgroup = z.infer<typeof BiolatencyCgroup>;
+
 export const BiolatencyResult = z.object({
   unit: z.literal('us'),
   /** Worst tail first: p99 descending, then count descending, then major, minor and op. */
   rows: z.array(BiolatencyRow),
   totalRequests: z.number().int().nonnegative(),
   totalErrors: z.number().int().nonnegative(),
+  /**
+   * By submitting cgroup, most requests first; absent when no request completed (and in results of the program
+   * before it keyed by cgroup).
+   */
+  cgroups: z.array(BiolatencyCgroup).optional(),
 });
 export type BiolatencyResult = z.infer<typeof BiolatencyResult>;

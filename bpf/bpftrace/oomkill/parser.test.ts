@@ -12,7 +12,7 @@ const fixture = (name: string): string => toolFixture('oomkill', name);
 /** memcg-two-kills.json ran with the workload in cgroup v2 /th-oomkill (id 1127). */
 const ctx: ParseContext = { arch: 'x64', cgroupPathOf: (id) => (id === 1127 ? '/th-oomkill' : null) };
 
-const parse = (stdout: string) => oomkill.parse(stdout, oomkill.params.parse({}), ctx).result;
+const parse = (stdout: string, endAfterMs?: number) => oomkill.parse(stdout, oomkill.params.parse(endAfterMs === undefined ? {} : { endAfterMs }), ctx).result;
 
 const output = (maps: Record<string, Record<string, number>>): string =>
   `{"type": "attached_probes", "data": {"probes": 3}}\n\n\n{"type": "map", "data": {"@complete": 1}}\n` +
@@ -22,28 +22,35 @@ const output = (maps: Record<string, Record<string, number>>): string =>
 
 describe('oomkill parser on recorded output', () => {
   it('reads two real OOM kills in a 64 MiB memory cgroup, in order, with the task that triggered them', () => {
-    const result = parse(fixture('memcg-two-kills.json'));
+    const stdout = fixture('memcg-two-kills.json');
+    const result = parse(stdout);
     expect(OomkillResult.parse(result)).toEqual(result);
     const grower = { pid: 31885, tid: 31885, comm: 'th-grow er', cgroupId: 1127, cgroup: '/th-oomkill' };
+    // Each kill says where raw.json has it: the @victims line (6), its own entry quoted verbatim.
+    const victims = 6;
+    expect(stdout.split('\n')[victims - 1]).toContain('"1094,31777,0,43596,41216,1188,0,128,500,th-hold,er": 1');
     expect(result).toEqual({
       kills: [
         // The holder (oom_score_adj 500) is chosen first although the grower's allocation ran into the limit.
         {
           atMs: 1094, pid: 31777, comm: 'th-hold,er', uid: 0, totalVmKb: 43596, anonRssKb: 41216, fileRssKb: 1188,
           shmemRssKb: 0, pgtablesKb: 128, oomScoreAdj: 500, trigger: grower,
+          raw: { line: victims, text: '"1094,31777,0,43596,41216,1188,0,128,500,th-hold,er": 1' },
         },
         // Then the grower itself, at the limit: 65280 KiB anonymous memory of the 65536 KiB allowed.
         {
           atMs: 1141, pid: 31885, comm: 'th-grow er', uid: 0, totalVmKb: 68268, anonRssKb: 65280, fileRssKb: 992,
           shmemRssKb: 0, pgtablesKb: 180, oomScoreAdj: 0, trigger: grower,
+          raw: { line: victims, text: '"1141,31885,0,68268,65280,992,0,180,0,th-grow er": 1' },
         },
       ],
       total: 2,
+      endedEarly: null,
     });
   });
 
   it('reports no kills when bpftrace printed only the completion marker', () => {
-    expect(parse(fixture('no-kills.json'))).toEqual({ kills: [], total: 0 });
+    expect(parse(fixture('no-kills.json'))).toEqual({ kills: [], total: 0, endedEarly: null });
   });
 });
 
@@ -54,7 +61,7 @@ describe('oomkill parser edge cases', () => {
     expect(result.kills).toEqual([
       {
         atMs: 5, pid: 42, comm: 'java', uid: 1000, totalVmKb: 10, anonRssKb: 20, fileRssKb: 30, shmemRssKb: 40,
-        pgtablesKb: 50, oomScoreAdj: -500, trigger: null,
+        pgtablesKb: 50, oomScoreAdj: -500, trigger: null, raw: { line: 5, text: '"5,42,1000,10,20,30,40,50,-500,java":1' },
       },
     ]);
   });
@@ -74,26 +81,45 @@ describe('oomkill parser edge cases', () => {
   });
 
   it('is empty for empty output and refuses truncated output and malformed keys', () => {
-    expect(parse('')).toEqual({ kills: [], total: 0 });
+    expect(parse('')).toEqual({ kills: [], total: 0, endedEarly: null });
     expect(() => parse(fixture('memcg-two-kills.json').slice(0, -40))).toThrow(/line 6 is not JSON/);
     expect(() => parse(output({ '@victims': { '5,42,1000,10,20,30,40,50,java': 1 } }))).toThrow(/unexpected @victims key/);
     expect(() => parse(output({ '@triggers': { '5,42,1,1,java': 1 } }))).toThrow(/unexpected @triggers key/);
   });
 });
 
+describe('oomkill early end', () => {
+  it('says it ended by itself after the first kill, and when', () => {
+    const result = parse(`${fixture('memcg-two-kills.json')}{"type": "map", "data": {"@ended": 3141}}\n`, 2000);
+    expect(result.total).toBe(2);
+    expect(result.endedEarly).toEqual({
+      atMs: 3141,
+      reason: 'ended by itself 2s after the first OOM kill, 3s into the window: it had seen what it was waiting for',
+    });
+  });
+
+  it('refuses an @ended that is not a time', () => {
+    expect(() => parse(output({ '@victims': {} }) + '{"type": "map", "data": {"@ended": "x"}}\n', 2000)).toThrow(/unexpected @ended/);
+  });
+});
+
 describe('oomkill manifest', () => {
-  it('takes no params', () => {
+  const none = {};
+  it('takes how long after the first kill to end, never by default', () => {
     expect(oomkill.params.parse({})).toEqual({});
+    expect(oomkill.params.parse({ endAfterMs: 2000 })).toEqual({ endAfterMs: 2000 });
+    expect(oomkill.params.safeParse({ endAfterMs: -1 }).success).toBe(false);
+    expect(oomkill.params.safeParse({ endAfterMs: 1.5 }).success).toBe(false);
     expect(oomkill.params.safeParse({ pid: 1 }).success).toBe(false);
   });
 
-  it('passes cgroup ids and pid as numbers', () => {
-    expect(oomkill.args({}, { cgroupIds: [1127], pid: 0 })).toEqual(['1127', '0', ...NO_MORE_CGROUPS]);
-    expect(oomkill.args({}, { cgroupIds: [], pid: 31885 })).toEqual(['0', '31885', ...NO_MORE_CGROUPS]);
-    expect(() => oomkill.args({}, { cgroupIds: [], pid: -1 })).toThrow(/pid/);
-    // Several cgroups (the containers of the target pods): the first keeps its place, the others go last.
-    expect(oomkill.args({}, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0']);
-    expect(() => oomkill.args({}, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
+  it('passes cgroup ids, pid and the end-after as numbers', () => {
+    expect(oomkill.args(none, { cgroupIds: [1127], pid: 0 })).toEqual(['1127', '0', ...NO_MORE_CGROUPS, '0']);
+    expect(oomkill.args({ endAfterMs: 2000 }, { cgroupIds: [], pid: 31885 })).toEqual(['0', '31885', ...NO_MORE_CGROUPS, '2000']);
+    expect(() => oomkill.args(none, { cgroupIds: [], pid: -1 })).toThrow(/pid/);
+    // Several cgroups (the containers of the target pods): the first keeps its place, the others go before the end-after.
+    expect(oomkill.args(none, { cgroupIds: [63, 64], pid: 0 })).toEqual(['63', '0', '64', '0', '0', '0', '0', '0', '0', '0']);
+    expect(() => oomkill.args(none, { cgroupIds: [1, 2, 3, 4, 5, 6, 7, 8, 9], pid: 0 })).toThrow(/at most 8 cgroup ids/);
   });
 
   it('points at its program and declares what it needs', () => {
@@ -107,8 +133,9 @@ describe.skipIf(skipBpf)(bpfSuiteName('oomkill program'), () => {
   beforeAll(() => assertBpf());
 
   it('loads and prints the completion marker', async () => {
-    const run = await runProgramBriefly(oomkill, oomkill.args({}, UNUSED_CGROUPS));
+    const run = await runProgramBriefly(oomkill, oomkill.args({ endAfterMs: 1000 }, UNUSED_CGROUPS));
     expect(run.stdout, run.stderr).toContain('"attached_probes"');
-    expect(parse(run.stdout)).toEqual({ kills: [], total: 0 });
+    // No kill, so no early end: the window (here SIGINT) ends it.
+    expect(parse(run.stdout, 1000)).toEqual({ kills: [], total: 0, endedEarly: null });
   });
 });

@@ -1,17 +1,22 @@
 import { readCountMap } from '../../bpftrace-output.ts';
 import type { ParseContext } from '../../tool.ts';
-import type { OomKill, OomkillResult, OomTrigger } from './result.ts';
+import { bpftraceMapLines } from '../../raw-lines.ts';
+import { describeDurationMs } from '../../../src/core/duration.ts';
+import type { EarlyEnd, OomKill, OomkillResult, OomTrigger } from './result.ts';
 
 /** The maps the program fills; bpftrace prints them at SIGINT. */
 export const VICTIMS_MAP = '@victims';
 export const TRIGGERS_MAP = '@triggers';
+/** Set by the program when it ended itself after the first kill: milliseconds since the start. */
+export const ENDED_MAP = '@ended';
 
 /** "atMs,pid,uid,total_vm,anon_rss,file_rss,shmem_rss,pgtables,oom_score_adj,comm": comm last, takes the rest. */
 const VICTIM_KEY = /^(\d+),(\d+),(\d+),(\d+),(\d+),(\d+),(\d+),(\d+),(-?\d+),([\s\S]*)$/;
 /** "atMs,victim pid,pid,tid,cgroup,comm". */
 const TRIGGER_KEY = /^(\d+),(\d+),(\d+),(\d+),(\d+),([\s\S]*)$/;
 
-export function parseOomkill(stdout: string, ctx: ParseContext): OomkillResult {
+export function parseOomkill(stdout: string, ctx: ParseContext, endAfterMs = 0): OomkillResult {
+  const rawLine = bpftraceMapLines(stdout);
   const triggers = new Map<string, Omit<OomTrigger, 'cgroup'>>();
   for (const key of Object.keys(readCountMap(stdout, TRIGGERS_MAP))) {
     const m = TRIGGER_KEY.exec(key);
@@ -42,8 +47,24 @@ export function parseOomkill(stdout: string, ctx: ParseContext): OomkillResult {
       pgtablesKb: Number(pgtables),
       oomScoreAdj: Number(adj),
       trigger: t === undefined ? null : { ...t, cgroup: ctx.cgroupPathOf(t.cgroupId) },
+      ...optional(rawLine(VICTIMS_MAP, key)),
     };
   });
   kills.sort((a, b) => a.atMs - b.atMs || a.pid - b.pid);
-  return { kills, total };
+  return { kills, total, endedEarly: earlyEnd(stdout, endAfterMs) };
+}
+
+const optional = <T>(raw: T | null) => (raw === null ? {} : { raw });
+
+/** The program's own end, said in words; null when the window ran out (or SIGINT came) first. */
+function earlyEnd(stdout: string, endAfterMs: number): EarlyEnd | null {
+  // A scalar map prints as {"type": "map", "data": {"@ended": 4123}}.
+  const doc = stdout.split('\n').filter((l) => l.includes(`"${ENDED_MAP}":`)).at(-1);
+  if (doc === undefined) return null;
+  const atMs = (JSON.parse(doc) as { data: Record<string, unknown> }).data[ENDED_MAP];
+  if (typeof atMs !== 'number' || !Number.isSafeInteger(atMs) || atMs < 0) throw new Error(`unexpected ${ENDED_MAP}: ${doc.slice(0, 80)}`);
+  return {
+    atMs,
+    reason: `ended by itself ${describeDurationMs(endAfterMs)} after the first OOM kill, ${describeDurationMs(atMs)} into the window: it had seen what it was waiting for`,
+  };
 }

@@ -32,6 +32,6 @@ export const profile = defineBpftraceTool({
   env: { BPFTRACE_NO_USER_SYMBOLS: '1' },
   manifestUrl: import.meta.url,
   leadingArgs: (params) => [positionalInt('hz', params.hz)],
-  parse: (stdout, params, ctx) => parseProfile(stdout, params.hz, ctx.userSymbol),
+  parse: (stdout, params, ctx) => parseProfile(stdout, params.hz, ctx.userSymbol, ctx.userProcess, ctx.userModule),
   result: ProfileResult,
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { profile } from './manifest.ts';
-import { cleanFrame, parseSampleKey, sampleFrames } from './parser.ts';
+import { cleanFrame, isTruncated, parseSampleKey, sampleFrames, USER_STACK_LIMIT } from './parser.ts';
 import type { ParseContext } from '../../tool.ts';
-import { ProfileResult } from './result.ts';
+import { ProfileResult, type ProcessFacts } from './result.ts';
 import { profileArtifacts } from '../../../src/flamegraph/artifacts.ts';
 import { parseFolded, totalSamples } from '../../../src/flamegraph/folded.ts';
 import { NO_MORE_CGROUPS } from '../../../test/helpers/cgroup-slots.ts';
@@ -124,7 +124,9 @@ describe('profile parser on recorded output', () => {
 
   it('reports no samples when bpftrace printed only the completion marker', () => {
     const { result, extraArtifacts } = parse(fixture('no-samples.json'), 49);
-    expect(result).toEqual({ samples: 0, hz: 49, unknownSamples: 0, topFunctions: [], processes: [], artifacts: ARTIFACTS });
+    expect(result).toEqual({
+      samples: 0, hz: 49, unknownSamples: 0, truncatedSamples: 0, topFunctions: [], processes: [], symbolization: [], artifacts: ARTIFACTS,
+    });
     expect(extraArtifacts[0]).toEqual({ file: 'stacks.folded', contentType: 'text/plain; charset=utf-8', body: '' });
     expect(String(extraArtifacts[1]!.body)).toContain('No stack counts found');
   });
@@ -258,5 +260,95 @@ describe('profile manifest', () => {
   it('points at its program', () => {
     expect(readFileSync(profile.programFile, 'utf8')).toContain('profile:hz:$1');
     expect(profile.requires).toEqual([{ kind: 'bpftrace' }, { kind: 'perf-events' }]);
+  });
+});
+
+describe('truncated stacks and per-process symbolization', () => {
+  const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
+    exe: '/usr/bin/python3.11', runtime: 'python', runtimeVersion: '3.11', perfMap: 'missing', perfMapEntries: 0, perfMapFrames: 0, ...over,
+  });
+
+  it('tells stacks that reach a thread root from stacks cut short', () => {
+    expect(isTruncated(['crunch_alpha', 'main', '__libc_start_call_main'])).toBe(false);
+    expect(isTruncated(['worker', 'start_thread'])).toBe(false);
+    expect(isTruncated(['_start'])).toBe(false);
+    expect(isTruncated(['runtime.mallocgc', 'runtime.goexit.abi0'])).toBe(false);
+    // Depth 1 in a function without frame pointers; a walk into a stale frame pointer; a named but rootless chain.
+    expect(isTruncated(['_PyEval_EvalFrameDefault'])).toBe(true);
+    expect(isTruncated(['_PyEval_EvalFrameDefault', '[unknown]'])).toBe(true);
+    expect(isTruncated(['memcpy', 'PyObject_Call'])).toBe(true);
+    // Kernel threads have no user stack; a stack at the depth limit was cut by the limit, not by frame pointers.
+    expect(isTruncated([])).toBe(false);
+    expect(isTruncated(Array.from({ length: USER_STACK_LIMIT }, (_, i) => `f${i}`))).toBe(false);
+  });
+
+  it('counts truncated samples apart from unknown ones, per process, with what the agent found of it', () => {
+    const stdout = mapLine({
+      // python: cut after one frame, and cut into an unnamed address.
+      ',\n    _PyEval_EvalFrameDefault+10\n,300,python3': 6,
+      ',\n    _PyEval_EvalFrameDefault+10\n    0x1\n,300,python3': 3,
+      // the burner: whole stacks, one with an unnamed frame on the way.
+      ',\n    crunch_alpha+1\n    main+9\n    __libc_start_call_main+122\n,400,burn': 8,
+      ',\n    0x5\n    main+9\n    __libc_start_call_main+122\n,400,burn': 2,
+      // a kernel thread: no user stack, not a process with symbols.
+      '\n    worker_thread+5\n,,2,kworker/0:1': 1,
+    });
+    const asked: number[] = [];
+    const ctxWithFacts: ParseContext = {
+      ...ctx,
+      userProcess: (pid) => {
+        asked.push(pid);
+        return pid === 300 ? facts() : null;
+      },
+    };
+    const { result } = profile.parse(stdout, profile.params.parse({}), ctxWithFacts);
+    expect(result.samples).toBe(20);
+    expect(result.truncatedSamples).toBe(9);
+    expect(result.unknownSamples).toBe(5);
+    expect(asked.sort()).toEqual([300, 400]);
+    expect(result.symbolization).toEqual([
+      // Gone by the end of the capture: nothing is claimed about its runtime or perf map.
+      { exe: null, runtime: null, runtimeVersion: null, perfMap: 'unknown', perfMapEntries: 0, perfMapFrames: 0, pid: 400, comm: 'burn', samples: 10, unknownSamples: 2, truncatedSamples: 0 },
+      { ...facts(), pid: 300, comm: 'python3', samples: 9, unknownSamples: 3, truncatedSamples: 9 },
+    ]);
+    expect(ProfileResult.parse(result)).toEqual(result);
+  });
+
+  it('keeps whole stacks of a recorded frame-pointer build untruncated', () => {
+    const { result } = parse(fixture('burner-pid.json'));
+    expect(result.truncatedSamples).toBe(0);
+    expect(result.symbolization).toEqual([
+      { exe: null, runtime: null, runtimeVersion: null, perfMap: 'unknown', perfMapEntries: 0, perfMapFrames: 0, pid: 9272, comm: 'burn', samples: 288, unknownSamples: 0, truncatedSamples: 0 },
+    ]);
+  });
+
+  it('takes an unnamed outermost frame in the C library for the thread root it is', () => {
+    const key = ',\n    crunch+1\n    main+9\n    0x7f0000001000\n,400,burn';
+    const libc = parseSampleKey(key, () => null, () => '/usr/lib/x86_64-linux-gnu/libc.so.6');
+    expect(libc.userRootModule).toBe('/usr/lib/x86_64-linux-gnu/libc.so.6');
+    expect(isTruncated(libc.user, libc.userRootModule)).toBe(false);
+    expect(isTruncated(['f', '[unknown]'], '/lib/ld-musl-x86_64.so.1')).toBe(false);
+    // Unnamed code anywhere else, or a named frame in libc that is no root: cut short.
+    expect(isTruncated(['f', '[unknown]'], '/usr/lib/libpython3.11.so.1.0')).toBe(true);
+    expect(isTruncated(['f', 'memcpy'], '/usr/lib/x86_64-linux-gnu/libc.so.6')).toBe(true);
+    // Asked only for an unnamed root.
+    const asked: bigint[] = [];
+    parseSampleKey(',\n    0x10\n    0x20\n,1,x', (_p, a) => (a === 0x1fn ? '_start' : null), (_p, a) => {
+      asked.push(a);
+      return null;
+    });
+    expect(asked).toEqual([]);
+  });
+
+  it('counts every sample of the recorded python 3.11 as truncated when nothing names its frames', () => {
+    const { result } = parse(fixture('python311-pid.json'));
+    expect(result.samples).toBe(128);
+    expect(result.truncatedSamples).toBe(128);
+    expect(result.symbolization).toEqual([expect.objectContaining({ comm: 'python3', samples: 128, truncatedSamples: 128, perfMap: 'unknown' })]);
+  });
+
+  it('reads results recorded before truncation and symbolization were counted', () => {
+    const old = { samples: 1, hz: 99, unknownSamples: 0, topFunctions: [], processes: [], artifacts: ARTIFACTS };
+    expect(ProfileResult.parse(old)).toEqual(old);
   });
 });

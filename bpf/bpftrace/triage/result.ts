@@ -1,0 +1,36 @@
+/** triage's result: each checklist tool's own result, under its name (the only home of this composite's schema). */
+import { z } from 'zod';
+import { BiolatencyResult } from '../biolatency/result.ts';
+import { ExecsnoopResult } from '../execsnoop/result.ts';
+import { OomkillResult } from '../oomkill/result.ts';
+import { ProfileResult } from '../profile/result.ts';
+import { RunqlatResult } from '../runqlat/result.ts';
+import { SyscountResult } from '../syscount/result.ts';
+import { TcpconnectResult } from '../tcpconnect/result.ts';
+import { TcpretransResult } from '../tcpretrans/result.ts';
+
+/** The tools whose programs triage's program joins, in the checklist's order, with the prefix of their maps there. */
+export const TRIAGE_PARTS = [
+  { tool: 'syscount', prefix: 'sc' },
+  { tool: 'runqlat', prefix: 'rq' },
+  { tool: 'biolatency', prefix: 'bio' },
+  { tool: 'tcpretrans', prefix: 'rt' },
+  { tool: 'tcpconnect', prefix: 'tc' },
+  { tool: 'oomkill', prefix: 'oom' },
+  { tool: 'execsnoop', prefix: 'ex' },
+  { tool: 'profile', prefix: 'pf' },
+] as const;
+export type TriagePart = (typeof TRIAGE_PARTS)[number]['tool'];
+
+/** Each part's result is exactly what its own tool would have stored: the same schema, the same rows. */
+export const TriageResult = z.object({
+  syscount: SyscountResult,
+  runqlat: RunqlatResult,
+  biolatency: BiolatencyResult,
+  tcpretrans: TcpretransResult,
+  tcpconnect: TcpconnectResult,
+  oomkill: OomkillResult,
+  execsnoop: ExecsnoopResult,
+  profile: ProfileResult,
+});
+export type TriageResult = z.infer<typeof TriageResult>;
