@@ -123,9 +123,9 @@ export const ConfigSchema = z.object({
   /** Highest sampling rate any request may ask for (per CPU); profile overhead grows with it. */
   CAPTURE_MAX_HZ: z.coerce.number().int().min(1).max(10_000).default(999),
   /**
-   * The overhead one capture may put on its node, as a share of all its CPUs: "0.05" or "5%". Held against the
-   * share while attached where it was measured (`cost.attachedNodeCpuShare`; loading is a fixed cost, see
-   * core/capture-cost.ts judgedShare), else the whole share. A capture over it says so in its step and as a finding.
+   * The overhead one bpftrace capture may put on its node while attached (`cost.attachedNodeCpuShare`), as a share
+   * of all its CPUs: "0.05" or "5%". Loading and native tools are recorded, not judged (core/capture-cost.ts,
+   * judgedShare). A capture over it says so in its step and as a finding.
    */
   CAPTURE_COST_BUDGET: z
     .string()

@@ -43,10 +43,7 @@ export const CaptureCost = z.object({
   phases: z.object({ load: CostPhase, attached: CostPhase, stop: CostPhase }).optional(),
   /** The node's budget for one capture (its agent's CAPTURE_COST_BUDGET), as a share of the node. */
   budget: z.number().gt(0).max(1).optional(),
-  /**
-   * The capture's overhead is over the budget: attachedNodeCpuShare where it was measured, else nodeCpuShare (a
-   * capture shorter than a second judged as if it lasted one: MIN_JUDGED_MS). See judgedShare.
-   */
+  /** The capture's overhead while attached (attachedNodeCpuShare) is over the budget; never for a native tool. See judgedShare. */
   overBudget: z.boolean().optional(),
   /** What the figure does not include, in words (ftrace's in-kernel cost; statistics the kernel would not give). */
   notes: z.array(z.string()).default([]),
@@ -70,23 +67,20 @@ export interface CostFigures {
   notes?: string[];
 }
 
-/**
- * A capture is judged against its budget over at least this long: an instant reader (a procfs collector) takes a few
- * milliseconds of CPU in a few milliseconds, a large share of nothing that no node notices.
- */
-export const MIN_JUDGED_MS = 1000;
-
 /** Shares of a few parts per million are real (a 99 Hz profile's BPF): kept to 7 significant digits, no more. */
 const round = (x: number) => Number(x.toPrecision(7));
 
 /**
- * What a budget is held against: the overhead the node feels while the probes are attached, where that was measured.
- * Loading (compiling and verifying the program, about half a second of one CPU for any bpftrace program) is a fixed
- * cost of every capture, shown in its cost but not judged: held against a 5 s window it alone would exceed a 5%
- * budget, and a finding on every capture is noise. A native tool has no attached phase: its whole share is judged.
+ * What a budget is held against: the overhead the node feels while a bpftrace capture's probes are attached.
+ * - Loading (compiling and verifying the program, about half a second of one CPU for any bpftrace program) is a
+ *   fixed cost of every capture, shown in its cost but not judged: held against a 5 s window it alone would exceed a
+ *   5% budget, and a finding on every capture is noise.
+ * - A native tool runs inside the agent, whose CPU over the tool's run includes whatever else the agent did meanwhile
+ *   (parsing another capture's output): recorded, never judged — it would blame a procfs reader for triage's parsing.
+ * undefined: nothing to judge.
  */
-export function judgedShare(c: Pick<CaptureCost, 'attachedNodeCpuShare'>, cpuNs: number, windowMs: number, cpus: number): number {
-  return c.attachedNodeCpuShare ?? cpuNs / (Math.max(windowMs, MIN_JUDGED_MS) * 1e6 * cpus);
+export function judgedShare(c: Pick<CaptureCost, 'attachedNodeCpuShare'>): number | undefined {
+  return c.attachedNodeCpuShare;
 }
 
 /** The cost of a capture from its measured figures: shares over the window, and whether it is over budget. */
@@ -110,7 +104,7 @@ export function costOf(f: CostFigures): CaptureCost {
     cpus: f.cpus,
     ...(attachedNodeCpuShare !== undefined ? { attachedNodeCpuShare } : {}),
     ...(f.phases ? { phases: f.phases } : {}),
-    ...(f.budget !== undefined ? { budget: f.budget, overBudget: judgedShare({ attachedNodeCpuShare }, cpuNs, f.windowMs, f.cpus) > f.budget } : {}),
+    ...(f.budget !== undefined ? { budget: f.budget, overBudget: (judgedShare({ attachedNodeCpuShare }) ?? 0) > f.budget } : {}),
     notes: f.notes ?? [],
   };
 }

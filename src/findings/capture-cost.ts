@@ -13,16 +13,12 @@ export function overBudgetFindings(steps: readonly Step[]): Finding[] {
     const where = s.node ? ` on ${s.node}` : '';
     const name = `${s.id}/${s.node ?? ''}/cost.json`;
     const stored = artifactNamesOf(s).includes(name);
-    // What was judged (core/capture-cost.ts, judgedShare): the overhead while attached where it was measured.
+    // What was judged (core/capture-cost.ts, judgedShare): the overhead while attached, measured for bpftrace only.
     const attached = c.attachedNodeCpuShare;
-    const evidence: Evidence[] = stored
-      ? [{ artifact: name, quote: attached !== undefined ? `"attachedNodeCpuShare": ${attached}` : `"nodeCpuShare": ${c.nodeCpuShare}` }]
-      : [];
-    const title =
-      attached !== undefined
-        ? `${s.tool}${where} cost ${formatCostShare(attached)} of the node's CPU while attached, over its ${formatCostShare(c.budget)} budget`
-        : `${s.tool}${where} cost ${formatCostShare(c.nodeCpuShare)} of the node's CPU, over its ${formatCostShare(c.budget)} budget`;
-    const whole = attached !== undefined ? ` Over the whole capture, loading and printing included, it cost ${formatCostShare(c.nodeCpuShare)} of the node.` : '';
+    if (attached === undefined) return [];
+    const evidence: Evidence[] = stored ? [{ artifact: name, quote: `"attachedNodeCpuShare": ${attached}` }] : [];
+    const title = `${s.tool}${where} cost ${formatCostShare(attached)} of the node's CPU while attached, over its ${formatCostShare(c.budget)} budget`;
+    const whole = ` Over the whole capture, loading and printing included, it cost ${formatCostShare(c.nodeCpuShare)} of the node.`;
     return [
       {
         severity: 'info',

@@ -103,7 +103,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('enospc investigation on a full tmpfs, sco
     for (const id of ['mounts', 'mount-calls', 'refusals', 'mount-path', 'watches']) {
       expectStep(inv, id, { status: 'skipped', skip: 'not-needed', reason: expect.stringMatching(/^not needed: no (mount|inotify_add_watch)\(2\) failed$/) });
     }
-    expect(inv.summary?.findings).toHaveLength(2);
+    // Two about the target; a capture's cost over budget (a note on the capture, by the host's load) is not counted.
+    expect(inv.summary!.findings.filter((f) => !/ over its [\d.]+% budget$/.test(f.title))).toHaveLength(2);
     expect(inv.summary?.notes).toEqual([]);
     expect(summaryProblems(inv.summary!, inv.steps)).toEqual([]);
 

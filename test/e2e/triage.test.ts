@@ -117,7 +117,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
     );
     expect(summary.nextPlaybook).toBeUndefined();
     expect(summary.findings.some((f) => f.severity !== 'info')).toBe(false);
-    expect(summary.findings.map((f) => f.title)).toEqual([
+    // What a capture cost its node is a note about the capture, not the target, and depends on the host's load
+    // (README, "What a capture costs"): left out of the list of what was ruled out.
+    const aboutTarget = summary.findings.filter((f) => !/ over its [\d.]+% budget$/.test(f.title));
+    expect(aboutTarget.map((f) => f.title)).toEqual([
       'Ruled out: failing syscalls — no failing syscalls',
       'Ruled out: run-queue latency — no run-queue waits',
       'Ruled out: block I/O latency — no block I/O',
@@ -129,7 +132,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('triage on real incidents'), () => {
       'Ruled out: CPU quota throttling — no CPU quota on the target',
     ]);
     // Each figure points at the result it was read from.
-    for (const f of summary.findings) expect(f.evidence[0]?.artifact).toMatch(/^[a-z]+\/test-node\/result\.json$/);
+    for (const f of aboutTarget) expect(f.evidence[0]?.artifact).toMatch(/^[a-z]+\/test-node\/result\.json$/);
     // Nothing chained: a moment after the end, the record still names no next investigation.
     await new Promise((r) => setTimeout(r, 500));
     expect((await sys.get(`/v1/investigations/${inv.id}`)).json.next).toBeUndefined();
