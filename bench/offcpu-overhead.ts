@@ -7,7 +7,8 @@
  * and sums stacks) and outside it (every switch pays the filter only). Runs alternate; each figure is the median of
  * BENCH_OFFCPU_RUNS (5). Needs root, gcc and bpftrace. Run with `npx tsx bench/offcpu-overhead.ts`.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { underBpftrace } from './under-bpftrace.ts';
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,31 +88,9 @@ function pingpong(inScope: boolean): Rate {
   return { trips: trips! / secs!, switches: switches! / secs! };
 }
 
-/** Runs `measure` while the tool's program is attached (from bpftrace's "attached_probes" line until SIGINT). */
-async function underTool<T>(tool: BpftraceTool, scope: KernelScope, measure: () => T): Promise<T> {
-  const args = tool.args(tool.params.parse({}), scope);
-  const bt = spawn('bpftrace', ['-f', 'json', tool.programFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...tool.env } });
-  const exited = new Promise<number | null>((resolve) => bt.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('bpftrace did not attach within 60 s')), 60_000);
-    bt.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"attached_probes"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    bt.once('exit', (code) => reject(new Error(`bpftrace exited (${code}) before attaching`)));
-  });
-  try {
-    return measure();
-  } finally {
-    bt.stdout.resume();
-    bt.kill('SIGINT');
-    if (!(await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))]))) bt.kill('SIGKILL');
-  }
-}
+/** Runs `measure` while the tool's program is attached, with the agent's default parameters. */
+const underTool = <T>(tool: BpftraceTool, scope: KernelScope, measure: () => T): Promise<T> =>
+  underBpftrace([tool.programFile, ...tool.args(tool.params.parse({}), scope)], measure, { env: tool.env, stopMs: 20_000 });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

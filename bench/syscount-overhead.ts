@@ -5,7 +5,8 @@
  * other process on the node pays for the probes too). Best of BENCH_SYSCOUNT_RUNS (5) each.
  * Needs root and bpftrace. Run with `npx tsx bench/syscount-overhead.ts`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { underBpftrace } from './under-bpftrace.ts';
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,30 +48,9 @@ function writes(inScope: boolean): number {
   return (performance.now() - t0) / 1000;
 }
 
-/** Runs `measure` while the program is attached: from bpftrace's "attached_probes" line until SIGINT. */
-async function underProgram<T>(program: string, measure: () => T): Promise<T> {
-  const args = [String(ENOSPC), String(cgroupId), '0', ...Array.from({ length: MAX_CGROUPS - 1 }, () => '0')];
-  const bt = spawn('bpftrace', ['-f', 'json', program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => bt.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('bpftrace did not attach within 60 s')), 60_000);
-    bt.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"attached_probes"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    bt.once('exit', (code) => reject(new Error(`bpftrace exited (${code}) before attaching`)));
-  });
-  try {
-    return measure();
-  } finally {
-    bt.kill('SIGINT');
-    if (!(await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]))) bt.kill('SIGKILL');
-  }
-}
+/** Runs `measure` while the program is attached. */
+const underProgram = <T>(program: string, measure: () => T): Promise<T> =>
+  underBpftrace([program, String(ENOSPC), String(cgroupId), '0', ...Array.from({ length: MAX_CGROUPS - 1 }, () => '0')], measure, { stopMs: 10_000 });
 
 const best = (xs: number[]) => Math.min(...xs);
 /** dd bs=1 makes two syscalls per byte: a read and a write. */
