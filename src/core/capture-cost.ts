@@ -39,6 +39,11 @@ export const CaptureCost = z.object({
    * continuous profilers quote; absent for native tools.
    */
   attachedNodeCpuShare: z.number().min(0).optional(),
+  /**
+   * bpftrace only: from the probes' attach (its marker) to the stop, the window the capture actually ran; the
+   * attached phase starts when the CPU look at the attach was taken, a little later.
+   */
+  bpfWindowMs: z.number().min(0).optional(),
   /** bpftrace's stretches: where its own CPU went. */
   phases: z.object({ load: CostPhase, attached: CostPhase, stop: CostPhase }).optional(),
   /** The node's budget for one capture (its agent's CAPTURE_COST_BUDGET), as a share of the node. */
@@ -103,6 +108,7 @@ export function costOf(f: CostFigures): CaptureCost {
     windowMs: Math.round(f.windowMs),
     cpus: f.cpus,
     ...(attachedNodeCpuShare !== undefined ? { attachedNodeCpuShare } : {}),
+    ...(f.bpfWindowMs !== undefined ? { bpfWindowMs: Math.round(f.bpfWindowMs) } : {}),
     ...(f.phases ? { phases: f.phases } : {}),
     ...(f.budget !== undefined ? { budget: f.budget, overBudget: (judgedShare({ attachedNodeCpuShare }) ?? 0) > f.budget } : {}),
     notes: f.notes ?? [],

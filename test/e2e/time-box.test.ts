@@ -33,8 +33,15 @@ describe.skipIf(skipBpf)(bpfSuiteName('captures are time-boxed and cancellable')
     expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
     const step = inv.steps[0]!;
     const took = ms(step.startedAt, step.finishedAt);
-    expect(took).toBeGreaterThanOrEqual(2900);
-    expect(took).toBeLessThan(3000 + 750);
+    // The window opens when bpftrace has attached: loading before it takes what the host's load makes it (a second
+    // on a busy CI machine), so the time box is judged from the attach to the exit, which the step's cost records.
+    const window = step.cost?.bpfWindowMs;
+    expect(window, 'a bpftrace capture records its window').toBeDefined();
+    expect(window!).toBeGreaterThanOrEqual(2900);
+    expect(window!).toBeLessThan(3000 + 250);
+    // And bpftrace is gone soon after the window closes: printing a profile's maps and exiting.
+    expect(step.cost!.phases!.stop.ms).toBeLessThan(750);
+    expect(took).toBeGreaterThan(window!);
     expect(bpftracePids()).toEqual([]);
   });
 
