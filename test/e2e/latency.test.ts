@@ -113,9 +113,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('latency investigation: on-CPU against off
     const inv = await investigate(cg.path);
     const off = inv.steps.find((s) => s.id === 'offcpu')!.result as OffCpuResult;
     const on = inv.steps.find((s) => s.id === 'cpu')!.result as ProfileResult;
-    // A burner never sleeps; preemption on a loaded host is run-queue time, not counted as blocked.
+    // A burner never sleeps; preemption on a loaded host is run-queue time, not counted as blocked. On a busy host it
+    // may get under a second of CPU in the window, which the headline gives in ms.
     expect(on.samples / on.hz).toBeGreaterThan(2 * (off.blockedUs / 1e6));
-    expect(inv.summary!.headline).toMatch(/^On-CPU dominates: [\d.]+ s on CPU vs [\d.]+ (µs|ms|s) blocked in [\d.]+ s, hottest function crunch_alpha \(\d+% of samples\)$/);
+    expect(inv.summary!.headline).toMatch(/^On-CPU dominates: [\d.]+ (ms|s) on CPU vs [\d.]+ (µs|ms|s) blocked in [\d.]+ s, hottest function crunch_alpha \(\d+% of samples\)$/);
     expect(inv.summary!.findings[0]).toMatchObject({ severity: 'info', title: expect.stringMatching(/^On-CPU time dominates: /) });
     // The on-CPU findings come along: the top functions, crunch_alpha first.
     expect(inv.summary!.findings.find((f) => f.title.startsWith('Top ') && f.title.includes('on-CPU samples'))?.detail).toMatch(/^1\. crunch_alpha/);
