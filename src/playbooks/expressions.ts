@@ -74,8 +74,9 @@ export function compileExpression(source: string, expect?: 'bool'): Expression {
   } catch (err) {
     throw new ExpressionError(firstLine(err));
   }
-  // Type-checks against the declared variables: an unknown name or an impossible operation fails at load.
-  const checked = env.check(source);
+  // Type-checks against the declared variables: an unknown name or an impossible operation fails at load. The
+  // parsed tree is checked (env.check(source) would parse it again), and once checked it evaluates without checking.
+  const checked = parsed.check();
   if (!checked.valid) throw new ExpressionError(firstLine(checked.error));
   if (expect && checked.type !== expect && checked.type !== 'dyn') {
     throw new ExpressionError(`expected a ${expect} expression, got ${checked.type}`);
