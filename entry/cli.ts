@@ -4,13 +4,14 @@ import type { Stoppable } from '../src/stoppable.ts';
 // Every module below the commands is imported when that command runs: `--help`, `--version`, `flamegraph` and
 // `token` do not load the service (AWS SDK, BullMQ, the Kubernetes client), and `agent` does not load the API.
 
-const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|mcp|--version]
+const USAGE = `usage: tracehound [start|api|orchestrator|agent|flamegraph|token|playbooks|mcp|--version]
   start          API + orchestrator + a node agent for this host, with embedded Redis/S3 when unconfigured
   api            the HTTP API only
   orchestrator   the playbook runner only
   agent          the node agent for this host only (needs root for BPF)
   flamegraph     folded stacks on stdin → interactive SVG on stdout (see tracehound flamegraph --help)
   token create   a new API token and its ACCESS_FILE entry (see tracehound token --help)
+  playbooks check  compile playbooks as a start-up would, listing every problem (see tracehound playbooks --help)
   mcp            MCP server on stdio for Claude and other MCP hosts, a client of the API at TRACEHOUND_URL
                  with TRACEHOUND_TOKEN (README, "MCP")
 Configuration comes from the environment; see README.md.`;
@@ -38,6 +39,11 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'token') {
     const { runTokenCommand } = await import('./token-cli.ts');
     process.exitCode = runTokenCommand(argv.slice(1), { out: (s) => process.stdout.write(s), err: (s) => console.error(s) });
+    return;
+  }
+  if (command === 'playbooks') {
+    const { runPlaybooksCommand } = await import('./playbooks-cli.ts');
+    process.exitCode = await runPlaybooksCommand(argv.slice(1), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`) });
     return;
   }
   if (command === 'mcp') {

@@ -18,14 +18,12 @@
 // `../../playbooks/` exactly as its source does, and a runtime layout is dist/ beside playbooks/ and bpf/.
 //
 // `node scripts/build.mjs --if-stale` builds only when dist/ is missing or older than a source it was built from.
-import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as esbuild from 'esbuild';
-import { parse as parseYaml } from 'yaml';
 import { BUILD_INFO, DIST, ROOT, buildState } from './build-state.mjs';
 
 const SERVICE_ENTRIES = { cli: 'entry/cli.ts' };
@@ -130,25 +128,17 @@ async function buildOnce() {
 }
 
 /**
- * dist/playbook-documents.json: each playbook in playbooks/ parsed from YAML now rather than at every start, keyed by
- * the hex SHA-256 of its text (src/playbooks/prebuilt-documents.ts reads it; the keys must be computed alike). Parsed
- * with the options compile.ts uses; a file that does not parse, or holds a value JSON cannot carry, is left out and
- * parsed at run time, where its error is reported.
+ * dist/playbook-documents.json: the playbooks in playbooks/ that compile, as the built code compiles them, keyed by
+ * the hex SHA-256 of their text (src/playbooks/prebuild.ts writes it, src/playbooks/prebuilt-documents.ts reads it).
+ * A process finding one of those texts skips parsing its YAML and CEL. Made by the build just made (`tracehound
+ * playbooks documents`), so the tools and CEL declarations it was checked against are the ones that will run it; a
+ * file that does not compile is left out and reported when a process starts.
  */
 function writePlaybookDocuments() {
-  const documents = {};
-  for (const f of readdirSync(`${ROOT}playbooks`).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    const text = readFileSync(`${ROOT}playbooks/${f}`, 'utf8');
-    let document;
-    try {
-      document = parseYaml(text, { prettyErrors: true });
-    } catch {
-      continue;
-    }
-    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(document)), document)) continue;
-    documents[createHash('sha256').update(text, 'utf8').digest('hex')] = document;
-  }
-  writeFileSync(`${DIST}playbook-documents.json`, `${JSON.stringify({ documents })}\n`);
+  const r = spawnSync(process.execPath, [`${DIST}cli.mjs`, 'playbooks', 'documents', `${ROOT}playbooks`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`tracehound playbooks documents failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.stderr) process.stderr.write(r.stderr);
+  writeFileSync(`${DIST}playbook-documents.json`, r.stdout);
 }
 
 /** One build at a time: bin/tracehound.mjs started twice on a stale checkout must not write dist/ twice at once. */

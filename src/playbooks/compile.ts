@@ -7,7 +7,7 @@ import { bySeverity, ConfidenceLevel, type Confidence, type Evidence, type Findi
 import { fieldEvidence, RESULT_FILE, rowEvidence, wholeArtifacts } from '../findings/evidence.ts';
 import { stepProblems, type Draft } from '../findings/step-problems.ts';
 import { overBudgetFindings } from '../findings/capture-cost.ts';
-import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type Template } from './expressions.ts';
+import { compileExpression, compileTemplate, ExpressionError, fromCel, withChecksDone, type Expression, type ExpressionContext, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, CompiledStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './plan-context.ts';
 import { PlaybookDoc, type ConfidenceSpec, type EvidenceSpec, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
@@ -348,21 +348,29 @@ function uniqueEvidence(list: Evidence[]): Evidence[] {
 /** Folded YAML leaves runs of spaces where a template's optional part rendered empty; a sentence reads with one. */
 const tidy = (text: string) => text.replace(/[ \t]{2,}/g, ' ').replace(/ +([,.;:)])/g, '$1').trim();
 
-/** YAML text → a runnable playbook, or a PlaybookError listing every problem with its path. */
-/**
- * `parsed`: the document `text` parses to, when it is already known (the build's prebuilt documents, see
- * prebuilt-documents.ts): parsing YAML is the largest part of compiling a playbook in a process that just started.
- */
-export function compilePlaybook(text: string, file: string, tools: ToolCatalogue, parsed?: { document: unknown }): Playbook {
-  let raw: unknown = parsed?.document;
-  if (!parsed) {
-    try {
-      raw = parseYaml(text, { prettyErrors: true });
-    } catch (err) {
-      const e = err as YAMLParseError;
-      throw new PlaybookError(file, [{ path: e.linePos?.[0] ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? 'invalid YAML' }]);
-    }
+/** A playbook file's YAML → its document, or a PlaybookError naming the line. */
+export function parsePlaybookText(text: string, file: string): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const e = err as YAMLParseError;
+    throw new PlaybookError(file, [{ path: e.linePos?.[0] ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? 'invalid YAML' }]);
   }
+}
+
+/**
+ * YAML text → a runnable playbook, or a PlaybookError listing every problem with its path.
+ *
+ * `prebuilt`: the document `text` parses to, when the build compiled it already (prebuilt-documents.ts): parsing YAML
+ * and CEL is most of compiling a playbook in a process that just started. Its expressions are parsed when first
+ * evaluated; everything else is checked as for any file.
+ */
+export function compilePlaybook(text: string, file: string, tools: ToolCatalogue, prebuilt?: { document: unknown }): Playbook {
+  if (prebuilt) return withChecksDone(() => compileDocument(prebuilt.document, file, tools));
+  return compileDocument(parsePlaybookText(text, file), file, tools);
+}
+
+function compileDocument(raw: unknown, file: string, tools: ToolCatalogue): Playbook {
   const doc = PlaybookDoc.safeParse(raw);
   if (!doc.success) throw new PlaybookError(file, doc.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const d = doc.data;

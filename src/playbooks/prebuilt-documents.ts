@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
 /**
- * Playbook files parsed ahead of time: `npm run build` parses every YAML file in playbooks/ with the same `yaml`
- * package and writes the documents to dist/playbook-documents.json, keyed by the SHA-256 of each file's text
- * (scripts/build.mjs, `writePlaybookDocuments`). A process that just started would otherwise spend about half of
- * compiling its playbooks in the YAML parser, before the JIT has warmed up (a Lambda cold start, an API start).
+ * Playbook files compiled ahead of time: `npm run build` compiles every YAML file in playbooks/ with the code it just
+ * built and writes the documents of those that compile to dist/playbook-documents.json, keyed by the SHA-256 of each
+ * file's text (prebuild.ts; scripts/build.mjs). A process that just started would otherwise spend most of compiling
+ * its playbooks in the YAML and CEL parsers, before the JIT has warmed up (a Lambda cold start, an API start).
  *
  * A document is used only for a file whose text has exactly that hash, so an edited, added or foreign playbook is
- * parsed as before; everything after parsing (schema, CEL, tools) is checked the same way either way.
+ * parsed and checked as before. For a document used, the schema, tools and wording are checked again (cheap), and its
+ * CEL expressions are parsed when first evaluated: the build found they parse and type-check.
  */
 export const PREBUILT_DOCUMENTS_FILE = new URL('../../dist/playbook-documents.json', import.meta.url);
 

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runPlaybooksCommand } from '../../entry/playbooks-cli.ts';
+import { compileExpression, ExpressionError, withChecksDone } from '../../src/playbooks/expressions.ts';
 import { DEFAULT_PLAYBOOK_DIR, loadPlaybooks } from '../../src/playbooks/load.ts';
+import { prebuildDocuments } from '../../src/playbooks/prebuild.ts';
 import { documentKey, readPrebuiltDocuments } from '../../src/playbooks/prebuilt-documents.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'th-prebuilt-'));
@@ -54,5 +57,44 @@ describe('prebuilt playbook documents', () => {
     const key = documentKey('name: x\n');
     writeFileSync(join(work, 'good.json'), JSON.stringify({ documents: { [key]: { name: 'x' } } }));
     expect([...(await readPrebuiltDocuments(join(work, 'good.json'))).entries()]).toEqual([[key, { name: 'x' }]]);
+  });
+
+  it('are made only of playbooks that compile: one with a broken expression is left out, named with its path', async () => {
+    const dir = join(work, 'mixed');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    const good = textOf('enospc.yaml');
+    const broken = good.replace('r.syscall == "mount"', 'r.syscall == ');
+    expect(broken).not.toBe(good);
+    writeFileSync(join(dir, 'good.yaml'), good);
+    writeFileSync(join(dir, 'broken.yaml'), broken.replace(/^name: enospc$/m, 'name: enospc-broken'));
+    const { documents, leftOut } = await prebuildDocuments(dir);
+    expect(Object.keys(documents)).toEqual([documentKey(good)]);
+    expect(leftOut).toEqual([{ file: join(dir, 'broken.yaml'), reason: expect.stringMatching(/broken\.yaml: .*when: invalid CEL/) }]);
+
+    // `tracehound playbooks check` says the same, and fails.
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await runPlaybooksCommand(['check', dir], { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(1);
+    expect(err.join('')).toMatch(/broken\.yaml: .*when: invalid CEL/);
+    expect(await runPlaybooksCommand(['check'], { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(0);
+    expect(out.join('')).toMatch(new RegExp(`^${files.length} playbooks compile: `));
+  });
+
+  it('have their expressions parsed when first evaluated: the build checked them, a start-up does not again', () => {
+    const ctx = { params: { limit: 2 }, steps: {}, target: {} };
+    const broken = 'params.limit == ';
+    // Any other playbook: checked at load, with the problem.
+    expect(() => compileExpression(broken)).toThrow(ExpressionError);
+    // One the build compiled: nothing is parsed at load; the first evaluation parses (here, finds what the build
+    // would have refused), later ones reuse the tree.
+    const deferred = withChecksDone(() => compileExpression(broken));
+    expect(deferred.source).toBe(broken);
+    expect(() => deferred.evaluate(ctx)).toThrow(ExpressionError);
+    const good = withChecksDone(() => compileExpression('params.limit * 2 == 4', 'bool'));
+    expect(good.evaluate(ctx)).toBe(true);
+    expect(good.evaluate({ ...ctx, params: { limit: 3 } })).toBe(false);
+    // And only inside withChecksDone.
+    expect(() => compileExpression(broken)).toThrow(ExpressionError);
   });
 });
