@@ -9,7 +9,9 @@ import { runqlat } from '../runqlat/manifest.ts';
 import { descriptorSyscallArgs, syscount } from '../syscount/manifest.ts';
 import { tcpconnect } from '../tcpconnect/manifest.ts';
 import { tcpretrans } from '../tcpretrans/manifest.ts';
+import type { BpftraceTool } from '../../tool.ts';
 import { parseTriage } from './parser.ts';
+import { TRIAGE_PARTS, type TriagePart } from './parts.ts';
 import { TriageResult } from './result.ts';
 
 export const TriageParams = z
@@ -20,7 +22,9 @@ export const TriageParams = z
   .strict();
 export type TriageParams = z.output<typeof TriageParams>;
 
-const PARTS = [syscount, runqlat, biolatency, tcpretrans, tcpconnect, oomkill, execsnoop, profile];
+/** Each part's manifest by name (the type makes it name every part); the order is parts.ts's. */
+const TOOL_OF: Record<TriagePart, BpftraceTool> = { syscount, runqlat, biolatency, tcpretrans, tcpconnect, oomkill, execsnoop, profile };
+const PARTS = TRIAGE_PARTS.map((p) => TOOL_OF[p.tool]);
 const key = (r: { kind: string; name?: string }) => `${r.kind}:${r.name ?? ''}`;
 
 export const triage = defineBpftraceTool({

@@ -12,7 +12,8 @@ import { runqlat } from '../runqlat/manifest.ts';
 import { syscount } from '../syscount/manifest.ts';
 import { tcpconnect } from '../tcpconnect/manifest.ts';
 import { tcpretrans } from '../tcpretrans/manifest.ts';
-import { TRIAGE_PARTS, type TriagePart, type TriageResult } from './result.ts';
+import { TRIAGE_PARTS, type TriagePart } from './parts.ts';
+import type { TriageResult } from './result.ts';
 
 /** The start of a line printing one map: bpftrace prints each map on a line of its own. */
 const MAP_LINE = /^(\{"type": ?"[a-z_]+", ?"data": ?\{")@([a-z]+)_/;

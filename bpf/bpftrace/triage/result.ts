@@ -9,18 +9,8 @@ import { SyscountResult } from '../syscount/result.ts';
 import { TcpconnectResult } from '../tcpconnect/result.ts';
 import { TcpretransResult } from '../tcpretrans/result.ts';
 
-/** The tools whose programs triage's program joins, in the checklist's order, with the prefix of their maps there. */
-export const TRIAGE_PARTS = [
-  { tool: 'syscount', prefix: 'sc' },
-  { tool: 'runqlat', prefix: 'rq' },
-  { tool: 'biolatency', prefix: 'bio' },
-  { tool: 'tcpretrans', prefix: 'rt' },
-  { tool: 'tcpconnect', prefix: 'tc' },
-  { tool: 'oomkill', prefix: 'oom' },
-  { tool: 'execsnoop', prefix: 'ex' },
-  { tool: 'profile', prefix: 'pf' },
-] as const;
-export type TriagePart = (typeof TRIAGE_PARTS)[number]['tool'];
+/** The parts, in order, with their prefixes: parts.ts is their home (join.ts and parser.ts read them there too). */
+export { TRIAGE_PARTS, type TriagePart } from './parts.ts';
 
 /** Each part's result is exactly what its own tool would have stored: the same schema, the same rows. */
 export const TriageResult = z.object({
