@@ -88,6 +88,10 @@ export interface SlackMessage {
   replace_original?: boolean;
 }
 
+/** A flame graph of time on CPU (profile's samples) or of time blocked off CPU (offcputime). */
+export type FlamegraphKind = 'on-cpu' | 'off-cpu';
+const GRAPH_NAME: Record<FlamegraphKind, string> = { 'on-cpu': 'CPU flamegraph', 'off-cpu': 'Off-CPU flamegraph' };
+
 export interface ResultLinks {
   report?: string;
   /**
@@ -95,8 +99,13 @@ export interface ResultLinks {
    * map, evidence points to the report instead, and says so.
    */
   evidence?: ReadonlyMap<string, string>;
+  /** The flame graph the message shows (its SVG behind a button, its PNG thumbnail as the image). */
   flamegraph?: string;
   flamegraphPng?: string;
+  /** What the shown graph is: on-CPU samples when absent. */
+  flamegraphKind?: FlamegraphKind;
+  /** The investigation's other flame graph (a latency run draws one of each), behind a button of its own. */
+  otherFlamegraph?: { kind: FlamegraphKind; url: string };
   /** Where the investigation itself can be looked at; the id in the context line links there. */
   self?: string;
 }
@@ -406,18 +415,24 @@ function resultMessage(inv: Investigation, links: ResultLinks, responseType: Sla
   if (inv.symptom) ctx.push(`Symptom: ${esc(truncateText(inv.symptom.replace(/\s+/g, ' '), 500))}`);
   blocks.push(context(...ctx));
 
+  const kind = links.flamegraphKind ?? 'on-cpu';
+  const other = links.otherFlamegraph;
   const png = usableUrl(links.flamegraphPng);
   if (png) {
     blocks.push({
       type: 'image',
       image_url: png,
-      alt_text: truncateText(`CPU flamegraph of ${target} (${inv.playbook}, ${inv.id})`, LIMITS.altText),
-      title: { type: 'plain_text', text: 'Flamegraph', emoji: false },
+      alt_text: truncateText(`${GRAPH_NAME[kind]} of ${target} (${inv.playbook}, ${inv.id})`, LIMITS.altText),
+      title: { type: 'plain_text', text: kind === 'off-cpu' ? GRAPH_NAME[kind] : 'Flamegraph', emoji: false },
     });
   }
-  const buttons = [button('Open report', links.report, 'open_report', 'primary'), button('Flamegraph', links.flamegraph, 'open_flamegraph')].filter(
-    (b): b is LinkButton => b !== undefined,
-  );
+  // One graph is "Flamegraph" as it always was; beside another, each says which it is, the shown one first.
+  const graphLabel = (k: FlamegraphKind) => (other || k === 'off-cpu' ? GRAPH_NAME[k] : 'Flamegraph');
+  const buttons = [
+    button('Open report', links.report, 'open_report', 'primary'),
+    button(graphLabel(kind), links.flamegraph, 'open_flamegraph'),
+    ...(other ? [button(graphLabel(other.kind), other.url, 'open_other_flamegraph')] : []),
+  ].filter((b): b is LinkButton => b !== undefined);
   if (buttons.length) blocks.push({ type: 'actions', elements: buttons.slice(0, LIMITS.actionsElements) });
 
   return message(responseType, fallbackText(inv, links, target), blocks);

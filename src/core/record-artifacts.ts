@@ -25,6 +25,10 @@ const KINDS: readonly (readonly [RegExp, string])[] = [
   [/^stacks\.folded$/, 'folded stacks'],
   [/^flamegraph\.svg$/, 'flamegraph'],
   [/^flamegraph.*\.png$/, 'flamegraph thumbnail'],
+  // offcputime's, beside a profile's in a latency run (src/flamegraph/artifacts.ts names them).
+  [/^offcpu\.folded$/, 'off-CPU folded stacks'],
+  [/^offcpu-flamegraph\.svg$/, 'off-CPU flamegraph'],
+  [/^offcpu-flamegraph.*\.png$/, 'off-CPU flamegraph thumbnail'],
   [/\.speedscope\.json$/, 'speedscope profile'],
   [/\.pb\.gz$/, 'pprof profile'],
 ];

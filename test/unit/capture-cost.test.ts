@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,14 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureCost, costOf, describeCost, formatCostShare } from '../../src/core/capture-cost.ts';
 import { Step } from '../../src/core/investigation.ts';
 import { loadConfig } from '../../src/config.ts';
-import { BpfStatsSwitch, parseBpfProgFdinfo, readBpfProgStats } from '../../workers/node-agent/bpf-stats.ts';
+import { parseBpfProgFdinfo, readBpfProgStats } from '../../workers/node-agent/bpf-stats.ts';
 import { BpftraceMeter, nativeCostNotes, startNativeMeter } from '../../workers/node-agent/capture-cost.ts';
 import { clockTicksPerSecond, parseProcStat, readProcessCpu, ticksToNs } from '../../workers/node-agent/process-cpu.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/capture-cost/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-const SWITCH = fileURLToPath(new URL('../../workers/node-agent/bpf-stats.ts', import.meta.url));
 
 describe('reading what a capture process owns (recorded /proc files)', () => {
   it("reads a BPF program's run time and count from its fdinfo", () => {
@@ -249,71 +246,5 @@ describe('CAPTURE_COST_BUDGET', () => {
         /CAPTURE_COST_BUDGET: expected a share of the node's CPU above 0 and at most 1, such as "0.05" or "5%"/,
       );
     }
-  });
-});
-
-describe('kernel.bpf_stats_enabled, switched per capture', () => {
-  let dir: string;
-  let file: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'th-bpfstats-'));
-    file = join(dir, 'bpf_stats_enabled');
-    writeFileSync(file, '0\n');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const value = () => readFileSync(file, 'utf8').trim();
-
-  it('is on from the first capture to the end of the last, then back as it was', () => {
-    const stats = new BpfStatsSwitch(file);
-    const a = stats.acquire();
-    expect(a.enabled).toBe(true);
-    expect(value()).toBe('1');
-    const b = stats.acquire();
-    a.release();
-    a.release(); // twice counts once
-    expect(value()).toBe('1');
-    expect(stats.inUse).toBe(1);
-    b.release();
-    expect(value()).toBe('0');
-    expect(stats.inUse).toBe(0);
-  });
-
-  it('leaves a setting someone else turned on as it was', () => {
-    writeFileSync(file, '1\n');
-    const stats = new BpfStatsSwitch(file);
-    stats.acquire().release();
-    expect(value()).toBe('1');
-  });
-
-  it('puts it back when the agent stops with a capture still holding it', () => {
-    const stats = new BpfStatsSwitch(file);
-    stats.acquire();
-    stats.restore();
-    expect(value()).toBe('0');
-  });
-
-  it('measures without it where it cannot be changed, saying why', () => {
-    const stats = new BpfStatsSwitch(join(dir, 'missing', 'bpf_stats_enabled'));
-    const lease = stats.acquire();
-    expect(lease.enabled).toBe(false);
-    expect(lease.reason).toMatch(/could not be turned on \(ENOENT\)/);
-    expect(stats.inUse).toBe(0);
-  });
-
-  it('is put back when the process exits while a capture holds it', () => {
-    const script = join(dir, 'holder.mts');
-    copyFileSync(SWITCH, join(dir, 'bpf-stats.ts'));
-    writeFileSync(
-      script,
-      `import { BpfStatsSwitch } from ${JSON.stringify(join(dir, 'bpf-stats.ts'))};\n` +
-        `new BpfStatsSwitch(${JSON.stringify(file)}).acquire();\n` +
-        `if ((await import('node:fs')).readFileSync(${JSON.stringify(file)}, 'utf8').trim() !== '1') process.exit(3);\n` +
-        `process.exit(0);\n`,
-    );
-    chmodSync(script, 0o644);
-    const r = spawnSync(TSX, [script], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(value()).toBe('0');
   });
 });

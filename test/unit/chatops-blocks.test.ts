@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ackMessage,
@@ -370,6 +371,67 @@ describe('messageLinks', () => {
     const linked = [...critical.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((m) => [m[1]!.replace(/&amp;/g, '&'), m[2]]);
     expect(linked).toEqual([[made.evidence.get('mounts/node-17/result.json'), 'mounts/node-17/result.json']]);
     expect(critical).toContain(', `mount-calls/node-17/result.json`');
+  });
+});
+
+describe('a latency investigation in chat (records of real runs: test/fixtures/chatops/README.md)', () => {
+  const recorded = (name: string) => Investigation.parse(JSON.parse(readFileSync(new URL(`../fixtures/chatops/${name}`, import.meta.url), 'utf8')));
+  const signer = new LinkSigner('blocks-test-link-secret-0123456789abcdef', 'https://tracehound.example/', 600);
+  const path = (url: string | undefined) => (url ? new URL(url).pathname : undefined);
+  const buttons = (msg: SlackMessage) => msg.blocks.flatMap((b) => (b.type === 'actions' ? b.elements.map((e) => [e.text.text, path(e.url)]) : []));
+  const image = (msg: SlackMessage) => msg.blocks.find((b) => b.type === 'image');
+
+  it('shows the off-CPU flame graph when the target was waiting, with a button for each graph', () => {
+    const inv = recorded('latency-waiting.json');
+    expect(inv.summary!.findings[0]!.title).toMatch(/^Off-CPU time dominates/);
+    const made = messageLinks(inv, signer);
+    const base = `/v1/investigations/${inv.id}/artifacts`;
+    expect([made.flamegraphKind, path(made.flamegraph), path(made.flamegraphPng)]).toEqual(['off-cpu', `${base}/offcpu/test-node/offcpu-flamegraph.svg`, `${base}/offcpu/test-node/offcpu-flamegraph.png`]);
+    expect([made.otherFlamegraph?.kind, path(made.otherFlamegraph?.url)]).toEqual(['on-cpu', `${base}/cpu/test-node/flamegraph.svg`]);
+
+    const msg = finalMessage(inv, made);
+    expect(image(msg)).toMatchObject({
+      image_url: made.flamegraphPng,
+      alt_text: expect.stringMatching(/^Off-CPU flamegraph of cgroup=.*latency-sleep.* \(latency, inv_\w+\)$/),
+      title: { text: 'Off-CPU flamegraph' },
+    });
+    expect(buttons(msg)).toEqual([
+      ...(made.report ? [['Open report', path(made.report)]] : []),
+      ['Off-CPU flamegraph', `${base}/offcpu/test-node/offcpu-flamegraph.svg`],
+      ['CPU flamegraph', `${base}/cpu/test-node/flamegraph.svg`],
+    ]);
+    expectWithinSlackLimits(msg);
+  });
+
+  it('shows the on-CPU flame graph when the target was busy, the off-CPU one behind a button', () => {
+    const inv = recorded('latency-busy.json');
+    expect(inv.summary!.findings[0]!.title).toMatch(/^On-CPU time dominates/);
+    const made = messageLinks(inv, signer);
+    const base = `/v1/investigations/${inv.id}/artifacts`;
+    expect([made.flamegraphKind, path(made.flamegraphPng)]).toEqual(['on-cpu', `${base}/cpu/test-node/flamegraph.png`]);
+    const msg = finalMessage(inv, made);
+    expect(image(msg)).toMatchObject({ alt_text: expect.stringMatching(/^CPU flamegraph of /), title: { text: 'Flamegraph' } });
+    expect(buttons(msg).slice(-2)).toEqual([
+      ['CPU flamegraph', `${base}/cpu/test-node/flamegraph.svg`],
+      ['Off-CPU flamegraph', `${base}/offcpu/test-node/offcpu-flamegraph.svg`],
+    ]);
+    expectWithinSlackLimits(msg);
+  });
+
+  it('shows the one graph a run has, whichever it is', () => {
+    const waiting = recorded('latency-waiting.json');
+    const offOnly = Investigation.parse({ ...waiting, artifacts: waiting.artifacts.filter((a) => !a.name.startsWith('cpu/')) });
+    const made = messageLinks(offOnly, signer);
+    expect(made.flamegraphKind).toBe('off-cpu');
+    expect(made).not.toHaveProperty('otherFlamegraph');
+    expect(buttons(finalMessage(offOnly, made)).map(([label]) => label)).toContain('Off-CPU flamegraph');
+    // With the on-CPU graph alone the message is as a CPU profile's always was: one graph, "Flamegraph".
+    const busy = recorded('latency-busy.json');
+    const onOnly = Investigation.parse({ ...busy, artifacts: busy.artifacts.filter((a) => !a.name.startsWith('offcpu/')) });
+    const cpu = messageLinks(onOnly, signer);
+    expect(cpu.flamegraphKind).toBe('on-cpu');
+    expect(cpu).not.toHaveProperty('otherFlamegraph');
+    expect(buttons(finalMessage(onOnly, cpu)).map(([label]) => label).slice(-1)).toEqual(['Flamegraph']);
   });
 });
 

@@ -10,7 +10,7 @@ import type { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import { AGENT_VERSION } from '../../src/version.ts';
 import { captureSeconds, captures } from '../../src/metrics.ts';
 import { detectCapabilities, type Capabilities } from './capabilities.ts';
-import { defaultBpfStats } from './bpf-stats.ts';
+import { defaultBpfStats, restoreBpfStatsLeftByDeadAgent } from './bpf-stats.ts';
 import { executeCapture } from './capture.ts';
 import { restoreFtraceLeftByDeadAgent } from './ftrace-recovery.ts';
 import { ArtifactSpool, spoolDir } from './spool.ts';
@@ -37,6 +37,8 @@ export async function startNodeAgent(opts: { config: AgentConfig; redis: RedisTa
   if (!capabilities.bpftrace.available) log.warn({ reason: capabilities.bpftrace.reason }, 'bpftrace unavailable: captures will fail with this reason');
   // Before taking work: a previous agent killed mid-funcgraph left this node's tracefs changed.
   await restoreFtraceLeftByDeadAgent(log);
+  // ... and kernel.bpf_stats_enabled on, which every BPF program of the node pays for until it is put back.
+  restoreBpfStatsLeftByDeadAgent(log);
 
   const redis = createRedis(opts.redis);
   const subscriber = createRedis(opts.redis);

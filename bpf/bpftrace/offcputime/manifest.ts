@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { positionalInt } from '../../bpftrace-output.ts';
+import { AGENT_NAMES_USER_FRAMES, STACK_KEYED_LIMITS } from '../../stack-keys.ts';
 import { defineBpftraceTool } from '../define.ts';
 import { parseOffCpu } from './parser.ts';
 import { OffCpuResult } from './result.ts';
@@ -24,18 +25,10 @@ export const offcputime = defineBpftraceTool({
     { kind: 'tracepoint', name: 'sched/sched_switch' },
     { kind: 'tracepoint', name: 'sched/sched_wakeup' },
   ],
-  // sched_switch fires on every context switch of the node: short captures. Keys are two stacks of up to 127
-  // frames each, as in profile, hence the same output cap and a generous grace for printing them.
-  limits: {
-    minDurationMs: 1_000,
-    maxDurationMs: 60_000,
-    defaultDurationMs: 10_000,
-    maxOutputBytes: 32 * 1024 * 1024,
-    stopGraceMs: 15_000,
-  },
+  // sched_switch fires on every context switch of the node: short captures, with keys as large as profile's.
+  limits: STACK_KEYED_LIMITS,
   env: {
-    // As in profile: the agent names user addresses itself (ParseContext.userSymbol), correctly under ASLR.
-    BPFTRACE_NO_USER_SYMBOLS: '1',
+    ...AGENT_NAMES_USER_FRAMES,
     // Every map (the threads parked asleep, the stacks, the sums) holds at most this many keys, and the two stack
     // maps as many stacks: ~8 MiB each of locked memory. A thread or stack beyond it is not counted.
     BPFTRACE_MAP_KEYS_MAX: '8192',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OFFCPU_ARTIFACTS, type OffCpuStacks } from '../../../src/flamegraph/artifacts.ts';
 import { foldStacks, serializeFolded } from '../../../src/flamegraph/folded.ts';
-import { parseSampleKey, sampleFrames, type SampleKey, type UserSymbolResolver } from '../profile/parser.ts';
+import { parseStackKey, sampleFrames, type SampleKey, type UserSymbolResolver } from '../../stack-keys.ts';
 import type { OffCpuOpenBlock, OffCpuProcess, OffCpuResult, OffCpuStack } from './result.ts';
 
 const TOP_STACKS = 20;
@@ -99,7 +99,7 @@ export function parseOffCpu(stdout: string, minBlockUs: number, resolveUser?: Us
     b.open += open;
     blocks.set(id, b);
   };
-  for (const [raw, total] of Object.entries(us)) add(parseSampleKey(raw, resolveUser), total, maxUs[raw] ?? 0, counts[raw] ?? 0, 0);
+  for (const [raw, total] of Object.entries(us)) add(parseStackKey(raw, { map: '@us', resolveUser }), total, maxUs[raw] ?? 0, counts[raw] ?? 0, 0);
 
   const byPid = new Map<number, OffCpuProcess>();
   const proc = (pid: number, comm: string) => {
@@ -140,7 +140,7 @@ export function parseOffCpu(stdout: string, minBlockUs: number, resolveUser?: Us
       p.blocks += 1;
       if (blockedUs < minBlockUs) continue;
       // The same text as a key of @us, so the same reader (and the same symbolizer) names its frames.
-      const key = parseSampleKey(`${kst[tid] ?? ''},${ust[tid] ?? ''},${pid},${comm}`, resolveUser);
+      const key = parseStackKey(`${kst[tid] ?? ''},${ust[tid] ?? ''},${pid},${comm}`, { map: '@kst/@ust', resolveUser });
       add(key, blockedUs, blockedUs, 1, 1);
       open.push({ tid: Number(tid), pid, comm, blockedUs, ...describe(key) });
     }

@@ -1,7 +1,11 @@
 import { PROFILE_ARTIFACTS, type ProfileStacks } from '../../../src/flamegraph/artifacts.ts';
 import { foldStacks, serializeFolded, topFunctions, totalSamples, type FoldedStack } from '../../../src/flamegraph/folded.ts';
 import { readCountMap } from '../../bpftrace-output.ts';
+import { parseStackKey, sampleFrames, type SampleKey, type UserModuleResolver, type UserSymbolResolver } from '../../stack-keys.ts';
 import type { ProcessFacts, ProcessSymbols, ProfileProcess, ProfileResult } from './result.ts';
+
+// Where the stack-key reading lived before both stack tools shared it; the profile's own tests still import it here.
+export { cleanFrame, sampleFrames, type SampleKey, type UserModuleResolver, type UserSymbolResolver } from '../../stack-keys.ts';
 
 /** The map the program fills; bpftrace prints it at SIGINT. */
 export const MAP_NAME = '@stacks';
@@ -40,82 +44,12 @@ export function isTruncated(user: readonly string[], rootModule?: string): boole
 
 const C_LIBRARY = /^(libc\.so(\.\d+)*|libc-\d[\d.]*\.so|ld-musl-[\w-]+\.so\.\d+|libc\.musl-[\w-]+\.so\.\d+)$/;
 
-/** The file mapping a user-space address of a process (its path), or null. */
-export type UserModuleResolver = (pid: number, address: bigint) => string | null;
-
-export interface SampleKey {
-  /** Leaf first, as bpftrace prints them, cleaned by cleanFrame. */
-  kernel: string[];
-  user: string[];
-  pid: number;
-  comm: string;
-  /** The file holding the outermost user frame when it has no name (only with a module resolver): see isTruncated. */
-  userRootModule?: string;
-}
-
 /**
- * Reads one stack at `pos`. bpftrace renders a stack as "" (none) or "\n" followed by one indented
- * "    frame\n" line per frame, so a stack ends at the first line that starts with "," — the key separator.
- * Frames may contain commas (C++ templates), which is why the key cannot simply be split on them.
- */
-function readStack(key: string, pos: number, fail: (why: string) => Error): { frames: string[]; next: number } {
-  // Raw frames, trimmed: user frames may be bare addresses for the agent to symbolize once the pid is known.
-  const frames: string[] = [];
-  if (key[pos] !== '\n') return { frames, next: pos };
-  let at = pos + 1;
-  while (at < key.length && key[at] !== ',') {
-    const eol = key.indexOf('\n', at);
-    if (eol < 0) throw fail('stack frame line without a line break');
-    frames.push(key.slice(at, eol).trim());
-    at = eol + 1;
-  }
-  return { frames, next: at };
-}
-
-/** "vfs_fstat+51" → "vfs_fstat"; bare addresses (no symbol: JIT code, stripped binaries) → "[unknown]". */
-export function cleanFrame(raw: string): string {
-  const frame = raw.trim();
-  if (frame === '' || /^0x[0-9a-f]+$/i.test(frame)) return '[unknown]';
-  return frame.replace(/\+(0x[0-9a-f]+|\d+)$/i, '');
-}
-
-/** Resolves a user-space address of a process to a function name; null when unknown. */
-export type UserSymbolResolver = (pid: number, address: bigint) => string | null;
-
-const ADDRESS = /^0x[0-9a-f]+$/i;
-
-/**
- * Splits a "kstack,ustack,pid,comm" key; comm is last and takes the rest (it may contain commas).
- * bpftrace runs with BPFTRACE_NO_USER_SYMBOLS (its own per-stack symbolization is slow, and its cache is wrong
- * under ASLR), so user frames arrive as addresses and `resolveUser` names them; without it they stay "[unknown]".
+ * Splits one key of MAP_NAME (bpf/stack-keys.ts); user addresses are named by `resolveUser`, and the module of an
+ * unnamed outermost frame found by `moduleOf` (isTruncated).
  */
 export function parseSampleKey(key: string, resolveUser?: UserSymbolResolver, moduleOf?: UserModuleResolver): SampleKey {
-  const fail = (why: string): Error =>
-    new Error(`unexpected ${MAP_NAME} key (${why}): ${JSON.stringify(key.slice(0, 200))}`);
-  const kernel = readStack(key, 0, fail);
-  if (key[kernel.next] !== ',') throw fail('no separator after the kernel stack');
-  const user = readStack(key, kernel.next + 1, fail);
-  if (key[user.next] !== ',') throw fail('no separator after the user stack');
-  const rest = /^(\d+),([\s\S]*)$/.exec(key.slice(user.next + 1));
-  if (rest === null) throw fail('no pid after the stacks');
-  const [, pidText = '', comm = ''] = rest;
-  const pid = Number(pidText);
-  // Frames past the leaf are return addresses; one byte back is inside the call, so a call that ends a
-  // function is not named after the function that follows it.
-  const userFrame = (f: string, i: number) =>
-    resolveUser && ADDRESS.test(f) ? (resolveUser(pid, BigInt(f) - (i > 0 ? 1n : 0n)) ?? '[unknown]') : cleanFrame(f);
-  const named = user.frames.map(userFrame);
-  const rootAddress = user.frames[user.frames.length - 1];
-  const rootModule =
-    moduleOf && named[named.length - 1] === '[unknown]' && rootAddress !== undefined && ADDRESS.test(rootAddress)
-      ? moduleOf(pid, BigInt(rootAddress))
-      : null;
-  return { kernel: kernel.frames.map(cleanFrame), user: named, pid, comm, ...(rootModule ? { userRootModule: rootModule } : {}) };
-}
-
-/** Folded-stack frames for one sample: comm, user frames root-first, then kernel frames root-first marked "_[k]". */
-export function sampleFrames(k: SampleKey): string[] {
-  return [k.comm, ...[...k.user].reverse(), ...[...k.kernel].reverse().map((f) => `${f}_[k]`)];
+  return parseStackKey(key, { map: MAP_NAME, resolveUser, moduleOf });
 }
 
 function readSamples(stdout: string, resolveUser?: UserSymbolResolver, moduleOf?: UserModuleResolver): { key: SampleKey; count: number }[] {
