@@ -15,7 +15,8 @@ import { detectCapabilities } from '../../workers/node-agent/capabilities.ts';
 import { executeCapture } from '../../workers/node-agent/capture.ts';
 import { ArtifactSpool } from '../../workers/node-agent/spool.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { CGROUP_ROOT, compileBurner, createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
+import { createBurnerCgroup, type BurnerCgroup } from '../helpers/burner.ts';
+import { CGROUP_ROOT, createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
 import { testS3 } from '../helpers/services.ts';
 import { describeSteps, expectStep } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
@@ -62,26 +63,21 @@ describe.skipIf(skipBpf)(bpfSuiteName('what a capture costs its node'), () => {
 
   describe('a profile through the whole service, over a tight budget', () => {
     let sys: TestSystem;
-    let cg: TestCgroup;
-    let built: { exe: string; remove(): void } | undefined;
-    let burner: ChildProcess | undefined;
+    let burn: BurnerCgroup;
 
     beforeAll(async () => {
-      built = compileBurner();
+      burn = createBurnerCgroup('cost');
       // 0.01% of the node: a 99 Hz profile of a busy process costs more than that.
       sys = await startSystem({ env: { CAPTURE_COST_BUDGET: '0.01%' } });
-      cg = createTestCgroup('cost');
     });
     afterAll(async () => {
-      burner?.kill('SIGKILL');
-      cg?.remove();
-      built?.remove();
+      burn?.remove();
       await sys?.stop();
     });
 
     it('records the measured cost in the step, over budget as a finding, in the reports; statistics on only meanwhile', async () => {
-      burner = cg.spawn(built!.exe, []);
-      const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '3s', hz: 99 } });
+      burn.start();
+      const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: burn.cg.path }, params: { duration: '3s', hz: 99 } });
       expect(res.status).toBe(202);
       const id = res.json.id as string;
       // While the capture runs the kernel counts BPF run time.

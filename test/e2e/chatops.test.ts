@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVESTIGATION_ID_PART } from '../../src/core/ids.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
+import { createBurnerCgroup, type BurnerCgroup } from '../helpers/burner.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
-import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
 import { describeSteps } from '../helpers/steps.ts';
 import { blocksOf, SLACK_SECRET, slashCommand } from '../helpers/slack.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
@@ -13,29 +12,24 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 describe.skipIf(skipBpf)(bpfSuiteName('/investigate profile from Slack: a real capture, its summary and flamegraph back in the channel'), () => {
   let sys: TestSystem;
   let hook: HookServer;
-  let cg: TestCgroup;
-  let built: { exe: string; remove(): void } | undefined;
-  let burner: ChildProcess | undefined;
+  let burn: BurnerCgroup;
 
   beforeAll(async () => {
     assertBpf();
-    built = compileBurner();
+    burn = createBurnerCgroup('slack');
     hook = await startHookServer();
     sys = await startSystem({ env: { SLACK_SIGNING_SECRET: SLACK_SECRET, NOTIFY_URL_HOSTS: hook.url } });
-    cg = createTestCgroup('slack');
   });
   afterAll(async () => {
-    burner?.kill('SIGKILL');
-    cg?.remove();
-    built?.remove();
+    burn?.remove();
     await sys?.stop();
     await hook?.close();
   });
 
   it('acks, then posts the hottest function, a PNG thumbnail and signed links that open without a token', async () => {
-    burner = cg.spawn(built!.exe, []);
+    burn.start();
     const responseUrl = `${hook.url}/commands/1234/abcd`;
-    const ack = await slashCommand(sys.url, `profile cgroup=${cg.path} for=3s hz=199`, { responseUrl });
+    const ack = await slashCommand(sys.url, `profile cgroup=${burn.cg.path} for=3s hz=199`, { responseUrl });
     expect(ack.status).toBe(200);
     const id = new RegExp(INVESTIGATION_ID_PART).exec(blocksOf(ack.json).text)![0];
     const inv = await sys.waitFor(id);

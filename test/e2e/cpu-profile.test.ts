@@ -1,37 +1,31 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { createBurnerCgroup, type BurnerCgroup } from '../helpers/burner.ts';
 import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 
 describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process burning CPU in a known function'), () => {
   let sys: TestSystem;
-  let cg: TestCgroup;
-  let built: { exe: string; remove(): void } | undefined;
-  let burner: ChildProcess | undefined;
+  let burn: BurnerCgroup;
 
   beforeAll(async () => {
     assertBpf();
-    built = compileBurner();
+    burn = createBurnerCgroup('profile');
     sys = await startSystem();
-    cg = createTestCgroup('profile');
   });
 
   afterAll(async () => {
-    burner?.kill('SIGKILL');
-    cg?.remove();
-    built?.remove();
+    burn?.remove();
     await sys?.stop();
   });
 
   it('finds crunch_alpha at the top and stores the folded stacks', async () => {
-    burner = cg.spawn(built!.exe, []);
+    const burner = burn.start();
     const res = await sys.post('/v1/investigations', {
       playbook: 'cpu-profile',
-      target: { cgroup: cg.path },
+      target: { cgroup: burn.cg.path },
       params: { duration: '3s', hz: 199 },
     });
     expect(res.status).toBe(202);
@@ -89,7 +83,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile investigation of a process bu
     expect((await sys.get(`/v1/investigations/${inv.id}/artifacts/cpu/test-node/raw.png`)).status).toBe(404);
 
     // A second profile of the same program, compared with the first: a differential flamegraph.
-    const again = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '2s', hz: 199 } });
+    const again = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: burn.cg.path }, params: { duration: '2s', hz: 199 } });
     const second = await sys.waitFor(again.json.id as string);
     expect(second.status, describeSteps(second.steps)).toBe('succeeded');
     const diff = await sys.get(`/v1/investigations/${inv.id}/diff/${second.id}`);

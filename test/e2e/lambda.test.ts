@@ -3,7 +3,6 @@
  * payload 2.0) and an Application Load Balancer send, against the run's real Redis and S3 protocol, with its secrets
  * read over Secrets Manager's and SSM's own protocol — through a whole investigation carried out by a real agent.
  */
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { generateToken, hashToken } from '../../src/auth/tokens.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import { startAwsJsonServer, type AwsJsonServer } from '../helpers/aws-json-server.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { createBurnerCgroup, type BurnerCgroup } from '../helpers/burner.ts';
 import { albEvent, apiGatewayV2Event, lambdaContext, readAnswer, type EventRequest, type LambdaAnswer } from '../helpers/lambda-events.ts';
 import { blocksOf, SLACK_SECRET, slashCommandRequest } from '../helpers/slack.ts';
 import { describeSteps } from '../helpers/steps.ts';
@@ -27,9 +26,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
   let sys: TestSystem;
   let aws: AwsJsonServer;
   let fn: TracehoundLambda;
-  let cg: TestCgroup;
-  let built: { exe: string; remove(): void } | undefined;
-  let burner: ChildProcess | undefined;
+  let burn: BurnerCgroup;
   const token = generateToken();
   const accessYaml = stringify({ tokens: [{ name: 'lambda-admin', sha256: hashToken(token), scopes: ['admin'] }], slack: { rules: [{ channels: ['C0SRE'] }] } });
 
@@ -43,8 +40,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
 
   beforeAll(async () => {
     assertBpf();
-    built = compileBurner();
-    cg = createTestCgroup('lambda');
+    burn = createBurnerCgroup('lambda');
     // The API of startSystem is not used: the Lambda function is the API here, beside a real orchestrator and agent.
     sys = await startSystem({ parts: ['orchestrator', 'agent'] });
     aws = await startAwsJsonServer({
@@ -55,12 +51,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
   });
 
   afterAll(async () => {
-    burner?.kill('SIGKILL');
+    burn?.remove();
     await fn?.close();
     await sys?.stop();
     await aws?.close();
-    cg?.remove();
-    built?.remove();
   });
 
   it('composes from the secret in Secrets Manager, and refuses a request without a token as problem+json', async () => {
@@ -83,8 +77,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('the API as an AWS Lambda function, throug
   });
 
   it('starts an investigation from API Gateway, which a real agent carries out, and answers polls and artifacts', async () => {
-    burner = cg.spawn(built!.exe, []);
-    const body = JSON.stringify({ playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '2s', hz: 199 } });
+    burn.start();
+    const body = JSON.stringify({ playbook: 'cpu-profile', target: { cgroup: burn.cg.path }, params: { duration: '2s', hz: 199 } });
     const started = await invoke(fn, apiGatewayV2Event(authed({ method: 'POST', path: '/v1/investigations', headers: { 'content-type': 'application/json' }, body, base64: true })));
     expect(started.statusCode, started.text).toBe(202);
     const id = started.json.id as string;

@@ -1,27 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
-import type { PodRef } from '../../src/core/target.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { FIXTURES, startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
 import { CGROUP_ROOT } from '../helpers/kernel.ts';
+import { recordedPod, runInCgroupDir } from '../helpers/recorded-pods.ts';
 import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
-
-/** A pod as the recorded API object describes it. */
-function recordedPod(name: string): PodRef {
-  const o = JSON.parse(readFileSync(join(FIXTURES, 'pods', 'shop', `${name}.json`), 'utf8'));
-  return {
-    namespace: 'shop',
-    name,
-    uid: o.metadata.uid,
-    qosClass: o.status.qosClass,
-    containers: o.status.containerStatuses.map((c: { name: string; containerID: string }) => ({ name: c.name, id: c.containerID })),
-  };
-}
 
 /** The value of the one sample line `name{labels}`, labels in exposition order; undefined when absent. */
 function sample(text: string, name: string, labels: string): number | undefined {
@@ -44,8 +32,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('per-pod kernel metrics from scheduled swe
   const cart = recordedPod('cart-7d9f');
   const ioFile = `/var/tmp/th-pod-metrics-${process.pid}`;
 
-  const inCgroup = (path: string, script: string) =>
-    spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec sh -c "$1"', tree.dir(path), script], { stdio: 'ignore' });
+  const inCgroup = (path: string, script: string) => runInCgroupDir(tree.dir(path), script);
 
   beforeAll(async () => {
     assertBpf();

@@ -1,30 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Investigation } from '../../src/core/investigation.ts';
-import type { PodRef } from '../../src/core/target.ts';
 import type { SyscountResult } from '../../bpf/bpftrace/syscount/result.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { startFakeKubeApi, FIXTURES, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { buildPodCgroups, type FakePodCgroups } from '../helpers/fake-pod-cgroups.ts';
 import { CGROUP_ROOT, mountTmpfs } from '../helpers/kernel.ts';
+import { recordedPod, runInCgroupDir } from '../helpers/recorded-pods.ts';
 import { describeSteps, expectStepOnNodes } from '../helpers/steps.ts';
 import { killAgent, startAgentProcess } from '../helpers/agent-process.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
-
-/** A pod as the recorded API object describes it. */
-function recordedPod(name: string): PodRef {
-  const o = JSON.parse(readFileSync(join(FIXTURES, 'pods', 'shop', `${name}.json`), 'utf8'));
-  return {
-    namespace: 'shop',
-    name,
-    uid: o.metadata.uid,
-    qosClass: o.status.qosClass,
-    containers: o.status.containerStatuses.map((c: { name: string; containerID: string }) => ({ name: c.name, id: c.containerID })),
-  };
-}
 
 /**
  * Kubernetes targets end to end: pods from a stand-in API server (recorded responses), two node agents with the
@@ -56,7 +44,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('pods: inventory → cgroups → kernel fi
     // One writer in a container of each pod, failing with ENOSPC over and over.
     const loop = `while :; do "${bin}/cart-writer" if=/dev/zero of="${fs.dir}/more" bs=4k count=1 oflag=append conv=notrunc 2>/dev/null; sleep 0.05; done`;
     for (const [tree, path] of [[nodeA, nodeA.pods[0]!.containers['aws-node']!], [nodeB, nodeB.pods[0]!.containers['ray-head']!]] as const) {
-      procs.push(spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec sh -c "$1"', tree.dir(path), loop], { stdio: 'ignore' }));
+      procs.push(runInCgroupDir(tree.dir(path), loop));
     }
 
     process.env.KUBECONFIG = api.kubeconfig;

@@ -3,11 +3,10 @@
  * whole investigation — API, queue, orchestrator, a real agent's capture, records, artifacts — through a two-node
  * cluster whose entry node owns no slot, every key in QUEUE_PREFIX's hash tag on the other.
  */
-import type { ChildProcess } from 'node:child_process';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { compileBurner, createTestCgroup, type TestCgroup } from '../helpers/kernel.ts';
+import { createBurnerCgroup, type BurnerCgroup } from '../helpers/burner.ts';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.ts';
 import { describeSteps } from '../helpers/steps.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
@@ -17,22 +16,17 @@ const PREFIX = '{th-cluster}';
 describe.skipIf(skipBpf)(bpfSuiteName('an investigation through Redis Cluster'), () => {
   let cluster: TestRedisCluster;
   let sys: TestSystem;
-  let cg: TestCgroup;
-  let built: { exe: string; remove(): void } | undefined;
-  let burner: ChildProcess | undefined;
+  let burn: BurnerCgroup;
 
   beforeAll(async () => {
     assertBpf();
     cluster = await startRedisCluster();
-    built = compileBurner();
-    cg = createTestCgroup('cluster');
+    burn = createBurnerCgroup('cluster');
     sys = await startSystem({ env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', QUEUE_PREFIX: PREFIX } });
   });
   afterAll(async () => {
-    burner?.kill('SIGKILL');
+    burn?.remove();
     await sys?.stop();
-    cg?.remove();
-    built?.remove();
     await cluster?.stop();
   });
 
@@ -46,8 +40,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('an investigation through Redis Cluster'),
   });
 
   it('runs a cpu-profile from request to summary, with every key in one hash slot', async () => {
-    burner = cg.spawn(built!.exe, []);
-    const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '2s', hz: 199 } });
+    burn.start();
+    const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: burn.cg.path }, params: { duration: '2s', hz: 199 } });
     expect(res.status, JSON.stringify(res.json)).toBe(202);
     const inv = await sys.waitFor(res.json.id as string);
     expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');

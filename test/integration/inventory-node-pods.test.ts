@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesInventory } from '../../src/inventory/kubernetes.ts';
+import { describe, expect, it } from 'vitest';
 import { CART_7D9F, CART_8X2K, WEB_1 } from '../fixtures/k8s/pods.ts';
-import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { useFakeKubeInventory } from '../helpers/fake-kube-inventory.ts';
 
 /** The pods of one node, any namespace: what names the cgroups of a node-wide sweep per pod. */
 describe('KubernetesInventory.podsOnNode against recorded API responses', () => {
-  let api: FakeKubeApi;
-  let inventory: KubernetesInventory;
-
-  beforeAll(async () => {
-    api = await startFakeKubeApi();
-    inventory = KubernetesInventory.fromKubeconfigFile(api.kubeconfig);
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
+  const kube = useFakeKubeInventory();
 
   it('lists every pod scheduled on the node with one field-selected request', async () => {
-    expect(await inventory.podsOnNode('node-a')).toEqual([CART_7D9F, WEB_1]);
-    expect(await inventory.podsOnNode('node-b')).toEqual([CART_8X2K]);
-    expect(await inventory.podsOnNode('node-z')).toEqual([]);
-    expect(api.requests).toContain('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a');
+    expect(await kube.inventory.podsOnNode('node-a')).toEqual([CART_7D9F, WEB_1]);
+    expect(await kube.inventory.podsOnNode('node-b')).toEqual([CART_8X2K]);
+    expect(await kube.inventory.podsOnNode('node-z')).toEqual([]);
+    expect(kube.api.requests).toContain('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a');
   });
 
   it('refuses a node name that is not one before it reaches the field selector', async () => {
-    await expect(inventory.podsOnNode('node-a,metadata.name=x')).rejects.toThrow(/DNS-1123/);
+    await expect(kube.inventory.podsOnNode('node-a,metadata.name=x')).rejects.toThrow(/DNS-1123/);
   });
 });

@@ -1,19 +1,8 @@
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNotificationWorker } from '../../workers/orchestrator/notification-worker.ts';
-import { LinkSigner } from '../../src/auth/signed-links.ts';
 import { newInvestigationId } from '../../src/core/ids.ts';
-import { createLogger } from '../../src/log.ts';
 import { notificationsPosted } from '../../src/metrics.ts';
-import { Notifier } from '../../src/notify/notifier.ts';
-import { openQueue } from '../../src/queue/open.ts';
-import { QUEUES } from '../../src/queue/queues.ts';
-import { NotifyHosts, NotifyTargets } from '../../src/notify/targets.ts';
-import { createRedis } from '../../src/redis/connection.ts';
-import { InvestigationRecords } from '../../src/records/investigation-records.ts';
 import { startHookServer, type HookServer } from '../helpers/hook-server.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
+import { startNotificationHarness, type NotificationHarness } from '../helpers/notification-worker.ts';
 
 const TIMEOUT_MS = 300;
 
@@ -28,40 +17,18 @@ async function posted(result: string): Promise<number> {
  * way a chat server can (redirect, 5xx, silence) and each is a failed, counted, retried post — never a post elsewhere.
  */
 describe('notification posting', () => {
-  const prefix = uniquePrefix('notify');
-  let redis: Redis;
-  let queue: Queue;
-  let records: InvestigationRecords;
-  let targets: NotifyTargets;
-  let notifier: Notifier;
+  let n: NotificationHarness;
   let hook: HookServer;
   let elsewhere: HookServer;
-  let worker: { close(): Promise<void> };
 
   beforeAll(async () => {
     hook = await startHookServer();
     elsewhere = await startHookServer();
-    redis = createRedis(testRedisUrl());
-    queue = openQueue(QUEUES.notifications, { connection: redis, prefix });
-    records = new InvestigationRecords(redis, prefix);
-    targets = new NotifyTargets(redis, prefix);
-    notifier = new Notifier(targets, queue);
-    worker = startNotificationWorker({
-      redis: testRedisUrl(),
-      prefix,
-      records,
-      targets,
-      links: new LinkSigner('notify-test-link-secret-0123456789abcdef', 'http://127.0.0.1:1', 3600),
-      // Only the first server is allowed; the second is where a redirect would lead.
-      allowedHosts: NotifyHosts.parse(hook.url),
-      timeoutMs: TIMEOUT_MS,
-      log: createLogger('silent'),
-    });
+    // Only the first server is allowed; the second is where a redirect would lead.
+    n = startNotificationHarness('notify', { allowedHosts: hook.url, timeoutMs: TIMEOUT_MS });
   });
   afterAll(async () => {
-    await worker?.close();
-    await queue?.close();
-    await redis?.quit();
+    await n?.close();
     await hook?.close();
     await elsewhere?.close();
   });
@@ -70,12 +37,12 @@ describe('notification posting', () => {
   const finishedWithTarget = async (url: (id: string) => string) => {
     const id = newInvestigationId();
     const now = new Date().toISOString();
-    await records.create({ id, status: 'succeeded', playbook: 'cpu-profile', params: {}, createdAt: now, finishedAt: now, requestedBy: 'token:test', steps: [], artifacts: [] });
-    await targets.add(id, { kind: 'slack-response-url', url: url(id) });
-    await notifier.changed(id, 'final');
+    await n.records.create({ id, status: 'succeeded', playbook: 'cpu-profile', params: {}, createdAt: now, finishedAt: now, requestedBy: 'token:test', steps: [], artifacts: [] });
+    await n.targets.add(id, { kind: 'slack-response-url', url: url(id) });
+    await n.notifier.changed(id, 'final');
     return id;
   };
-  const finalJob = async (id: string) => (await queue.getJob(`${id}-final`))!;
+  const finalJob = async (id: string) => (await n.queue.getJob(`${id}-final`))!;
   const attemptsOf = async (id: string) => (await finalJob(id)).attemptsMade;
 
   it('does not follow a 307: the redirect target receives nothing, the job fails, is retried and delivers once the target answers', async () => {

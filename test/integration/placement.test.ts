@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesInventory } from '../../src/inventory/kubernetes.ts';
 import { NodeRegistry } from '../../src/inventory/node-registry.ts';
 import { StaticInventory } from '../../src/inventory/static.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { resolvePlacements } from '../../workers/orchestrator/placement.ts';
-import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { useFakeKubeInventory } from '../helpers/fake-kube-inventory.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/services.ts';
 import { CART_7D9F, CART_8X2K } from '../fixtures/k8s/pods.ts';
 
@@ -15,17 +14,13 @@ const placed = ({ node: _node, phase: _phase, ...pod }: typeof CART_7D9F) => pod
 /** resolvePlacements with a real node registry in Redis and real inventories (static; Kubernetes over HTTP). */
 describe('resolvePlacements', () => {
   let redis: Redis;
-  let kubeApi: FakeKubeApi;
-  let kube: KubernetesInventory;
+  const kube = useFakeKubeInventory();
   const statik = new StaticInventory([{ name: 'node-a', labels: {} }, { name: 'node-b', labels: {} }]);
 
-  beforeAll(async () => {
+  beforeAll(() => {
     redis = createRedis(testRedisUrl());
-    kubeApi = await startFakeKubeApi();
-    kube = KubernetesInventory.fromKubeconfigFile(kubeApi.kubeconfig);
   });
   afterAll(async () => {
-    await kubeApi?.close();
     await redis?.quit();
   });
   /** A registry of its own per test, with these agents alive. */
@@ -68,14 +63,14 @@ describe('resolvePlacements', () => {
   });
 
   it('a pod target runs on its node only, with the pod', async () => {
-    expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive('node-a', 'node-b'), kube)).toEqual({
+    expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive('node-a', 'node-b'), kube.inventory)).toEqual({
       placements: [{ node: 'node-b', pods: [placed(CART_8X2K)] }],
       dead: [],
     });
   });
 
   it('a label selector spanning nodes runs on each, with that node\'s pods', async () => {
-    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a', 'node-b'), kube)).toEqual({
+    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a', 'node-b'), kube.inventory)).toEqual({
       placements: [
         { node: 'node-a', pods: [placed(CART_7D9F)] },
         { node: 'node-b', pods: [placed(CART_8X2K)] },
@@ -85,20 +80,20 @@ describe('resolvePlacements', () => {
   });
 
   it('nodes running matched pods but no live agent are listed as dead; the others still run', async () => {
-    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a'), kube)).toEqual({
+    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=cart' }, await alive('node-a'), kube.inventory)).toEqual({
       placements: [{ node: 'node-a', pods: [placed(CART_7D9F)] }],
       dead: ['node-b'],
     });
-    expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive(), kube)).toEqual({ placements: [], dead: ['node-b'] });
+    expect(await resolvePlacements({ pod: 'shop/cart-8x2k' }, await alive(), kube.inventory)).toEqual({ placements: [], dead: ['node-b'] });
   });
 
   it('an unknown pod, or pods none of which run, are errors saying so', async () => {
     const reg = await alive('node-a', 'node-b');
-    expect(await resolvePlacements({ pod: 'shop/nope' }, reg, kube)).toEqual({ error: 'pod shop/nope not found' });
+    expect(await resolvePlacements({ pod: 'shop/nope' }, reg, kube.inventory)).toEqual({ error: 'pod shop/nope not found' });
     // Scheduled nowhere (Pending, Unschedulable): nothing to trace yet.
-    expect(await resolvePlacements({ pod: 'batch/job-1' }, reg, kube)).toEqual({ error: 'no running pod matches the target' });
+    expect(await resolvePlacements({ pod: 'batch/job-1' }, reg, kube.inventory)).toEqual({ error: 'no running pod matches the target' });
     // A selector matching nothing is the inventory's error (a TracehoundError), passed on in its words.
-    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=nothing-has-this' }, reg, kube)).toEqual({
+    expect(await resolvePlacements({ namespace: 'shop', labelSelector: 'app=nothing-has-this' }, reg, kube.inventory)).toEqual({
       error: 'no pods match labelSelector "app=nothing-has-this" in namespace shop',
     });
   });

@@ -4,30 +4,18 @@
  * this development host has no device-mapper), a second run puts the loop device over a dm-delay target and checks
  * that every request's latency is at least the delay set.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
+import { BlockDevices, hasDmDelay } from '../../../test/helpers/block-devices.ts';
 import { runBpftraceDuring } from '../../../test/helpers/bpftrace-during.ts';
 import { createTestCgroup, type TestCgroup } from '../../../test/helpers/kernel.ts';
 import { biosnoop } from './manifest.ts';
 import { BiosnoopResult } from './result.ts';
 
-const PATH = `${process.env.PATH}:/run/kmatrix/bin:/usr/sbin:/sbin`;
-const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } }).trim();
-const trySh = (cmd: string): string | null => {
-  try {
-    return sh(cmd);
-  } catch {
-    return null;
-  }
-};
-
-/** Loads the modules a stock kernel may not have loaded (the matrix's busybox modprobe); fine where built in. */
-trySh('modprobe loop; modprobe dm-delay');
-const DM_DELAY = (trySh('dmsetup targets') ?? '').split('\n').some((l) => l.startsWith('delay'));
+const DM_DELAY = hasDmDelay();
 const DELAY_MS = 40;
 /**
  * dm-delay sets each bio's expiry in jiffies from the tick it arrives in, so a bio may wait up to one tick less than
@@ -70,44 +58,34 @@ async function capture(scope: { cgroupIds: number[]; pid: number }, durationMs: 
 }
 
 describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
-  let dir: string;
+  let disks: BlockDevices | undefined;
   let cg: TestCgroup | undefined;
-  const loops: string[] = [];
   const procs: ChildProcess[] = [];
-  let dm = false;
 
   beforeAll(() => {
     assertBpf();
-    dir = mkdtempSync(join(tmpdir(), 'th-biosnoop-'));
-    writeFileSync(join(dir, 'load.py'), WORKLOAD);
+    disks = new BlockDevices('biosnoop');
+    writeFileSync(join(disks.dir, 'load.py'), WORKLOAD);
     cg = createTestCgroup('biosnoop');
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
     cg?.remove();
     // Top of the stack first: the delayed loop device, then the dm target, then what it sits on.
-    for (const l of loops.reverse()) trySh(`losetup -d ${l}`);
-    if (dm) trySh('dmsetup remove th-biosnoop-slow');
-    rmSync(dir, { recursive: true, force: true });
+    await disks?.cleanup();
   });
 
-  const loop = (backing: string, directIo = false): string => {
-    const dev = sh(`losetup -f --show ${directIo ? '--direct-io=on ' : ''}${backing}`);
-    loops.push(dev);
-    return dev;
-  };
   /** 256 blocks of 64 KiB from `base` (a block index): 16 MiB, half of a test device. */
   const load = (dev: string, inCgroup: boolean, base = 0): ChildProcess => {
-    const args = [join(dir, 'load.py'), dev, String(base)];
+    const args = [join(disks!.dir, 'load.py'), dev, String(base)];
     const p = inCgroup ? cg!.spawn('python3', args) : spawn('python3', args, { stdio: 'ignore' });
     procs.push(p);
     return p;
   };
 
   it("attributes a cgroup's direct reads and writes to its process and device, not another process's", async () => {
-    sh(`truncate -s 32M ${dir}/fast.img`);
-    const dev = loop(`${dir}/fast.img`);
+    const dev = disks!.loopFile(32);
     const inside = load(dev, true);
     const outside = load(dev, false, 256);
     const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, 3_000);
@@ -134,12 +112,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
   });
 
   it.skipIf(!DM_DELAY)(`times requests on a device behind dm-delay ${DELAY_MS} ms at no less than the delay${DM_DELAY ? '' : ' [no dm-delay target on this kernel]'}`, async () => {
-    sh(`truncate -s 32M ${dir}/slow.img`);
-    const below = loop(`${dir}/slow.img`);
-    sh(`echo "0 ${32 * 2048} delay ${below} 0 ${DELAY_MS}" | dmsetup create --noudevsync th-biosnoop-slow && dmsetup mknodes th-biosnoop-slow`);
-    dm = true;
+    const below = disks!.loopFile(32);
+    const delayed = disks!.delay(below, DELAY_MS);
     // Direct I/O on the upper loop device: its requests complete only when the delayed I/O below them does.
-    const dev = loop('/dev/mapper/th-biosnoop-slow', true);
+    const dev = disks!.loop(delayed, { directIo: true });
     const inside = load(dev, true);
     const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, 3_000);
     inside.kill('SIGKILL');

@@ -5,28 +5,18 @@
  * and times, and the test checks the phases that ran wholly inside the capture. kprobes only: skipped, saying why,
  * on kernels without them (the development host).
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
+import { createExt4, type Ext4Disk } from '../../../test/helpers/block-devices.ts';
 import { runBpftraceDuring } from '../../../test/helpers/bpftrace-during.ts';
 import { createTestCgroup, type TestCgroup } from '../../../test/helpers/kernel.ts';
 import { kernelSuite } from '../../../test/helpers/kernel-features.ts';
 import { cachestat } from './manifest.ts';
 import { CachestatResult } from './result.ts';
-
-const PATH = `${process.env.PATH}:/run/kmatrix/bin:/usr/sbin:/sbin`;
-const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } }).trim();
-const trySh = (cmd: string): void => {
-  try {
-    sh(cmd);
-  } catch {
-    // cleanup of what may not exist
-  }
-};
 
 const PAGES = 4096; // 16 MiB in 4 KiB pages
 
@@ -36,42 +26,32 @@ const WORKLOAD = fileURLToPath(new URL('./fixtures/cache-load.py', import.meta.u
 const features = kernelSuite('cachestat on ext4', ['kprobe']);
 
 describe.skipIf(skipBpf || features.skip)(bpfSuiteName(features.name), () => {
-  let dir: string;
+  let disk: Ext4Disk | undefined;
   let cg: TestCgroup | undefined;
-  let loopDev: string | null = null;
-  let mounted = false;
   const procs: ChildProcess[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     assertBpf();
     features.assert();
-    dir = mkdtempSync(join(tmpdir(), 'th-cachestat-'));
-    mkdirSync(join(dir, 'mnt'));
-    trySh('modprobe loop; modprobe ext4');
-    sh(`truncate -s 64M ${dir}/disk.img`);
-    loopDev = sh(`losetup -f --show ${dir}/disk.img`);
-    sh(`mkfs.ext4 -q -F ${loopDev}`);
-    sh(`mount -t ext4 ${loopDev} ${dir}/mnt`);
-    mounted = true;
+    disk = await createExt4('cachestat', { sizeMiB: 64 });
     cg = createTestCgroup('cachestat');
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
     cg?.remove();
-    if (mounted) trySh(`umount ${dir}/mnt || umount -l ${dir}/mnt`);
-    if (loopDev) trySh(`losetup -d ${loopDev}`);
-    rmSync(dir, { recursive: true, force: true });
+    await disk?.cleanup();
   });
 
   it('counts the writer’s dirtied pages, the cold reader’s misses and the warm reader’s hits, per process', async () => {
-    const log = join(dir, 'phases.log');
+    // Beside the filesystem under test, not on it: the log's own page cache traffic is not the workload's.
+    const log = join(disk!.dir, 'phases.log');
     const params = cachestat.params.parse({ maxProcesses: 1000 });
     const durationMs = 6_000;
     // As record.sh does: the workload starts once the probes are attached and is killed before bpftrace stops.
     const run = await runBpftraceDuring(cachestat.variants[0]!.programFile, [...cachestat.args(params, { cgroupIds: [cg!.id], pid: 0 })], cachestat.env, async () => {
       const from = Date.now();
-      const load = cg!.spawn('python3', [WORKLOAD, join(dir, 'mnt'), log]);
+      const load = cg!.spawn('python3', [WORKLOAD, disk!.mountPoint, log]);
       procs.push(load);
       await new Promise((r) => setTimeout(r, durationMs));
       load.kill('SIGKILL');

@@ -3,32 +3,21 @@
  * that what reaches the disk is slow: fsync (journal commit) and reads of data dropped from the cache take at least
  * the delay. kprobes only: skipped, saying why, on kernels without them (the development host).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
+import { createExt4, type Ext4Disk } from '../../../test/helpers/block-devices.ts';
 import { runBpftraceDuring } from '../../../test/helpers/bpftrace-during.ts';
 import { createTestCgroup, type TestCgroup } from '../../../test/helpers/kernel.ts';
 import { kernelSuite } from '../../../test/helpers/kernel-features.ts';
 import { ext4slower } from './manifest.ts';
 import { Ext4slowerResult } from './result.ts';
 
-const PATH = `${process.env.PATH}:/run/kmatrix/bin:/usr/sbin:/sbin`;
-const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } }).trim();
-const trySh = (cmd: string): void => {
-  try {
-    sh(cmd);
-  } catch {
-    // cleanup of what may not exist
-  }
-};
-
 const DELAY_MS = 50;
 const THRESHOLD_MS = 30;
-const DM = 'th-ext4slower-slow';
 
 /** Each round: write 1 MiB, fsync it (journal commit through the delay), drop it from the cache, read it back. */
 const WORKLOAD = fileURLToPath(new URL('./fixtures/ext4-load.py', import.meta.url));
@@ -36,43 +25,28 @@ const WORKLOAD = fileURLToPath(new URL('./fixtures/ext4-load.py', import.meta.ur
 const features = kernelSuite('ext4slower on ext4 over dm-delay', ['kprobe']);
 
 describe.skipIf(skipBpf || features.skip)(bpfSuiteName(features.name), () => {
-  let dir: string;
+  let disk: Ext4Disk | undefined;
   let cg: TestCgroup | undefined;
-  let loopDev: string | null = null;
-  let dm = false;
-  let mounted = false;
   const procs: ChildProcess[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     assertBpf();
     features.assert();
-    dir = mkdtempSync(join(tmpdir(), 'th-ext4slower-'));
-    mkdirSync(join(dir, 'mnt'));
-    trySh('modprobe loop; modprobe dm-delay; modprobe ext4');
-    sh(`truncate -s 64M ${dir}/disk.img`);
-    loopDev = sh(`losetup -f --show ${dir}/disk.img`);
-    sh(`mkfs.ext4 -q -F ${loopDev}`);
-    sh(`echo "0 ${64 * 2048} delay ${loopDev} 0 ${DELAY_MS}" | dmsetup create --noudevsync ${DM} && dmsetup mknodes ${DM}`);
-    dm = true;
-    sh(`mount -t ext4 /dev/mapper/${DM} ${dir}/mnt`);
-    mounted = true;
+    disk = await createExt4('ext4slower', { sizeMiB: 64, delayMs: DELAY_MS });
     cg = createTestCgroup('ext4slower');
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
     cg?.remove();
-    if (mounted) trySh(`umount ${dir}/mnt || umount -l ${dir}/mnt`);
-    if (dm) trySh(`dmsetup remove ${DM}`);
-    if (loopDev) trySh(`losetup -d ${loopDev}`);
-    rmSync(dir, { recursive: true, force: true });
+    await disk?.cleanup();
   });
 
   it(`reports the cgroup's fsyncs and cold reads at no less than the ${DELAY_MS} ms delay, naming the file`, async () => {
-    const inside = cg!.spawn('python3', [WORKLOAD, join(dir, 'mnt')]);
+    const inside = cg!.spawn('python3', [WORKLOAD, disk!.mountPoint]);
     // The same work outside the cgroup, on another file of the same filesystem: must not appear.
-    mkdirSync(join(dir, 'mnt', 'out'));
-    const outside = spawn('python3', [WORKLOAD, join(dir, 'mnt', 'out')], { stdio: 'ignore' });
+    mkdirSync(join(disk!.mountPoint, 'out'));
+    const outside = spawn('python3', [WORKLOAD, join(disk!.mountPoint, 'out')], { stdio: 'ignore' });
     procs.push(inside, outside);
     const params = ext4slower.params.parse({ thresholdMs: THRESHOLD_MS, maxOps: 200 });
     const run = await runBpftraceDuring(ext4slower.variants[0]!.programFile, [...ext4slower.args(params, { cgroupIds: [cg!.id], pid: 0 })], { BPFTRACE_MAP_KEYS_MAX: '65536', ...ext4slower.env }, async () => {
