@@ -1,15 +1,14 @@
 import { z } from 'zod';
 
-// Other maps (such as the scalar @complete) share the document type, so only the wanted map's shape is checked.
 const MapDoc = z.object({ type: z.literal('map'), data: z.record(z.string(), z.unknown()) });
 const CountMap = z.record(z.string(), z.number().int().nonnegative());
 
 /**
- * The last printing of count map `mapName` in bpftrace's `-f json` stdout (one JSON document per line).
- * bpftrace prints nothing for an empty map, so absence means "no events", not an error.
+ * The last printing of each map in bpftrace's `-f json` stdout (one JSON document per line), by name, each as it was
+ * printed: its reader checks its shape. bpftrace prints nothing for an empty map, so absence means "no events".
  */
-export function readCountMap(stdout: string, mapName: string): Record<string, number> {
-  let found: Record<string, number> = {};
+export function readMaps(stdout: string): Map<string, unknown> {
+  const maps = new Map<string, unknown>();
   stdout.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let doc: unknown;
@@ -18,13 +17,20 @@ export function readCountMap(stdout: string, mapName: string): Record<string, nu
     } catch {
       throw new Error(`bpftrace output line ${i + 1} is not JSON (truncated output?): ${JSON.stringify(line.slice(0, 80))}`);
     }
+    // Scalars (such as @complete) share the document type with maps of keys.
     const parsed = MapDoc.safeParse(doc);
-    if (!parsed.success || !Object.hasOwn(parsed.data.data, mapName)) return;
-    const map = CountMap.safeParse(parsed.data.data[mapName]);
-    if (!map.success) throw new Error(`bpftrace output line ${i + 1}: ${mapName} is not a map of counts: ${map.error.message}`);
-    found = map.data;
+    if (parsed.success) for (const [name, value] of Object.entries(parsed.data.data)) maps.set(name, value);
   });
-  return found;
+  return maps;
+}
+
+/** The last printing of count map `mapName` in bpftrace's `-f json` stdout; {} when it printed none. */
+export function readCountMap(stdout: string, mapName: string): Record<string, number> {
+  const value = readMaps(stdout).get(mapName);
+  if (value === undefined) return {};
+  const map = CountMap.safeParse(value);
+  if (!map.success) throw new Error(`bpftrace output: ${mapName} is not a map of counts: ${map.error.message}`);
+  return map.data;
 }
 
 /** Positional parameters are spliced into the program as numbers: refuse anything that is not a plain integer. */

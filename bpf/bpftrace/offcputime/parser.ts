@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OFFCPU_ARTIFACTS, type OffCpuStacks } from '../../../src/flamegraph/artifacts.ts';
 import { foldStacks, serializeFolded } from '../../../src/flamegraph/folded.ts';
+import { readMaps } from '../../bpftrace-output.ts';
 import { parseStackKey, sampleFrames, type SampleKey, type UserSymbolResolver } from '../../stack-keys.ts';
 import type { OffCpuOpenBlock, OffCpuProcess, OffCpuResult, OffCpuStack } from './result.ts';
 
@@ -9,29 +10,8 @@ const TOP_PROCESSES = 10;
 const TOP_OPEN = 10;
 const USER_FRAMES = 3;
 
-const MapDoc = z.object({ type: z.literal('map'), data: z.record(z.string(), z.unknown()) });
 const Numbers = z.record(z.string(), z.number().nonnegative());
 const Texts = z.record(z.string(), z.string());
-
-/**
- * The last printing of each map in bpftrace's `-f json` stdout. The program's maps are of three shapes (scalars,
- * maps of numbers, maps of stacks or names), each checked where it is read. bpftrace prints nothing for an empty map.
- */
-function readMaps(stdout: string): Map<string, unknown> {
-  const maps = new Map<string, unknown>();
-  stdout.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      throw new Error(`bpftrace output line ${i + 1} is not JSON (truncated output?): ${JSON.stringify(line.slice(0, 80))}`);
-    }
-    const parsed = MapDoc.safeParse(doc);
-    if (parsed.success) for (const [name, value] of Object.entries(parsed.data.data)) maps.set(name, value);
-  });
-  return maps;
-}
 
 function mapOf<T extends z.ZodType>(maps: Map<string, unknown>, name: string, schema: T): z.output<T> | Record<string, never> {
   const value = maps.get(name);
