@@ -27,7 +27,13 @@ function perfMapAdvice(p: ProcessSymbols): string {
     case 'node':
       return 'start node with --perf-basic-prof (or --perf-basic-prof-only-functions for a smaller map; NODE_OPTIONS=--perf-basic-prof works too)';
     case 'java':
-      return 'run `jcmd <pid> Compiler.perfmap` (JDK 17+) before profiling, attach perf-map-agent, or start java with -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit (written only at exit)';
+      // The agent reads the map when the capture ends, from a JVM still running: a map written at exit comes too late.
+      return (
+        `have the running JVM write one just before the capture with \`jcmd ${p.pid} Compiler.perfmap\` (JDK 17+) or ` +
+        `perf-map-agent (\`create-java-perf-map.sh ${p.pid}\`): either writes a snapshot of the code compiled so far, so run ` +
+        'it again after new code is compiled; -XX:+DumpPerfMapAtExit writes it only when the JVM exits, too late for a ' +
+        'running one. Start java with -XX:+PreserveFramePointer too, or stacks cannot be walked through JIT-compiled code'
+      );
     case 'dotnet':
       return 'start it with DOTNET_PerfMapEnabled=1 in its environment';
     case 'python':
@@ -44,9 +50,20 @@ function frameAdvice(p: ProcessSymbols): string {
   const rebuild = 'a build with frame pointers (a distribution that builds with them, such as Fedora 38+ or Ubuntu 24.04+, or -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer)';
   switch (p.runtime) {
     case 'python':
-      return pythonBefore312(p.runtimeVersion)
-        ? `Python ${p.runtimeVersion} has no perf support; Python 3.12+ with -X perf keeps Python frames walkable, or use ${rebuild}`
-        : `run it with -X perf (or PYTHONPERFSUPPORT=1), or use ${rebuild}`;
+      if (pythonBefore312(p.runtimeVersion)) {
+        return `Python ${p.runtimeVersion} has no perf support; Python 3.12+ with -X perf keeps Python frames walkable, or use ${rebuild}`;
+      }
+      // Its map was read, so -X perf is on already: the trampolines naming Python functions are there, but a walk
+      // through C code without frame pointers (_PyEval_EvalFrameDefault uses rbp as a general register) never gets to them.
+      if (p.perfMap === 'read') {
+        return (
+          'its perf support is on (its perf map was read), but the interpreter\'s C code was built without frame pointers, so ' +
+          "the walk stops there, before it reaches the Python functions' trampolines: use a Python built with " +
+          "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer in its CFLAGS (e.g. CFLAGS='-fno-omit-frame-pointer " +
+          "-mno-omit-leaf-frame-pointer' pyenv install), or a distribution's build with frame pointers, such as Fedora 38+ or Ubuntu 24.04+"
+        );
+      }
+      return `use ${rebuild}, and run it with -X perf (or PYTHONPERFSUPPORT=1) so that its Python functions have names`;
     case 'java':
       return `start java with -XX:+PreserveFramePointer; native libraries need ${rebuild}`;
     default:

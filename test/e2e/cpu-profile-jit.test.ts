@@ -1,14 +1,12 @@
 // cpu-profile of JIT and interpreted code, through the whole stack: node with and without --perf-basic-prof, and
 // the host's python3 (3.11: no -X perf, no frame pointers). Run alone, under the host lock:
 //   flock /tmp/th-host.lock npx vitest run test/e2e/cpu-profile-jit.test.ts
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
-import type { Investigation } from '../../src/core/investigation.ts';
 import { assertBpf, bpfSuiteName, skipBpf } from '../helpers/bpf.ts';
-import { createTestCgroup, sleep, type TestCgroup } from '../helpers/kernel.ts';
-import { describeSteps } from '../helpers/steps.ts';
+import { sleep } from '../helpers/kernel.ts';
+import { CgroupProcess, findingsText, profileCgroup, type ProfileRun } from '../helpers/profile-run.ts';
 import { startSystem, type TestSystem } from '../helpers/system.ts';
 
 const NODE = new URL('../../node_modules/.bin/node', import.meta.url).pathname;
@@ -18,44 +16,28 @@ const BUSY_PY = new URL('../fixtures/jit/busy.py', import.meta.url).pathname;
 const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 const PYTHON_VERSION = execFileSync(PYTHON, ['-c', 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'], { encoding: 'utf8' }).trim();
 
-const allText = (inv: Investigation) => (inv.summary?.findings ?? []).map((f) => `${f.title}\n${f.detail}`).join('\n');
-
 describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile of JIT and interpreted code'), () => {
   let sys: TestSystem;
-  let cg: TestCgroup | undefined;
-  let child: ChildProcess | undefined;
+  const proc = new CgroupProcess();
 
   beforeAll(async () => {
     assertBpf();
     sys = await startSystem();
   });
-  afterEach(() => {
-    child?.kill('SIGKILL');
-    cg?.remove();
-    if (child?.pid !== undefined) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
-    child = undefined;
-    cg = undefined;
-  });
+  afterEach(() => proc.stop());
   afterAll(async () => {
     await sys?.stop();
   });
 
-  async function profile(command: string, args: string[], ready: () => boolean): Promise<{ inv: Investigation; result: ProfileResult; folded: string }> {
-    cg = createTestCgroup('jit');
-    child = cg.spawn(command, args);
+  async function profile(command: string, args: string[], ready: () => boolean): Promise<ProfileRun> {
+    const { cg } = proc.start('jit', command, args);
     for (let i = 0; i < 100 && !ready(); i++) await sleep(100);
     expect(ready()).toBe(true);
-    const res = await sys.post('/v1/investigations', { playbook: 'cpu-profile', target: { cgroup: cg.path }, params: { duration: '3s', hz: 99 } });
-    expect(res.status).toBe(202);
-    const inv = await sys.waitFor(res.json.id as string);
-    expect(inv.status, describeSteps(inv.steps)).toBe('succeeded');
-    const folded = await sys.get(`/v1/investigations/${inv.id}/artifacts/cpu/test-node/stacks.folded`);
-    expect(folded.status).toBe(200);
-    return { inv, result: inv.steps[0]!.result as ProfileResult, folded: folded.text };
+    return profileCgroup(sys, cg.path);
   }
 
   it('names the JS functions of node --perf-basic-prof and gives no perf-map advice', async () => {
-    const mapHas = (re: RegExp) => () => child?.pid !== undefined && existsSync(`/tmp/perf-${child.pid}.map`) && re.test(readFileSync(`/tmp/perf-${child.pid}.map`, 'utf8'));
+    const mapHas = (re: RegExp) => () => proc.child?.pid !== undefined && existsSync(`/tmp/perf-${proc.child.pid}.map`) && re.test(readFileSync(`/tmp/perf-${proc.child.pid}.map`, 'utf8'));
     const { inv, result, folded } = await profile(NODE, ['--perf-basic-prof', BUSY_JS], mapHas(/JS:\*burnAlpha [\s\S]*JS:\*burnBeta |JS:\*burnBeta [\s\S]*JS:\*burnAlpha /));
     const names = result.topFunctions.map((f) => f.name);
     expect(names.some((n) => n.startsWith('JS:*burnAlpha '))).toBe(true);
@@ -66,20 +48,20 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile of JIT and interpreted code')
     const jit = result.topFunctions.filter((f) => /^JS:\*burn(Alpha|Beta) /.test(f.name)).reduce((n, f) => n + f.self, 0);
     expect(jit).toBeGreaterThan(0.5);
     expect(result.symbolization).toEqual([
-      expect.objectContaining({ pid: child!.pid, runtime: 'node', perfMap: 'read', truncatedSamples: 0 }),
+      expect.objectContaining({ pid: proc.child!.pid, runtime: 'node', perfMap: 'read', truncatedSamples: 0 }),
     ]);
     expect(result.symbolization![0]!.perfMapFrames).toBeGreaterThan(0);
     // JIT frames named, native ones from node's own symbols: at most a stray unnamed frame.
     expect(result.unknownSamples / result.samples).toBeLessThan(0.1);
     expect(inv.summary?.headline).toMatch(/^Hottest function on test-node: JS:\*burn(Alpha|Beta) /);
-    expect(allText(inv)).not.toMatch(/perf map|perf-basic-prof/i);
+    expect(findingsText(inv)).not.toMatch(/perf map|perf-basic-prof/i);
   });
 
   it('names --perf-basic-prof when node runs without a perf map', async () => {
     const started = Date.now();
     const { inv, result } = await profile(NODE, [BUSY_JS], () => Date.now() - started > 1500);
     expect(result.topFunctions.some((f) => f.name.startsWith('JS:'))).toBe(false);
-    expect(result.symbolization).toEqual([expect.objectContaining({ pid: child!.pid, runtime: 'node', perfMap: 'missing' })]);
+    expect(result.symbolization).toEqual([expect.objectContaining({ pid: proc.child!.pid, runtime: 'node', perfMap: 'missing' })]);
     const advice = inv.summary?.findings.find((f) => /without a perf map/.test(f.title));
     expect(advice?.title).toMatch(/^node \(pid \d+\) runs node without a perf map/);
     expect(advice?.detail).toContain('--perf-basic-prof');
@@ -90,10 +72,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('cpu-profile of JIT and interpreted code')
     const started = Date.now();
     const { inv, result } = await profile(PYTHON, [BUSY_PY], () => Date.now() - started > 500);
     expect(result.symbolization).toEqual([
-      expect.objectContaining({ pid: child!.pid, runtime: 'python', runtimeVersion: '3.11', perfMap: 'missing' }),
+      expect.objectContaining({ pid: proc.child!.pid, runtime: 'python', runtimeVersion: '3.11', perfMap: 'missing' }),
     ]);
     expect(result.truncatedSamples! / result.samples).toBeGreaterThan(0.1);
-    const text = allText(inv);
+    const text = findingsText(inv);
     expect(text).toContain('Python 3.11 cannot write one: perf support (-X perf, PYTHONPERFSUPPORT=1) needs Python 3.12+');
     const truncated = inv.summary?.findings.find((f) => /have truncated stacks: code without frame pointers$/.test(f.title));
     expect(truncated?.detail).toMatch(/python3\.11 \(pid \d+\): [\d,]+ of [\d,]+ samples; fix: Python 3\.11 has no perf support; Python 3\.12\+ with -X perf/);

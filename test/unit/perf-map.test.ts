@@ -1,6 +1,6 @@
 // Perf maps (workers/node-agent/symbols/perf-map.ts) and what the symbolizer makes of them, on recorded and
-// synthetic maps (fixtures/README.md says which) and on live node and python processes. It lives here rather than
-// beside the symbolizer because vitest collects test/ and bpf/ only.
+// synthetic maps (fixtures/README.md says which) and on live node and python (3.11; 3.12 with -X perf) processes.
+// It lives here rather than beside the symbolizer because vitest collects test/ and bpf/ only.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { PerfMap, PerfMapCache, PerfMapRefused } from '../../workers/node-agent/
 import { detectRuntime, effectiveUid, namespacePid } from '../../workers/node-agent/symbols/runtime.ts';
 import { UserSymbolizer } from '../../workers/node-agent/symbols/user-symbolizer.ts';
 import { toolFixture } from '../helpers/recordings.ts';
+import { assertRuntime, PYTHON312, skipRuntime } from '../helpers/runtimes.ts';
 import { sleep } from '../helpers/kernel.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../workers/node-agent/symbols/fixtures/${name}`, import.meta.url));
@@ -60,11 +61,52 @@ describe('PerfMap', () => {
     expect(map.lookup(0x5000n)).toBeNull();
   });
 
+  it('reads a recorded jcmd Compiler.perfmap map (JDK 17): 0x-padded ranges, typed method names, stubs', () => {
+    const map = PerfMap.parse(fixture('java-jcmd-perfmap.map'));
+    expect(map.entries).toBe(373);
+    // C2's on-stack-replacement code of both loops (0x00007f63d8ecac20 0x00000000000000d8 long Busy.burnAlpha()).
+    expect(map.lookup(0x7f63d8ecac20n)).toBe('long Busy.burnAlpha()');
+    expect(map.lookup(0x7f63d8ecac20n + 0xd7n)).toBe('long Busy.burnAlpha()');
+    expect(map.lookup(0x7f63d8eca900n + 0x4an)).toBe('long Busy.burnBeta()');
+    // Parameter lists keep their spaces; stubs are named as HotSpot names them.
+    expect(map.lookup(0x7f63d1401dc0n)).toBe('char java.lang.StringLatin1.charAt(byte[], int)');
+    expect(map.lookup(0x7f63d8940b80n + 0x100n)).toBe('Interpreter');
+    expect(map.lookup(0x7f63d8938c00n)).toBe('StubRoutines (1)');
+  });
+
+  it('names the recorded profile of the same JVM: both hot methods, whole stacks through the interpreter', () => {
+    const map = PerfMap.parse(fixture('java-jcmd-perfmap.map'));
+    const { result, stacks } = parseProfile(toolFixture('profile', 'java-pid.json'), 99, (_pid, a) => map.lookup(a));
+    const self = Object.fromEntries(result.topFunctions.map((f) => [f.name, f.self]));
+    expect(result.samples).toBe(493);
+    // Every sample's leaf is one of the two loops, split between the two threads.
+    expect((self['long Busy.burnAlpha()'] ?? 0) + (self['long Busy.burnBeta()'] ?? 0)).toBe(1);
+    expect(self['long Busy.burnAlpha()']).toBeGreaterThan(0.4);
+    expect(self['long Busy.burnBeta()']).toBeGreaterThan(0.4);
+    // The frames between them and libjvm's call stub are interpreter frames (the callers were never compiled).
+    expect(stacks.folded).toMatch(/^java;.*;StubRoutines \(1\);Interpreter;long Busy\.burnAlpha\(\) \d+$/m);
+    expect(stacks.folded).toMatch(/^burn-beta;.*;StubRoutines \(1\);Interpreter;Interpreter;long Busy\.burnBeta\(\) \d+$/m);
+  });
+
+  it('reads a recorded python 3.12 -X perf map, yet names none of the recorded samples of the same process', () => {
+    const map = PerfMap.parse(fixture('python-312-perf.map'));
+    expect(map.entries).toBe(181);
+    // 7f80954bb7b1 b py::burn_alpha:/work/main/test/fixtures/jit/busy.py: 11-byte trampolines, back to back.
+    expect(map.lookup(0x7f80954bb7b1n + 0xan)).toBe('py::burn_alpha:/work/main/test/fixtures/jit/busy.py');
+    expect(map.lookup(0x7f80954bb7bcn)).toBe('py::burn_beta:/work/main/test/fixtures/jit/busy.py');
+    // The interpreter has no frame pointers: no walk reached a trampoline, so no sampled address is in the map.
+    let named = 0;
+    parseProfile(toolFixture('profile', 'python312-xperf-pid.json'), 99, (_pid, a) => {
+      const name = map.lookup(a);
+      if (name !== null) named++;
+      return name;
+    });
+    expect(named).toBe(0);
+  });
+
   it.each([
-    ['java-dump-at-exit.map', 0x7f5a8d0b2010n, 'long com.example.Burn.crunchAlpha(int)'],
     ['java-perf-map-agent.map', 0x7f5a8d0b2c10n, 'Lcom/example/Burn;::crunchBeta->Lcom/example/Burn;::mix'],
     ['dotnet-perfmap.map', 0x7f9a3c6e2010n, 'int64 [burn] Burn::CrunchAlpha(int32)[Optimized]'],
-    ['python-312-perf.map', 0x7f6d5c1f500cn, 'py::burn_alpha:/app/busy.py'],
   ])('reads the %s format (synthetic lines)', (file, address, name) => {
     expect(PerfMap.parse(fixture(file)).lookup(address)).toBe(name);
   });
@@ -136,7 +178,11 @@ describe('runtime detection', () => {
   it('knows JIT runtimes by binary or library', () => {
     expect(detectRuntime('/usr/local/bin/node', [])).toEqual({ runtime: 'node', version: null });
     expect(detectRuntime('/usr/bin/myapp', ['/usr/lib/libnode.so.127'])).toEqual({ runtime: 'node', version: null });
-    expect(detectRuntime('/usr/lib/jvm/java-17/bin/java', ['/usr/lib/jvm/java-17/lib/server/libjvm.so'])).toEqual({ runtime: 'java', version: null });
+    // As Debian's OpenJDK 17 and pyenv's CPython 3.12 map them (read from /proc/<pid>/maps of running processes).
+    const jdk = '/usr/lib/jvm/java-17-openjdk-amd64';
+    expect(detectRuntime(`${jdk}/bin/java`, [`${jdk}/bin/java`, `${jdk}/lib/libjli.so`, `${jdk}/lib/server/libjvm.so`])).toEqual({ runtime: 'java', version: null });
+    const py = '/root/.pyenv/versions/3.12.1';
+    expect(detectRuntime(`${py}/bin/python3.12`, [`${py}/lib/libpython3.12.so.1.0`])).toEqual({ runtime: 'python', version: '3.12' });
     expect(detectRuntime('/usr/bin/python3.11', [])).toEqual({ runtime: 'python', version: '3.11' });
     expect(detectRuntime('/usr/bin/uwsgi', ['/usr/lib/x86_64-linux-gnu/libpython3.12.so.1.0'])).toEqual({ runtime: 'python', version: '3.12' });
     expect(detectRuntime('/usr/share/dotnet/dotnet', ['/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/libcoreclr.so'])).toEqual({ runtime: 'dotnet', version: null });
@@ -233,6 +279,16 @@ describe('UserSymbolizer on live JIT processes', () => {
     const child = start(NODE, [BUSY_JS]);
     await sleep(500);
     expect(new UserSymbolizer({ perfMaps: new PerfMapCache() }).facts(child.pid!)).toMatchObject({ runtime: 'node', perfMap: 'missing', perfMapEntries: 0 });
+  });
+
+  it.skipIf(skipRuntime(PYTHON312))('reads the map of python3.12 -X perf and names a function from it', async () => {
+    assertRuntime(PYTHON312);
+    const child = start(PYTHON312.executable, ['-X', 'perf', BUSY_PY]);
+    const line = await waitForLine(`/tmp/perf-${child.pid}.map`, / py::burn_alpha:/);
+    const [addr = ''] = line.split(' ');
+    const sym = new UserSymbolizer({ perfMaps: new PerfMapCache() });
+    expect(sym.resolve(child.pid!, BigInt(`0x${addr}`) + 5n)).toBe(`py::burn_alpha:${BUSY_PY}`);
+    expect(sym.facts(child.pid!)).toMatchObject({ exe: PYTHON312.executable, runtime: 'python', runtimeVersion: '3.12', perfMap: 'read', perfMapFrames: 1 });
   });
 
   it('knows python and its version from the running interpreter', async () => {

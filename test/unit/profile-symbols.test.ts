@@ -37,7 +37,12 @@ describe('cpu-profile findings on symbols, perf maps and truncated stacks', () =
     expect(advice?.title).toBe('4 processes run JIT runtimes without a perf map: their JIT-compiled code has no names');
     const lines = advice?.detail.split('\n') ?? [];
     expect(lines[0]).toMatch(/^node \(pid 10\): start node with --perf-basic-prof \(or --perf-basic-prof-only-functions/);
-    expect(lines[1]).toMatch(/^java \(pid 11\): .*-XX:\+DumpPerfMapAtExit/);
+    expect(lines[1]).toBe(
+      'java (pid 11): have the running JVM write one just before the capture with `jcmd 11 Compiler.perfmap` (JDK 17+) or ' +
+        'perf-map-agent (`create-java-perf-map.sh 11`): either writes a snapshot of the code compiled so far, so run it again ' +
+        'after new code is compiled; -XX:+DumpPerfMapAtExit writes it only when the JVM exits, too late for a running one. ' +
+        'Start java with -XX:+PreserveFramePointer too, or stacks cannot be walked through JIT-compiled code.',
+    );
     expect(lines[2]).toBe('dotnet (pid 12): start it with DOTNET_PerfMapEnabled=1 in its environment.');
     expect(lines[3]).toBe('python3.12 (pid 13): start python (3.12+) with -X perf, or set PYTHONPERFSUPPORT=1.');
     // The unknown-frames finding points at the advice instead of repeating it.
@@ -63,6 +68,36 @@ describe('cpu-profile findings on symbols, perf maps and truncated stacks', () =
     expect(truncated?.title).toBe('75% of samples have truncated stacks: code without frame pointers');
     expect(truncated?.detail).toContain('python3.11 (pid 7): 150 of 200 samples; fix: Python 3.11 has no perf support; Python 3.12+ with -X perf');
     expect(truncated?.evidence.some((e) => e.rows?.some((r) => r.startsWith('/symbolization/')))).toBe(true);
+  });
+
+  it('tells Python 3.12 with -X perf on that its interpreter needs frame pointers, and not to turn -X perf on again', () => {
+    // As measured with pyenv's 3.12.1 (-O3, no frame pointers): the map read, every stack cut in libpython.
+    const { findings, text } = summarize([
+      proc({ exe: '/root/.pyenv/versions/3.12.1/bin/python3.12', runtime: 'python', runtimeVersion: '3.12', perfMap: 'read', perfMapEntries: 181, pid: 9, samples: 119, truncatedSamples: 119, unknownSamples: 58 }),
+    ]);
+    expect(findings.find((f) => /without a perf map/.test(f.title))).toBeUndefined();
+    const truncated = findings.find((f) => /truncated/.test(f.title));
+    expect(truncated?.title).toBe('100% of samples have truncated stacks: code without frame pointers');
+    expect(truncated?.detail).toContain(
+      "python3.12 (pid 9): 119 of 119 samples; fix: its perf support is on (its perf map was read), but the interpreter's C code was built without frame pointers",
+    );
+    expect(truncated?.detail).toContain('-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer');
+    expect(text).not.toMatch(/-X perf|PYTHONPERFSUPPORT/);
+  });
+
+  it('tells Python 3.12 without a map to turn on -X perf, and to keep frame pointers for whole stacks', () => {
+    const { findings } = summarize([
+      proc({ exe: '/usr/bin/python3.12', runtime: 'python', runtimeVersion: '3.12', perfMap: 'missing', pid: 8, samples: 100, truncatedSamples: 100 }),
+    ]);
+    expect(findings.find((f) => /without a perf map/.test(f.title))?.detail).toBe('python3.12 (pid 8): start python (3.12+) with -X perf, or set PYTHONPERFSUPPORT=1.');
+    expect(findings.find((f) => /truncated/.test(f.title))?.detail).toMatch(
+      /python3\.12 \(pid 8\): 100 of 100 samples; fix: use a build with frame pointers .*, and run it with -X perf \(or PYTHONPERFSUPPORT=1\)/,
+    );
+  });
+
+  it('tells a JVM whose stacks are cut to keep its frame pointer', () => {
+    const { findings } = summarize([proc({ exe: '/usr/lib/jvm/java-17-openjdk-amd64/bin/java', runtime: 'java', perfMap: 'read', pid: 5, samples: 183, truncatedSamples: 101 })]);
+    expect(findings.find((f) => /truncated/.test(f.title))?.detail).toContain('java (pid 5): 101 of 183 samples; fix: start java with -XX:+PreserveFramePointer');
   });
 
   it('tells a C binary to keep frame pointers', () => {

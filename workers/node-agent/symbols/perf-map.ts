@@ -1,10 +1,11 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /**
- * A JIT's perf map (/tmp/perf-<pid>.map): one "START SIZE name" line per code object, hex without 0x, written by
- * node (--perf-basic-prof), Java (perf-map-agent, -XX:+DumpPerfMapAtExit), Python 3.12+ (-X perf) and .NET
- * (DOTNET_PerfMapEnabled=1). Runtimes only append, and a JIT reuses the address range of freed code: a later line
- * wins over an earlier one it overlaps, as in perf.
+ * A JIT's perf map (/tmp/perf-<pid>.map): one "START SIZE name" line per code object, in hex, written by node
+ * (--perf-basic-prof), Java (jcmd Compiler.perfmap and -XX:+DumpPerfMapAtExit: 0x-prefixed, padded to 16 digits;
+ * perf-map-agent), Python 3.12+ (-X perf) and .NET (DOTNET_PerfMapEnabled=1). Names may hold spaces ("long
+ * Busy.burnAlpha()", "StubRoutines (1)"). Runtimes only append, and a JIT reuses the address range of freed code: a
+ * later line wins over an earlier one it overlaps, as in perf.
  *
  * Held compactly: a million-line map is ~100 MB of text, so ranges live in typed arrays sorted by start and names
  * stay bytes in the file's buffer until an address asks for one.
