@@ -29,6 +29,14 @@ export function dominantSide(onCpuUs: number, offCpuUs: number): Dominant {
   return 'neither';
 }
 
+/** On-CPU time (each profile's samples over its rate) and time blocked (offcputime), in µs, summed over results. */
+export function cpuTimes(on: readonly ProfileResult[], off: readonly OffCpuResult[]): { onCpuUs: number; offCpuUs: number } {
+  return {
+    onCpuUs: on.reduce((n, r) => n + (r.hz > 0 ? Math.round((r.samples / r.hz) * 1_000_000) : 0), 0),
+    offCpuUs: off.reduce((n, r) => n + r.blockedUs, 0),
+  };
+}
+
 /** "nanosleep in do_nanosleep ← doze_between_requests ← main": the system call, what it waited on, who called. */
 export function stackText(s: Pick<OffCpuStack, 'syscall' | 'blockedIn' | 'userFrames'>): string {
   const kernel = s.syscall && s.blockedIn && s.blockedIn !== s.syscall ? `${s.syscall}(2) in ${s.blockedIn}` : s.syscall ? `${s.syscall}(2)` : s.blockedIn ?? 'an unnamed kernel wait';
@@ -97,8 +105,7 @@ export function summarizeLatency(input: { steps: Step[]; offStepId: string; onSt
   const samples = on.reduce((n, r) => n + r.samples, 0);
   const hz = on[0]?.hz ?? 0;
   const f: Figures = {
-    onCpuUs: on.reduce((n, r) => n + (r.hz > 0 ? Math.round((r.samples / r.hz) * 1_000_000) : 0), 0),
-    offCpuUs: off.reduce((n, r) => n + r.blockedUs, 0),
+    ...cpuTimes(on, off),
     samples,
     hz,
     blocks: off.reduce((n, r) => n + r.blocks, 0),

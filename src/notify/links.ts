@@ -4,7 +4,7 @@ import { ProfileResult } from '../../bpf/bpftrace/profile/result.ts';
 import { isLinkablePath, type LinkSigner } from '../auth/signed-links.ts';
 import type { FlamegraphKind, ResultLinks } from '../chatops/blocks.ts';
 import type { Investigation } from '../core/investigation.ts';
-import { dominantSide } from '../findings/off-cpu.ts';
+import { cpuTimes, dominantSide } from '../findings/off-cpu.ts';
 import { storedArtifact } from '../report/view.ts';
 import { FLAMEGRAPH_ARTIFACT, isStepArtifact, OFFCPU_FLAMEGRAPH_ARTIFACT, thumbnailName } from '../flamegraph/artifacts.ts';
 
@@ -24,8 +24,7 @@ function resultsOf<T>(inv: Investigation, tool: string, schema: z.ZodType<T>): T
  * time blocked dominates, weighed as the latency finding weighs it (src/findings/off-cpu.ts), else the on-CPU one.
  */
 function leadingGraph(inv: Investigation): FlamegraphKind {
-  const onCpuUs = resultsOf(inv, 'profile', ProfileResult).reduce((n, r) => n + (r.hz > 0 ? (r.samples / r.hz) * 1_000_000 : 0), 0);
-  const offCpuUs = resultsOf(inv, 'offcputime', OffCpuResult).reduce((n, r) => n + r.blockedUs, 0);
+  const { onCpuUs, offCpuUs } = cpuTimes(resultsOf(inv, 'profile', ProfileResult), resultsOf(inv, 'offcputime', OffCpuResult));
   return dominantSide(onCpuUs, offCpuUs) === 'off-cpu' ? 'off-cpu' : 'on-cpu';
 }
 
