@@ -3,7 +3,6 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
-import { findFreePort } from '../../src/net/free-port.ts';
 import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
 import { openQueue } from '../../src/queue/open.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
@@ -66,7 +65,9 @@ describe('orchestrator with object storage faults', () => {
   const ref = (id: string, name: string) => ({ name, key: artifactKey(id, name), contentType: 'application/json', size: 2 });
 
   it('refused at finish: the result is recorded with the note, and the retry stores the report once storage is back', async () => {
-    const refused = storeAt(`http://127.0.0.1:${await findFreePort()}`, { connectTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 1 });
+    // Port 1 (tcpmux), which nothing here serves: a free port found and let go could be taken by a server another
+    // test file starts meanwhile, and this store would then reach it.
+    const refused = storeAt('http://127.0.0.1:1', { connectTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 1 });
     await h.liveNode('node-refused');
     h.agent('node-refused', async (job) => succeeded(job));
     const broken = await h.start({ store: refused, reaperIntervalMs: 60_000 });
