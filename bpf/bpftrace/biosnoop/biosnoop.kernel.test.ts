@@ -5,7 +5,7 @@
  * that every request's latency is at least the delay set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
@@ -45,6 +45,16 @@ while time.time() < end:
     i += 1
     time.sleep(0.02)
 `;
+
+/**
+ * Waits until each process has made its first write call (`syscw` in /proc/<pid>/io): python's start-up under a
+ * guest's software emulation, beside another guest, took most of a 3 s window once (12 requests seen of 20 expected).
+ */
+async function untilIssuing(procs: ChildProcess[]): Promise<void> {
+  const writes = (p: ChildProcess) => Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${p.pid}/io`, 'utf8'))?.[1] ?? 0);
+  for (let i = 0; i < 600 && !procs.every((p) => writes(p) > 0); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const p of procs) expect(writes(p), `pid ${p.pid} made no write call within 30 s`).toBeGreaterThan(0);
+}
 
 async function capture(scope: { cgroupIds: number[]; pid: number }, durationMs: number) {
   const params = biosnoop.params.parse({ minLatencyUs: 0, maxRequests: 20 });
@@ -88,6 +98,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
     const dev = disks!.loopFile(32);
     const inside = load(dev, true);
     const outside = load(dev, false, 256);
+    await untilIssuing([inside, outside]);
     const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, 3_000);
     inside.kill('SIGKILL');
     outside.kill('SIGKILL');
@@ -117,6 +128,7 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
     // Direct I/O on the upper loop device: its requests complete only when the delayed I/O below them does.
     const dev = disks!.loop(delayed, { directIo: true });
     const inside = load(dev, true);
+    await untilIssuing([inside]);
     const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, 3_000);
     inside.kill('SIGKILL');
     const name = dev.replace('/dev/', '');
