@@ -115,9 +115,12 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
       expect(g.errors).toBe(0);
     }
     expect(result.groups.some((g) => g.pid === outside.pid)).toBe(false);
-    // minLatencyUs 0: every request qualifies; the program keeps maxRequests, then only new records.
+    // minLatencyUs 0: every request qualifies; the program keeps maxRequests, then only new records. A guest under
+    // software emulation beside another one made 12 and 19 requests in the window: fewer than 20 are then all kept
+    // (the host, at about 100 a second, always tests the bound).
     expect(result.slowRequests).toBe(result.totalRequests);
-    expect(result.requests.length).toBe(20);
+    expect(result.totalRequests).toBeGreaterThanOrEqual(10);
+    expect(result.requests.length).toBe(Math.min(20, result.totalRequests));
     expect(result.requests[0]!.latencyUs).toBe(Math.max(...result.groups.map((g) => g.maxUs)));
     expect(result.requests.every((r) => r.pid === inside.pid && r.bytes === 65536 && r.sector % 128 === 0)).toBe(true);
   });
