@@ -31,6 +31,8 @@ export interface OrchestratorHarness {
   start(opts: { store: ArtifactStore; reaperIntervalMs?: number }): Promise<Orchestrator>;
   /** Closes one started orchestrator (as a clean shutdown; close() closes the rest). */
   stop(o: Orchestrator): Promise<void>;
+  /** Closes every orchestrator still started: after a test, so one that failed half way leaves none to take the next one's jobs. */
+  stopAll(): Promise<void>;
   /** Heartbeats `node` as a live agent (until close). */
   liveNode(node: string): Promise<void>;
   /** Answers `node`'s capture jobs with `answer`. */
@@ -93,6 +95,9 @@ export async function orchestratorHarness(label: string): Promise<OrchestratorHa
     async stop(o) {
       started.splice(started.indexOf(o), 1);
       await o.close();
+    },
+    async stopAll() {
+      for (const o of started.splice(0)) await o.close();
     },
     async liveNode(node) {
       const beat = () => registry.heartbeat({ name: node, labels: {}, kernel: '6.1.0', agentVersion: 'test', capabilities: {} }, 3000);

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Investigation } from '../../src/core/investigation.ts';
 import type { CaptureJob, CaptureReply } from '../../src/queue/jobs.ts';
@@ -53,6 +53,8 @@ describe('orchestrator with object storage faults', () => {
     lateQueue = openQueue(QUEUES.lateArtifacts, { connection: h.redis, prefix: h.prefix });
     reportsQueue = openQueue(QUEUES.reports, { connection: h.redis, prefix: h.prefix });
   });
+  // An orchestrator left running by a failed test (one with a refused store, say) would take the next test's jobs.
+  afterEach(() => h.stopAll());
   afterAll(async () => {
     await lateQueue?.close();
     await reportsQueue?.close();
@@ -77,7 +79,8 @@ describe('orchestrator with object storage faults', () => {
     expect(inv).toMatchObject({ status: 'succeeded', summary: { headline: 'No TCP retransmits during the capture' } });
     expect(inv.note).toMatch(/^report not stored yet: object storage unreachable since \d\d:\d\d UTC; will retry$/);
     expect(inv.artifacts.map((a) => a.name)).not.toContain('summary.json');
-    expect(h.finals).toContain(id);
+    // The final notification follows the record's last write: the record can be read as ended just before it.
+    await expect.poll(() => h.finals).toContain(id);
     expect(await (await reportsQueue.getJob(id))?.getState()).toMatch(/delayed|active|waiting/);
 
     // Storage is back: an orchestrator with a store that answers takes the retry.
