@@ -366,11 +366,12 @@ export function parsePlaybookText(text: string, file: string): unknown {
  * evaluated; everything else is checked as for any file.
  */
 export function compilePlaybook(text: string, file: string, tools: ToolCatalogue, prebuilt?: { document: unknown }): Playbook {
-  if (prebuilt) return withChecksDone(() => compileDocument(prebuilt.document, file, tools));
-  return compileDocument(parsePlaybookText(text, file), file, tools);
+  if (prebuilt) return withChecksDone(() => compilePlaybookDocument(prebuilt.document, file, tools));
+  return compilePlaybookDocument(parsePlaybookText(text, file), file, tools);
 }
 
-function compileDocument(raw: unknown, file: string, tools: ToolCatalogue): Playbook {
+/** A playbook file's parsed document → a runnable playbook, every problem checked (CEL parsed now unless in withChecksDone). */
+export function compilePlaybookDocument(raw: unknown, file: string, tools: ToolCatalogue): Playbook {
   const doc = PlaybookDoc.safeParse(raw);
   if (!doc.success) throw new PlaybookError(file, doc.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const d = doc.data;

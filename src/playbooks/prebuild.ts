@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { compilePlaybook, parsePlaybookText, PlaybookError } from './compile.ts';
+import { compilePlaybookDocument, parsePlaybookText, PlaybookError } from './compile.ts';
 import { toolCatalogue } from './load.ts';
 import type { ToolCatalogue } from './playbook.ts';
 import { documentKey } from './prebuilt-documents.ts';
@@ -27,7 +27,7 @@ export async function prebuildDocuments(dir: string, catalogue: ToolCatalogue = 
     const text = await readFile(file, 'utf8');
     try {
       const document = parsePlaybookText(text, file);
-      compilePlaybook(text, file, catalogue);
+      compilePlaybookDocument(document, file, catalogue);
       if (!isDeepStrictEqual(JSON.parse(JSON.stringify(document)), document)) {
         leftOut.push({ file, reason: 'holds values JSON cannot carry' });
         continue;
