@@ -8,7 +8,8 @@ import { Step } from '../../src/core/investigation.ts';
 import { loadConfig } from '../../src/config.ts';
 import { parseBpfProgFdinfo, readBpfProgStats } from '../../workers/node-agent/bpf-stats.ts';
 import { BpftraceMeter, nativeCostNotes, startNativeMeter } from '../../workers/node-agent/capture-cost.ts';
-import { clockTicksPerSecond, parseProcStat, readProcessCpu, ticksToNs } from '../../workers/node-agent/process-cpu.ts';
+import { parseProcStat } from '../../bpf/procfs/process-stat.ts';
+import { clockTicksPerSecond, readProcessCpu, ticksToNs } from '../../workers/node-agent/process-cpu.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/capture-cost/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { readProcessCpu } from './process-cpu.ts';
+import { isStillRunning, startTicksOf } from '../../bpf/procfs/process-stat.ts';
 
 /**
  * The kernel's BPF run-time statistics, for what a capture costs (capture-cost.ts). The kernel counts each
@@ -115,13 +115,6 @@ const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 const LockOwner = z.object({ pid: z.number().int().positive(), startTicks: z.number().int().nonnegative().nullable() });
 type Holder = z.infer<typeof LockOwner>;
 
-/** Whether the process that wrote a record still runs (a pid now running another process is not it). */
-function isLive(h: Holder, procRoot: string): boolean {
-  const now = readProcessCpu(h.pid, procRoot);
-  if (now === null) return false;
-  return h.startTicks === null || now.startTicks === h.startTicks;
-}
-
 /** Removes a file another agent may have removed first. */
 function removeIfThere(path: string): void {
   try {
@@ -193,7 +186,7 @@ export class BpfStatsSwitch {
     try {
       this.locked(() => {
         const others = this.records().filter((r) => r.path !== mine.path);
-        const dead = others.filter((r) => !isLive(r.record, this.procRoot));
+        const dead = others.filter((r) => !isStillRunning(r.record, this.procRoot));
         // Written before the record goes: a failed write leaves the record for the next agent's start to act on.
         if (dead.length === others.length) writeFileSync(this.file, mine.prior);
         for (const r of [mine, ...dead]) removeIfThere(r.path);
@@ -213,7 +206,7 @@ export class BpfStatsSwitch {
     if (!existsSync(this.recordDir)) return { status: 'none' };
     return this.locked(() => {
       const all = this.records();
-      const dead = all.filter((r) => !isLive(r.record, this.procRoot));
+      const dead = all.filter((r) => !isStillRunning(r.record, this.procRoot));
       if (dead.length === 0) return { status: 'none' };
       const live = all.filter((r) => !dead.includes(r));
       const value = dead[0]!.record.prior;
@@ -244,7 +237,7 @@ export class BpfStatsSwitch {
       sysctl: this.file,
       prior,
       pid: process.pid,
-      startTicks: readProcessCpu(process.pid, this.procRoot)?.startTicks ?? null,
+      startTicks: startTicksOf(process.pid, this.procRoot),
       createdAt: new Date().toISOString(),
     };
     writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
@@ -256,7 +249,7 @@ export class BpfStatsSwitch {
       throw err;
     }
     // Ours carries their value on: a dead holder's record has nothing left to say.
-    for (const r of others) if (!isLive(r.record, this.procRoot)) removeIfThere(r.path);
+    for (const r of others) if (!isStillRunning(r.record, this.procRoot)) removeIfThere(r.path);
     return { path, prior };
   }
 
@@ -286,7 +279,7 @@ export class BpfStatsSwitch {
   private locked<T>(fn: () => T): T {
     mkdirSync(this.recordDir, { recursive: true, mode: 0o700 });
     const lock = join(this.recordDir, '.lock');
-    const me: Holder = { pid: process.pid, startTicks: readProcessCpu(process.pid, this.procRoot)?.startTicks ?? null };
+    const me: Holder = { pid: process.pid, startTicks: startTicksOf(process.pid, this.procRoot) };
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       let fd: number;
@@ -322,7 +315,7 @@ export class BpfStatsSwitch {
       } catch {
         // Not filled yet, or by a holder killed right after creating it.
       }
-      const stale = owner ? !isLive(owner, this.procRoot) : Date.now() - statSync(lock).mtimeMs > GARBLED_LOCK_MS;
+      const stale = owner ? !isStillRunning(owner, this.procRoot) : Date.now() - statSync(lock).mtimeMs > GARBLED_LOCK_MS;
       // Only the lock judged: another agent may have broken it and taken a fresh one meanwhile.
       if (stale && readFileSync(lock, 'utf8') === text) unlinkSync(lock);
       return stale;

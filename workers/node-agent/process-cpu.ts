@@ -1,30 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readProcStat, type ProcStat } from '../../bpf/procfs/process-stat.ts';
 
-/** A process's CPU so far, from /proc/<pid>/stat: all its threads, user and system. */
-export interface ProcessCpu {
-  /** utime + stime, in clock ticks. */
-  ticks: number;
-  /** The process's start time (ticks after boot): tells a reused pid from the process first seen. */
-  startTicks: number;
-}
-
-/**
- * /proc/<pid>/stat (proc(5)): the command name is in parentheses and may itself hold spaces and parentheses, so
- * fields are counted after the last ")". utime and stime are fields 14 and 15, starttime field 22.
- */
-export function parseProcStat(text: string): ProcessCpu | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  // Field 3 (state) is the first after the name.
-  const rest = text.slice(close + 1).trim().split(/\s+/);
-  const field = (n: number) => Number(rest[n - 3]);
-  const utime = field(14);
-  const stime = field(15);
-  const start = field(22);
-  if (![utime, stime, start].every(Number.isFinite)) return null;
-  return { ticks: utime + stime, startTicks: start };
-}
+/** A process's CPU so far (utime + stime of all its threads) and its start time, from /proc/<pid>/stat. */
+export type ProcessCpu = ProcStat;
 
 let clockTicks: number | null = null;
 
@@ -44,9 +22,6 @@ export const ticksToNs = (ticks: number) => Math.round((ticks * 1e9) / clockTick
 
 /** The process's CPU now; null once it is gone. */
 export function readProcessCpu(pid: number, procRoot = '/proc'): ProcessCpu | null {
-  try {
-    return parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
+  const stat = readProcStat(pid, procRoot);
+  return typeof stat === 'object' ? stat : null;
 }

@@ -53,7 +53,7 @@ async function assertIdle(plan: TracefsCapturePlan, procRoot: string): Promise<v
   const holder = await readFile(perfTools, 'utf8').catch(() => null);
   const pid = holder === null ? NaN : Number(holder.trim());
   // perf-tools leave the file behind when killed: only a live holder counts.
-  if (Number.isInteger(pid) && pid > 0 && (await isLive(procRoot, pid, null))) {
+  if (Number.isInteger(pid) && pid > 0 && isLive(procRoot, pid, null)) {
     throw new ConflictError(`ftrace is in use by perf-tools (pid ${pid}, lock ${perfTools})`);
   }
 }

@@ -3,6 +3,7 @@ import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConflictError } from '../../../src/core/errors.ts';
+import { isStillRunning, startTicksOf } from '../../procfs/process-stat.ts';
 
 /**
  * ftrace's top-level buffer and its settings are global to the kernel: whoever writes current_tracer last wins, and
@@ -150,28 +151,13 @@ type LockRecord = z.infer<typeof LockRecord>;
 /** Lock files this process holds right now; a lock naming our pid but not in here was left by a failed restore. */
 const held = new Set<string>();
 
-async function processStartTime(procRoot: string, pid: number): Promise<string | null> {
-  try {
-    const stat = await readFile(join(procRoot, String(pid), 'stat'), 'utf8');
-    // Field 22; the comm (field 2) may hold spaces and parentheses, so count from its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-/** Whether `pid` still runs (and is the process that wrote the lock, when its start time was recorded). */
-export async function isLive(procRoot: string, pid: number, startTime: string | null): Promise<boolean> {
-  let current: string | null;
-  try {
-    current = await processStartTime(procRoot, pid);
-  } catch {
-    return true; // cannot tell: assume the owner is alive rather than trample on it
-  }
-  if (current === null) return false;
-  return startTime === null || current === startTime;
+/**
+ * Whether `pid` still runs (and is the process that wrote the lock, when its start time was recorded). The lock
+ * file keeps the start time as the text /proc showed, as earlier agents wrote it.
+ */
+export function isLive(procRoot: string, pid: number, startTime: string | null): boolean {
+  const startTicks = startTime === null || !/^\d+$/.test(startTime) ? null : Number(startTime);
+  return isStillRunning({ pid, startTicks }, procRoot);
 }
 
 const GARBLED_LOCK_GRACE_MS = 60_000;
@@ -219,9 +205,10 @@ export interface LockOptions {
 export async function acquireFtraceLock(opts: LockOptions = {}): Promise<FtraceLock> {
   const path = opts.lockPath ?? DEFAULT_LOCK_PATH;
   const procRoot = opts.procRoot ?? '/proc';
+  const startTicks = startTicksOf(process.pid, procRoot);
   const record: LockRecord = {
     pid: process.pid,
-    startTime: await processStartTime(procRoot, process.pid).catch(() => null),
+    startTime: startTicks === null ? null : String(startTicks),
     createdAt: new Date().toISOString(),
     state: null,
   };
@@ -269,7 +256,7 @@ async function recoverStaleLock(path: string, procRoot: string): Promise<StaleLo
   if (owner) {
     const ours = owner.pid === process.pid;
     if (ours && held.has(path)) throw new ConflictError(`ftrace is in use by another capture of this agent (lock ${path})`);
-    if (!ours && (await isLive(procRoot, owner.pid, owner.startTime))) {
+    if (!ours && isLive(procRoot, owner.pid, owner.startTime)) {
       throw new ConflictError(`ftrace is in use by pid ${owner.pid} since ${owner.createdAt} (lock ${path})`);
     }
     if (owner.state) {
