@@ -7,7 +7,7 @@ import { bySeverity, ConfidenceLevel, type Confidence, type Evidence, type Findi
 import { fieldEvidence, RESULT_FILE, rowEvidence, wholeArtifacts } from '../findings/evidence.ts';
 import { stepProblems, type Draft } from '../findings/step-problems.ts';
 import { overBudgetFindings } from '../findings/capture-cost.ts';
-import { compileExpression, compileTemplate, ExpressionError, fromCel, withChecksDone, type Expression, type ExpressionContext, type Template } from './expressions.ts';
+import { compileExpression, compileTemplate, ExpressionError, fromCel, type Expression, type ExpressionContext, type ParseMode, type Template } from './expressions.ts';
 import type { Playbook, PlanContext, CompiledStep, StepDecision, SummaryInput, ToolCatalogue } from './playbook.ts';
 import { planContext } from './plan-context.ts';
 import { PlaybookDoc, type ConfidenceSpec, type EvidenceSpec, type FindingRule, type ParamSpec, type StepSpec, type Value } from './schema.ts';
@@ -68,26 +68,26 @@ function checkParamSpec(name: string, spec: ParamSpec, problems: Problems) {
 
 type CompiledValue = (ctx: PlanContext) => unknown;
 
-function compileValue(v: Value, path: string, problems: Problems): CompiledValue {
+function compileValue(v: Value, path: string, problems: Problems, parse: ParseMode): CompiledValue {
   if (typeof v === 'object' && !Array.isArray(v)) {
-    const expr = tryExpr(v.expr, path, problems);
+    const expr = tryExpr(v.expr, path, problems, parse);
     return (ctx) => fromCel(expr?.evaluate(ctx));
   }
   return () => v;
 }
 
-function tryExpr(source: string, path: string, problems: Problems, expect?: 'bool'): Expression | null {
+function tryExpr(source: string, path: string, problems: Problems, parse: ParseMode, expect?: 'bool'): Expression | null {
   try {
-    return compileExpression(source, expect);
+    return compileExpression(source, { parse, ...(expect ? { expect } : {}) });
   } catch (err) {
     problems.push({ path, message: `invalid CEL: ${(err as Error).message}` });
     return null;
   }
 }
 
-function tryTemplate(source: string, path: string, problems: Problems): Template | null {
+function tryTemplate(source: string, path: string, problems: Problems, parse: ParseMode): Template | null {
   try {
-    return compileTemplate(source);
+    return compileTemplate(source, parse);
   } catch (err) {
     problems.push({ path, message: `invalid template: ${(err as Error).message}` });
     return null;
@@ -104,10 +104,10 @@ interface CompiledAction {
   params: [string, CompiledValue][];
 }
 
-function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string, tools: ToolCatalogue, problems: Problems): CompiledAction {
+function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string, tools: ToolCatalogue, problems: Problems, parse: ParseMode): CompiledAction {
   const tool = tools[a.tool];
   if (!tool) problems.push({ path: `${at}.tool`, message: `unknown tool "${a.tool}"; known: ${Object.keys(tools).sort().join(', ')}` });
-  const params = Object.entries(a.params).map(([k, v]): [string, CompiledValue] => [k, compileValue(v, `${at}.params.${k}`, problems)]);
+  const params = Object.entries(a.params).map(([k, v]): [string, CompiledValue] => [k, compileValue(v, `${at}.params.${k}`, problems, parse)]);
   // Literal parameters are checked now; computed ones when the step is reached.
   if (tool && Object.values(a.params).every((v) => typeof v !== 'object' || Array.isArray(v))) {
     const r = tool.params.safeParse(a.params);
@@ -121,7 +121,7 @@ function compileAction(a: Omit<StepSpec, 'id' | 'when' | 'fallback'>, at: string
     title: a.title,
     requires: [...(tool?.requires ?? []), ...a.requires],
     variants: tool?.variants ?? [],
-    duration: a.duration === undefined ? null : compileValue(a.duration, `${at}.duration`, problems),
+    duration: a.duration === undefined ? null : compileValue(a.duration, `${at}.duration`, problems, parse),
     params,
   };
 }
@@ -184,12 +184,12 @@ function unmet(action: CompiledAction, caps: Capabilities | null): string | null
   return byVariant.map((v) => (byVariant.length > 1 ? `${v.name} variant: ${v.why}` : v.why)).join('; ');
 }
 
-function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems): CompiledStep {
+function compileStep(spec: StepSpec, i: number, tools: ToolCatalogue, problems: Problems, parse: ParseMode): CompiledStep {
   const at = `steps[${i}]`;
-  const main = compileAction(spec, at, tools, problems);
-  const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems) : null;
-  const when = spec.when ? tryExpr(spec.when, `${at}.when`, problems, 'bool') : null;
-  const expectThat = spec.expect ? tryExpr(spec.expect.that, `${at}.expect.that`, problems, 'bool') : null;
+  const main = compileAction(spec, at, tools, problems, parse);
+  const fallback = spec.fallback ? compileAction(spec.fallback, `${at}.fallback`, tools, problems, parse) : null;
+  const when = spec.when ? tryExpr(spec.when, `${at}.when`, problems, parse, 'bool') : null;
+  const expectThat = spec.expect ? tryExpr(spec.expect.that, `${at}.expect.that`, problems, parse, 'bool') : null;
   // A skipped branch is read by people in the steps table: it must say in words why it was not needed.
   if (spec.when && !spec.notNeeded) problems.push({ path: `${at}.notNeeded`, message: 'a step with `when` says in words why it may not be needed, e.g. "no mount(2) failed"' });
   if (spec.notNeeded && !spec.when) problems.push({ path: `${at}.notNeeded`, message: 'only a step with `when` can be not needed' });
@@ -247,7 +247,7 @@ const ruleFailure = (at: string, err: unknown): Finding => ({
 type CompiledEvidence = (steps: SummaryInput['steps'], ctx: ExpressionContext) => Evidence[];
 
 /** A rule's evidence entry → the artifacts, rows and fields it names for one finding (one `item`). */
-function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, problems: Problems): CompiledEvidence {
+function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, problems: Problems, parse: ParseMode): CompiledEvidence {
   const step = typeof spec === 'string' ? spec : spec.step;
   if (!stepIds.has(step)) problems.push({ path: typeof spec === 'string' ? at : `${at}.step`, message: `no step "${step}" in this playbook` });
   if (typeof spec === 'string') return (steps) => wholeArtifacts(steps, step);
@@ -260,7 +260,7 @@ function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, p
   }
   const list = spec.rows!.split('.');
   // One evaluation per node: the condition mapped over the node's list (`result`), so `row` is CEL's own loop variable.
-  const picks = spec.where ? tryExpr(`result.${spec.rows}.map(row, (${spec.where}) == true)`, `${at}.where`, problems) : null;
+  const picks = spec.where ? tryExpr(`result.${spec.rows}.map(row, (${spec.where}) == true)`, `${at}.where`, problems, parse) : null;
   return (steps, ctx) =>
     steps
       .filter((s) => s.id === step && s.status === 'succeeded')
@@ -273,9 +273,9 @@ function compileEvidence(spec: EvidenceSpec, at: string, stepIds: Set<string>, p
 
 type CompiledConfidence = (ctx: ExpressionContext) => Confidence;
 
-function compileConfidence(spec: ConfidenceSpec, at: string, problems: Problems): CompiledConfidence {
-  const level = typeof spec.level === 'string' ? null : tryExpr(spec.level.expr, `${at}.level.expr`, problems);
-  const reason = tryTemplate(spec.reason, `${at}.reason`, problems);
+function compileConfidence(spec: ConfidenceSpec, at: string, problems: Problems, parse: ParseMode): CompiledConfidence {
+  const level = typeof spec.level === 'string' ? null : tryExpr(spec.level.expr, `${at}.level.expr`, problems, parse);
+  const reason = tryTemplate(spec.reason, `${at}.reason`, problems, parse);
   return (ctx) => {
     const got = level ? level.evaluate(ctx) : spec.level;
     const parsed = ConfidenceLevel.safeParse(got);
@@ -284,7 +284,7 @@ function compileConfidence(spec: ConfidenceSpec, at: string, problems: Problems)
   };
 }
 
-function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, problems: Problems): CompiledFinding {
+function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, problems: Problems, parse: ParseMode): CompiledFinding {
   const at = `findings[${i}]`;
   if ('use' in rule) {
     if (!stepIds.has(rule.step)) problems.push({ path: `${at}.step`, message: `no step "${rule.step}" in this playbook` });
@@ -295,7 +295,7 @@ function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, prob
         ...(input.investigation.target ? { target: input.investigation.target } : {}),
       });
   }
-  const evidence = rule.evidence.map((e, j) => compileEvidence(e, `${at}.evidence[${j}]`, stepIds, problems));
+  const evidence = rule.evidence.map((e, j) => compileEvidence(e, `${at}.evidence[${j}]`, stepIds, problems, parse));
   // A critical finding that leaves the reader without a next step is half an answer.
   if (rule.severity === 'critical' && !rule.next) problems.push({ path: `${at}.next`, message: 'a critical finding says what to do next: commands and remedy' });
   // A finding the reader cannot weigh is a guess dressed as a fact.
@@ -304,13 +304,13 @@ function compileFinding(rule: FindingRule, i: number, stepIds: Set<string>, prob
   if (rule.severity === 'critical' && !rule.evidence.some((e) => typeof e !== 'string' && (e.rows || e.fields))) {
     problems.push({ path: `${at}.evidence`, message: 'a critical finding points at the rows or fields that support it: { step, rows, where } or { step, fields }' });
   }
-  const confidence = rule.confidence ? compileConfidence(rule.confidence, `${at}.confidence`, problems) : null;
-  const when = tryExpr(rule.when, `${at}.when`, problems, 'bool');
-  const forEach = rule.forEach ? tryExpr(rule.forEach, `${at}.forEach`, problems) : null;
-  const title = tryTemplate(rule.title, `${at}.title`, problems);
-  const detail = tryTemplate(rule.detail, `${at}.detail`, problems);
-  const commands = (rule.next?.commands ?? []).map((c, j) => tryTemplate(c, `${at}.next.commands[${j}]`, problems));
-  const remedy = rule.next ? tryTemplate(rule.next.remedy, `${at}.next.remedy`, problems) : null;
+  const confidence = rule.confidence ? compileConfidence(rule.confidence, `${at}.confidence`, problems, parse) : null;
+  const when = tryExpr(rule.when, `${at}.when`, problems, parse, 'bool');
+  const forEach = rule.forEach ? tryExpr(rule.forEach, `${at}.forEach`, problems, parse) : null;
+  const title = tryTemplate(rule.title, `${at}.title`, problems, parse);
+  const detail = tryTemplate(rule.detail, `${at}.detail`, problems, parse);
+  const commands = (rule.next?.commands ?? []).map((c, j) => tryTemplate(c, `${at}.next.commands[${j}]`, problems, parse));
+  const remedy = rule.next ? tryTemplate(rule.next.remedy, `${at}.next.remedy`, problems, parse) : null;
   return (input, ctx) => {
     try {
       if (when?.evaluate(ctx) !== true) return { headline: '', findings: [] };
@@ -366,12 +366,15 @@ export function parsePlaybookText(text: string, file: string): unknown {
  * evaluated; everything else is checked as for any file.
  */
 export function compilePlaybook(text: string, file: string, tools: ToolCatalogue, prebuilt?: { document: unknown }): Playbook {
-  if (prebuilt) return withChecksDone(() => compilePlaybookDocument(prebuilt.document, file, tools));
+  if (prebuilt) return compilePlaybookDocument(prebuilt.document, file, tools, { parse: 'on-first-use' });
   return compilePlaybookDocument(parsePlaybookText(text, file), file, tools);
 }
 
-/** A playbook file's parsed document → a runnable playbook, every problem checked (CEL parsed now unless in withChecksDone). */
-export function compilePlaybookDocument(raw: unknown, file: string, tools: ToolCatalogue): Playbook {
+/**
+ * A playbook file's parsed document → a runnable playbook, every problem checked. `parse`: when its expressions are
+ * parsed, 'now' unless the build compiled this very document already (expressions.ts, ParseMode).
+ */
+export function compilePlaybookDocument(raw: unknown, file: string, tools: ToolCatalogue, { parse = 'now' }: { parse?: ParseMode } = {}): Playbook {
   const doc = PlaybookDoc.safeParse(raw);
   if (!doc.success) throw new PlaybookError(file, doc.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const d = doc.data;
@@ -388,7 +391,7 @@ export function compilePlaybookDocument(raw: unknown, file: string, tools: ToolC
     if (ids.has(s.id)) problems.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` });
     ids.add(s.id);
   });
-  const steps = d.steps.map((s, i) => compileStep(s, i, tools, problems));
+  const steps = d.steps.map((s, i) => compileStep(s, i, tools, problems, parse));
   // Steps dispatched at once cannot wait for each other's results.
   if (d.parallel) {
     d.steps.forEach((s, i) => {
@@ -399,10 +402,10 @@ export function compilePlaybookDocument(raw: unknown, file: string, tools: ToolC
   }
   // A step marked parallel goes with the steps before it: it cannot wait for theirs either.
   problems.push(...parallelStepProblems(d.steps));
-  const findings = d.findings.map((f, i) => compileFinding(f, i, ids, problems));
+  const findings = d.findings.map((f, i) => compileFinding(f, i, ids, problems, parse));
   const headlines = d.headline.map((h, i) => ({
-    when: tryExpr(h.when, `headline[${i}].when`, problems, 'bool'),
-    text: tryTemplate(h.text, `headline[${i}].text`, problems),
+    when: tryExpr(h.when, `headline[${i}].when`, problems, parse, 'bool'),
+    text: tryTemplate(h.text, `headline[${i}].text`, problems, parse),
   }));
   if (problems.length) throw new PlaybookError(file, problems);
 

@@ -66,27 +66,17 @@ export function fromCel(v: unknown): unknown {
   return v;
 }
 
-/** On while withChecksDone runs `fn`: expressions compile to a parse on first use. */
-let checksDone = false;
-
 /**
- * Runs `fn`, a synchronous compilation of expressions already known to parse and type-check, with each expression's
- * parsing deferred to its first evaluation. For playbooks the build compiled without a problem (prebuilt-documents.ts):
- * the same text, tools and CEL declarations cannot fail now, and a process that just started (an API, a Lambda cold
- * start) does not spend ~60 ms parsing expressions only the orchestrator evaluates.
+ * When an expression is parsed and type-checked. 'now' for any playbook being loaded: a problem surfaces at load,
+ * with the playbook's file and path. 'on-first-use' only for a document the build compiled without a problem
+ * (prebuild.ts): the same text, tools and CEL declarations cannot fail now, and a process that just started (an API,
+ * a Lambda cold start) does not spend ~60 ms parsing expressions only the orchestrator evaluates.
  */
-export function withChecksDone<T>(fn: () => T): T {
-  checksDone = true;
-  try {
-    return fn();
-  } finally {
-    checksDone = false;
-  }
-}
+export type ParseMode = 'now' | 'on-first-use';
 
 /** Parses once (syntax errors surface at load, with the playbook's file and path); evaluates many times. */
-export function compileExpression(source: string, expect?: 'bool'): Expression {
-  if (checksDone) {
+export function compileExpression(source: string, { expect, parse = 'now' }: { expect?: 'bool'; parse?: ParseMode } = {}): Expression {
+  if (parse === 'on-first-use') {
     let compiled: Expression | undefined;
     return { source, evaluate: (ctx) => (compiled ??= checkedExpression(source, expect)).evaluate(ctx) };
   }
@@ -137,7 +127,7 @@ export interface Template {
 }
 
 /** "mount namespace of pid {{ ns.pid }} holds {{ ns.mounts }} mounts": each {{ }} is a CEL expression. */
-export function compileTemplate(source: string): Template {
+export function compileTemplate(source: string, parse: ParseMode = 'now'): Template {
   const parts: (string | Expression)[] = [];
   let rest = source;
   for (;;) {
@@ -145,7 +135,7 @@ export function compileTemplate(source: string): Template {
     if (open < 0) break;
     const close = rest.indexOf('}}', open + 2);
     if (close < 0) throw new ExpressionError('unclosed "{{" in template');
-    parts.push(rest.slice(0, open), compileExpression(rest.slice(open + 2, close).trim()));
+    parts.push(rest.slice(0, open), compileExpression(rest.slice(open + 2, close).trim(), { parse }));
     rest = rest.slice(close + 2);
   }
   parts.push(rest);

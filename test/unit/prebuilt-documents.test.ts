@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPlaybooksCommand } from '../../entry/playbooks-cli.ts';
-import { compileExpression, ExpressionError, withChecksDone } from '../../src/playbooks/expressions.ts';
+import { compileExpression, compileTemplate, ExpressionError } from '../../src/playbooks/expressions.ts';
 import { DEFAULT_PLAYBOOK_DIR, loadPlaybooks } from '../../src/playbooks/load.ts';
 import { prebuildDocuments } from '../../src/playbooks/prebuild.ts';
 import { documentKey, readPrebuiltDocuments } from '../../src/playbooks/prebuilt-documents.ts';
@@ -46,6 +46,18 @@ describe('prebuilt playbook documents', () => {
     writeFileSync(join(dir, file!), `${text}\n`);
     const [parsed] = await loadPlaybooks(dir, undefined, new Map([[documentKey(text), { ...doc, title: 'from the prebuilt document' }]]));
     expect(parsed!.title).toBe(doc.title);
+  });
+
+  it('defer parsing expressions only for the playbook loaded from one: the same broken text from YAML fails at load', async () => {
+    const dir = join(work, 'deferred');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    const broken = textOf('enospc.yaml').replace('r.syscall == "mount"', 'r.syscall == ');
+    writeFileSync(join(dir, 'enospc.yaml'), broken);
+    await expect(loadPlaybooks(dir)).rejects.toThrow(/when: invalid CEL/);
+    // As if the build had taken it (it never would): it loads, since nothing parses the expression until it runs.
+    const [loaded] = await loadPlaybooks(dir, undefined, new Map([[documentKey(broken), parseYaml(broken) as unknown]]));
+    expect(loaded!.name).toBe('enospc');
   });
 
   it('are none when the file is missing, damaged or of another shape', async () => {
@@ -88,13 +100,16 @@ describe('prebuilt playbook documents', () => {
     expect(() => compileExpression(broken)).toThrow(ExpressionError);
     // One the build compiled: nothing is parsed at load; the first evaluation parses (here, finds what the build
     // would have refused), later ones reuse the tree.
-    const deferred = withChecksDone(() => compileExpression(broken));
+    const deferred = compileExpression(broken, { parse: 'on-first-use' });
     expect(deferred.source).toBe(broken);
     expect(() => deferred.evaluate(ctx)).toThrow(ExpressionError);
-    const good = withChecksDone(() => compileExpression('params.limit * 2 == 4', 'bool'));
+    const good = compileExpression('params.limit * 2 == 4', { expect: 'bool', parse: 'on-first-use' });
     expect(good.evaluate(ctx)).toBe(true);
     expect(good.evaluate({ ...ctx, params: { limit: 3 } })).toBe(false);
-    // And only inside withChecksDone.
-    expect(() => compileExpression(broken)).toThrow(ExpressionError);
+    // Templates the same, expression by expression.
+    expect(() => compileTemplate(`limit {{ ${broken} }}`)).toThrow(ExpressionError);
+    const template = compileTemplate(`limit {{ ${broken} }}`, 'on-first-use');
+    expect(() => template.render(ctx)).toThrow(ExpressionError);
+    expect(compileTemplate('limit {{ params.limit * 2 }}', 'on-first-use').render(ctx)).toBe('limit 4');
   });
 });
