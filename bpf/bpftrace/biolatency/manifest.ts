@@ -13,6 +13,10 @@ export const biolatency = defineBpftraceTool({
   description: 'Histograms of block I/O device latency (issue → completion) per device and operation, and per submitting cgroup, in microseconds.',
   params: BiolatencyParams,
   requires: [
+    { kind: 'tracepoint', name: 'block/block_bio_queue' },
+    { kind: 'tracepoint', name: 'block/block_bio_backmerge' },
+    { kind: 'tracepoint', name: 'block/block_bio_frontmerge' },
+    { kind: 'tracepoint', name: 'block/block_split' },
     { kind: 'tracepoint', name: 'block/block_rq_insert' },
     { kind: 'tracepoint', name: 'block/block_rq_issue' },
     { kind: 'tracepoint', name: 'block/block_rq_complete' },

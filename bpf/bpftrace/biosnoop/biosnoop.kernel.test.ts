@@ -4,13 +4,12 @@
  * this development host has no device-mapper), a second run puts the loop device over a dm-delay target and checks
  * that every request's latency is at least the delay set.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBpf, bpfSuiteName, skipBpf } from '../../../test/helpers/bpf.ts';
 import { BlockDevices, hasDmDelay } from '../../../test/helpers/block-devices.ts';
 import { runBpftraceDuring } from '../../../test/helpers/bpftrace-during.ts';
+import { BLOCKS_PER_PROCESS, forWrites, startDirectIo, untilIssuing } from '../../../test/helpers/direct-io-load.ts';
 import { createTestCgroup, type TestCgroup } from '../../../test/helpers/kernel.ts';
 import { biosnoop } from './manifest.ts';
 import { BiosnoopResult } from './result.ts';
@@ -25,42 +24,11 @@ const DELAY_MS = 40;
  */
 const AT_LEAST_US = DELAY_MS * 1000 * 0.75;
 
-/**
- * Writes then reads 64 KiB with O_DIRECT (page-aligned buffer) at successive offsets from argv[2] (in 64 KiB units),
- * every 20 ms, for 120 s. Two processes on one device use disjoint ranges: the program matches requests by
- * (device, sector), so two requests for one sector in flight at once would be taken for one.
- */
-const WORKLOAD = `
-import mmap, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
-base = int(sys.argv[2])
-buf = mmap.mmap(-1, 65536)
-buf.write(b'x' * 65536)
-end = time.time() + 120
-i = 0
-while time.time() < end:
-    off = (base + i % 256) * 65536
-    os.pwritev(fd, [buf], off)
-    os.preadv(fd, [buf], off)
-    i += 1
-    time.sleep(0.02)
-`;
-
-/**
- * Waits until each process has made its first write call (`syscw` in /proc/<pid>/io): python's start-up under a
- * guest's software emulation, beside another guest, took most of a 3 s window once (12 requests seen of 20 expected).
- */
-async function untilIssuing(procs: ChildProcess[]): Promise<void> {
-  const writes = (p: ChildProcess) => Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${p.pid}/io`, 'utf8'))?.[1] ?? 0);
-  for (let i = 0; i < 600 && !procs.every((p) => writes(p) > 0); i++) await new Promise((r) => setTimeout(r, 50));
-  for (const p of procs) expect(writes(p), `pid ${p.pid} made no write call within 30 s`).toBeGreaterThan(0);
-}
-
-async function capture(scope: { cgroupIds: number[]; pid: number }, durationMs: number) {
+async function capture(scope: { cgroupIds: number[]; pid: number }, window: number | (() => Promise<void>)) {
   const params = biosnoop.params.parse({ minLatencyUs: 0, maxRequests: 20 });
   const run = await runBpftraceDuring(biosnoop.variants[0]!.programFile, [...biosnoop.args(params, scope)], { BPFTRACE_MAP_KEYS_MAX: '65536', ...biosnoop.env }, async () => {
       const from = Date.now();
-      await new Promise((r) => setTimeout(r, durationMs));
+      await (typeof window === 'number' ? new Promise((r) => setTimeout(r, window)) : window());
       return { from, to: Date.now() };
     });
     const result = biosnoop.parse(run.stdout, params, { arch: process.arch, cgroupPathOf: () => null }).result;
@@ -75,7 +43,6 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
   beforeAll(() => {
     assertBpf();
     disks = new BlockDevices('biosnoop');
-    writeFileSync(join(disks.dir, 'load.py'), WORKLOAD);
     cg = createTestCgroup('biosnoop');
   });
 
@@ -86,10 +53,8 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
     await disks?.cleanup();
   });
 
-  /** 256 blocks of 64 KiB from `base` (a block index): 16 MiB, half of a test device. */
   const load = (dev: string, inCgroup: boolean, base = 0): ChildProcess => {
-    const args = [join(disks!.dir, 'load.py'), dev, String(base)];
-    const p = inCgroup ? cg!.spawn('python3', args) : spawn('python3', args, { stdio: 'ignore' });
+    const p = startDirectIo(disks!.dir, dev, { ...(inCgroup ? { cgroup: cg! } : {}), base });
     procs.push(p);
     return p;
   };
@@ -97,9 +62,10 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
   it("attributes a cgroup's direct reads and writes to its process and device, not another process's", async () => {
     const dev = disks!.loopFile(32);
     const inside = load(dev, true);
-    const outside = load(dev, false, 256);
+    const outside = load(dev, false, BLOCKS_PER_PROCESS);
     await untilIssuing([inside, outside]);
-    const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, 3_000);
+    // 20 writes and their reads: about 40 requests, twice what the program keeps.
+    const result = await capture({ cgroupIds: [cg!.id], pid: 0 }, forWrites(inside, 20));
     inside.kill('SIGKILL');
     outside.kill('SIGKILL');
     const name = dev.replace('/dev/', '');
@@ -108,19 +74,19 @@ describe.skipIf(skipBpf)(bpfSuiteName('biosnoop on a loop device'), () => {
       ['python3', name, 'read'],
       ['python3', name, 'write'],
     ]);
+    // Every one of its requests, although the other process, sharing the device's queue, often issues them: only
+    // the first write and the last read may fall outside the window. (Deciding the submitter at issue lost 6–8 of 20.)
     for (const g of mine) {
-      expect(g.count).toBeGreaterThanOrEqual(5);
+      expect(g.count).toBeGreaterThanOrEqual(19);
       expect(g.bytes).toBe(g.count * 65536);
       expect(g.maxUs).toBeGreaterThan(0);
       expect(g.errors).toBe(0);
     }
     expect(result.groups.some((g) => g.pid === outside.pid)).toBe(false);
-    // minLatencyUs 0: every request qualifies; the program keeps maxRequests, then only new records. A guest under
-    // software emulation beside another one made 12 and 19 requests in the window: fewer than 20 are then all kept
-    // (the host, at about 100 a second, always tests the bound).
+    // minLatencyUs 0: every request qualifies; the program keeps maxRequests (20), then only counts.
     expect(result.slowRequests).toBe(result.totalRequests);
-    expect(result.totalRequests).toBeGreaterThanOrEqual(10);
-    expect(result.requests.length).toBe(Math.min(20, result.totalRequests));
+    expect(result.totalRequests).toBe(mine.reduce((n, g) => n + g.count, 0));
+    expect(result.requests.length).toBe(20);
     expect(result.requests[0]!.latencyUs).toBe(Math.max(...result.groups.map((g) => g.maxUs)));
     expect(result.requests.every((r) => r.pid === inside.pid && r.bytes === 65536 && r.sector % 128 === 0)).toBe(true);
   });

@@ -23,11 +23,15 @@ export const biosnoop = defineBpftraceTool({
     'Block I/O requests with their device latency (issue → completion), device, sector, size and submitting process: the slowest ones, and aggregates per process, device and operation.',
   params: BiosnoopParams,
   requires: [
+    { kind: 'tracepoint', name: 'block/block_bio_queue' },
+    { kind: 'tracepoint', name: 'block/block_bio_backmerge' },
+    { kind: 'tracepoint', name: 'block/block_bio_frontmerge' },
+    { kind: 'tracepoint', name: 'block/block_split' },
     { kind: 'tracepoint', name: 'block/block_rq_insert' },
     { kind: 'tracepoint', name: 'block/block_rq_issue' },
     { kind: 'tracepoint', name: 'block/block_rq_complete' },
   ],
-  // Per-request maps hold only requests in flight; @slow is bounded by maxRequests plus the few new records.
+  // Per-request maps hold only bios and requests in flight (merged bios drop their keys); @slow is bounded by maxRequests plus the few new records.
   limits: { minDurationMs: 1_000, maxDurationMs: 60_000, defaultDurationMs: 10_000, maxOutputBytes: 8 * 1024 * 1024, stopGraceMs: 2_000 },
   manifestUrl: import.meta.url,
   leadingArgs: (p) => [positionalInt('minLatencyUs', p.minLatencyUs), positionalInt('maxRequests', p.maxRequests)],
