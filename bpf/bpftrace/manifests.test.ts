@@ -85,7 +85,7 @@ const EXPECTED: Record<string, Expected> = {
       { kind: 'bpftrace' },
       { kind: 'tracepoint', name: 'raw_syscalls/sys_enter' }, { kind: 'tracepoint', name: 'raw_syscalls/sys_exit' },
       { kind: 'tracepoint', name: 'sched/sched_wakeup' }, { kind: 'tracepoint', name: 'sched/sched_wakeup_new' }, { kind: 'tracepoint', name: 'sched/sched_switch' },
-      { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_split' },
+      { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_bio_remap' }, { kind: 'tracepoint', name: 'block/block_split' },
       { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' },
       { kind: 'btf' }, { kind: 'tracepoint', name: 'tcp/tcp_retransmit_skb' }, { kind: 'tracepoint', name: 'sock/inet_sock_set_state' },
       { kind: 'tracepoint', name: 'oom/mark_victim' },
@@ -205,7 +205,7 @@ const EXPECTED: Record<string, Expected> = {
   biolatency: {
     env: {},
     limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 4194304, stopGraceMs: 2000 },
-    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_split' }, { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' }],
+    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_bio_remap' }, { kind: 'tracepoint', name: 'block/block_split' }, { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' }],
     args: [
       [{}, ANY, ['0', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{}, ONE_CGROUP, ['4242', '0', '0', '0', '0', '0', '0', '0', '0']],
@@ -216,7 +216,7 @@ const EXPECTED: Record<string, Expected> = {
   biosnoop: {
     env: {},
     limits: { minDurationMs: 1000, maxDurationMs: 60000, defaultDurationMs: 10000, maxOutputBytes: 8388608, stopGraceMs: 2000 },
-    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_split' }, { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' }],
+    requires: [{ kind: 'bpftrace' }, { kind: 'tracepoint', name: 'block/block_bio_queue' }, { kind: 'tracepoint', name: 'block/block_bio_backmerge' }, { kind: 'tracepoint', name: 'block/block_bio_frontmerge' }, { kind: 'tracepoint', name: 'block/block_bio_remap' }, { kind: 'tracepoint', name: 'block/block_split' }, { kind: 'tracepoint', name: 'block/block_rq_insert' }, { kind: 'tracepoint', name: 'block/block_rq_issue' }, { kind: 'tracepoint', name: 'block/block_rq_complete' }],
     args: [
       [{}, ANY, ['1000', '50', '0', '0', '0', '0', '0', '0', '0', '0', '0']],
       [{ minLatencyUs: 0, maxRequests: 5 }, CGROUPS_AND_PID, ['0', '5', '11', '777', '12', '13', '0', '0', '0', '0', '0']],

@@ -16,6 +16,7 @@ export const biolatency = defineBpftraceTool({
     { kind: 'tracepoint', name: 'block/block_bio_queue' },
     { kind: 'tracepoint', name: 'block/block_bio_backmerge' },
     { kind: 'tracepoint', name: 'block/block_bio_frontmerge' },
+    { kind: 'tracepoint', name: 'block/block_bio_remap' },
     { kind: 'tracepoint', name: 'block/block_split' },
     { kind: 'tracepoint', name: 'block/block_rq_insert' },
     { kind: 'tracepoint', name: 'block/block_rq_issue' },

@@ -163,7 +163,7 @@ describe('biolatency manifest', () => {
 
   it('points at its program and declares what it needs', () => {
     const program = readFileSync(biolatency.programFile, 'utf8');
-    for (const probe of ['block_bio_queue', 'block_bio_backmerge', 'block_bio_frontmerge', 'block_split', 'block_rq_insert', 'block_rq_issue', 'block_rq_complete']) expect(program).toContain(`tracepoint:block:${probe}`);
+    for (const probe of ['block_bio_queue', 'block_bio_backmerge', 'block_bio_frontmerge', 'block_bio_remap', 'block_split', 'block_rq_insert', 'block_rq_issue', 'block_rq_complete']) expect(program).toContain(`tracepoint:block:${probe}`);
     expect(program).toContain('@complete = 1');
     expect(biolatency.name).toBe('biolatency');
     expect(biolatency.requires).toEqual([
@@ -171,6 +171,7 @@ describe('biolatency manifest', () => {
       { kind: 'tracepoint', name: 'block/block_bio_queue' },
       { kind: 'tracepoint', name: 'block/block_bio_backmerge' },
       { kind: 'tracepoint', name: 'block/block_bio_frontmerge' },
+      { kind: 'tracepoint', name: 'block/block_bio_remap' },
       { kind: 'tracepoint', name: 'block/block_split' },
       { kind: 'tracepoint', name: 'block/block_rq_insert' },
       { kind: 'tracepoint', name: 'block/block_rq_issue' },

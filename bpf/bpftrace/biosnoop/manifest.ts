@@ -26,6 +26,7 @@ export const biosnoop = defineBpftraceTool({
     { kind: 'tracepoint', name: 'block/block_bio_queue' },
     { kind: 'tracepoint', name: 'block/block_bio_backmerge' },
     { kind: 'tracepoint', name: 'block/block_bio_frontmerge' },
+    { kind: 'tracepoint', name: 'block/block_bio_remap' },
     { kind: 'tracepoint', name: 'block/block_split' },
     { kind: 'tracepoint', name: 'block/block_rq_insert' },
     { kind: 'tracepoint', name: 'block/block_rq_issue' },
