@@ -31,6 +31,15 @@ async function capture(variant: string, scope: { cgroupIds: number[]; pid: numbe
     return FsslowerResult.parse(fsslower.parse(run.stdout, params, { arch: process.arch, cgroupPathOf: () => null }).result);
 }
 
+/** Kills a process and, when it leads a process group (spawned detached), everything in the group. */
+function killGroup(p: ChildProcess): void {
+  try {
+    process.kill(-p.pid!, 'SIGKILL');
+  } catch {
+    p.kill('SIGKILL'); // not a group leader (inside the cgroup, whose removal kills the rest)
+  }
+}
+
 function suite(variant: 'kprobe' | 'tracepoint') {
   const features = kernelSuite(`fsslower ${variant} variant on a FIFO`, variant === 'kprobe' ? ['kprobe'] : []);
   describe.skipIf(skipBpf || features.skip)(bpfSuiteName(features.name), () => {
@@ -48,18 +57,20 @@ function suite(variant: 'kprobe' | 'tracepoint') {
     });
 
     afterAll(() => {
-      for (const p of procs) p.kill('SIGKILL');
+      for (const p of procs) killGroup(p);
       cg?.remove();
       rmSync(dir, { recursive: true, force: true });
     });
 
     it(`reports the cgroup's blocked open, read and write (${DELAY_MS} ms) over a ${THRESHOLD_MS} ms threshold, and nothing of the same load outside`, async () => {
       const inside = cg!.spawn('python3', [LOAD, join(dir, 'in'), String(DELAY_MS), '0']);
-      const outside = spawn('python3', [LOAD, join(dir, 'out'), String(DELAY_MS), '0'], { stdio: 'ignore' });
+      // Its own process group, killed whole: the load forks a writer each round, which killing the reader alone would
+      // leave blocked on the FIFO for good (the cgroup's are killed with it).
+      const outside = spawn('python3', [LOAD, join(dir, 'out'), String(DELAY_MS), '0'], { stdio: 'ignore', detached: true });
       procs.push(inside, outside);
       const result = await capture(variant, { cgroupIds: [cg!.id], pid: 0 });
-      inside.kill('SIGKILL');
-      outside.kill('SIGKILL');
+      killGroup(inside);
+      killGroup(outside);
 
       const reader = inside.pid!;
       const mine = result.ops.filter((o) => o.comm === 'python3');
